@@ -1,0 +1,45 @@
+"""All settings in one place, read from `THREADDESK_*` environment variables.
+
+Nothing is opened here: settings only describe where things are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a friendly, concise customer-support agent. Each conversation is with "
+    "one customer; use only what this customer said in this conversation. Remember "
+    "their name once they give it and address them by it."
+)
+
+
+def default_database_path() -> Path:
+    return Path(user_data_dir("threaddesk", appauthor=False)) / "threaddesk.sqlite"
+
+
+class Settings(BaseSettings):
+    """Configuration of a threaddesk process."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADDESK_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=lambda: str(default_database_path()),
+        description="SQLite file path (or sqlite:///path), or 'memory' for a throwaway store.",
+    )
+    model: str = Field(
+        default="offline",
+        description="'offline' (deterministic, no network) or 'provider:model' for init_chat_model.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama /v1).",
+    )
+    api_key: SecretStr | None = Field(default=None, description="API key for the model provider.")
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    model_timeout_s: float = Field(default=120.0, gt=0)
+    max_message_bytes: int = Field(default=32 * 1024, gt=0, description="Largest accepted message.")

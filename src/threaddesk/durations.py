@@ -1,0 +1,34 @@
+"""Human durations (`90s`, `15m`, `12h`, `7d`, `2w`) used for idle TTLs everywhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from threaddesk.errors import InvalidDuration
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"\s*(\d{1,9})\s*([smhdw])\s*")
+
+
+def parse_duration(text: str | timedelta) -> timedelta:
+    """Parse `<number><unit>`; raise `InvalidDuration` for anything else (zero included)."""
+    if isinstance(text, timedelta):
+        if text <= timedelta(0):
+            raise InvalidDuration(text)
+        return text
+    if not isinstance(text, str):
+        raise InvalidDuration(text)
+    match = _DURATION.fullmatch(text.lower())
+    if not match or int(match.group(1)) == 0:
+        raise InvalidDuration(text)
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(delta: timedelta) -> str:
+    """The largest whole unit that expresses `delta` exactly (inverse of `parse_duration`)."""
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"

@@ -1,0 +1,96 @@
+"""Errors of the threaddesk core.
+
+They carry no HTTP status or exit code: the web and CLI layers map them. Every
+error a caller can cause derives from `ThreadDeskError`, so one `except` covers
+bad input without hiding programming errors.
+"""
+
+from __future__ import annotations
+
+
+class ThreadDeskError(Exception):
+    """Base class of every error threaddesk raises on purpose."""
+
+    code = "threaddesk_error"
+
+
+class InvalidArgument(ThreadDeskError, ValueError):
+    """A value the caller passed is malformed (not merely unknown)."""
+
+    code = "invalid_argument"
+
+
+class InvalidThreadId(InvalidArgument):
+    code = "invalid_thread_id"
+
+    def __init__(self, thread_id: object, reason: str) -> None:
+        self.thread_id = thread_id
+        self.reason = reason
+        super().__init__(f"invalid thread id {thread_id!r}: {reason}")
+
+
+class InvalidUserId(InvalidArgument):
+    code = "invalid_user_id"
+
+    def __init__(self, user_id: object, reason: str) -> None:
+        self.user_id = user_id
+        super().__init__(f"invalid user id {user_id!r}: {reason}")
+
+
+class InvalidDuration(InvalidArgument):
+    code = "invalid_duration"
+
+    def __init__(self, text: object) -> None:
+        self.text = text
+        super().__init__(
+            f"invalid duration {text!r}: use a number and a unit, e.g. 90s, 15m, 12h, 7d or 2w"
+        )
+
+
+class MessageTooLarge(InvalidArgument):
+    code = "message_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"message of {size} bytes exceeds the limit of {limit} bytes")
+
+
+class ThreadNotFound(ThreadDeskError, LookupError):
+    """No thread with this id, or not one the caller may see (same answer on purpose)."""
+
+    code = "thread_not_found"
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id!r} not found")
+
+
+class ThreadExists(ThreadDeskError):
+    code = "thread_exists"
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id!r} already exists")
+
+
+class ThreadBusy(ThreadDeskError):
+    """A turn is already running on the thread and the caller asked not to wait."""
+
+    code = "thread_busy"
+
+    def __init__(self, thread_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id!r} is busy with another turn")
+
+
+class StorageUnavailable(ThreadDeskError):
+    """The database cannot be opened or reached."""
+
+    code = "storage_unavailable"
+
+
+class ModelUnavailable(ThreadDeskError):
+    """The configured chat model cannot be built (unknown provider, missing extra)."""
+
+    code = "model_unavailable"

@@ -1,0 +1,200 @@
+"""The support desk: the one object the CLI and the web layer talk to.
+
+It joins the thread manager (who may talk on which thread, one turn at a time)
+with the agent (what is said). Nothing here knows about HTTP or terminals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
+from langgraph.graph.state import CompiledStateGraph
+
+from threaddesk.agent import build_agent, build_model
+from threaddesk.config import Settings
+from threaddesk.errors import InvalidArgument, MessageTooLarge
+from threaddesk.storage import Storage, open_storage
+from threaddesk.threads.manager import ThreadManager
+from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+
+Role = Literal["user", "assistant", "system", "tool"]
+_ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A stored message as the outside world sees it."""
+
+    role: Role
+    content: str
+    id: str | None = None
+
+    @classmethod
+    def from_langchain(cls, message: BaseMessage) -> ChatMessage:
+        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "content": self.content, "id": self.id}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The agent's answer to one turn, and the thread as the turn left it."""
+
+    thread: Thread
+    message: ChatMessage
+
+    @property
+    def text(self) -> str:
+        return self.message.content
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A piece of the reply as the model produces it."""
+
+    text: str
+
+
+StreamEvent = Token | Reply
+
+
+def _config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
+
+
+class SupportDesk:
+    """Send customer messages to threads and read their history.
+
+    Unknown threads raise `ThreadNotFound` unless the caller passes
+    `create=True`; turns on one thread never interleave (a second turn waits,
+    or raises `ThreadBusy` with `wait=False`); different threads run concurrently.
+    """
+
+    def __init__(
+        self,
+        threads: ThreadManager,
+        agent: CompiledStateGraph,
+        *,
+        max_message_bytes: int = 32 * 1024,
+    ) -> None:
+        self.threads = threads
+        self.agent = agent
+        self.max_message_bytes = max_message_bytes
+
+    def _check_text(self, text: object) -> str:
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgument("message text must be a non-empty string")
+        if "\x00" in text:
+            raise InvalidArgument("message text must not contain NUL characters")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > self.max_message_bytes:
+            raise MessageTooLarge(size, self.max_message_bytes)
+        return text
+
+    @asynccontextmanager
+    async def _turn(
+        self, thread_id: str, user_id: str | None, create: bool, wait: bool
+    ) -> AsyncIterator[Thread]:
+        if create:
+            if user_id is None:
+                raise InvalidArgument("creating a thread needs the user_id that will own it")
+            await self.threads.create(user_id, thread_id, if_exists="get")
+        async with self.threads.turn(thread_id, user_id=user_id, wait=wait) as thread:
+            try:
+                yield thread
+            except BaseException:
+                count = await self._message_count(thread_id)
+                await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
+                raise
+
+    async def _message_count(self, thread_id: str) -> int:
+        state = await self.agent.aget_state(_config(thread_id))
+        return len(state.values.get("messages", []))
+
+    async def send(
+        self,
+        thread_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+    ) -> Reply:
+        """One turn: store `text` on the thread, run the agent, store and return its reply.
+
+        `user_id`, when given, must own the thread (else `ThreadNotFound`).
+        """
+        text = self._check_text(text)
+        async with self._turn(thread_id, user_id, create, wait):
+            state = await self.agent.ainvoke(
+                {"messages": [HumanMessage(content=text)]}, _config(thread_id), durability="exit"
+            )
+            messages = state["messages"]
+            thread = await self.threads.record_turn(thread_id, message_count=len(messages))
+        return Reply(thread, ChatMessage.from_langchain(messages[-1]))
+
+    async def stream(
+        self,
+        thread_id: str,
+        text: str,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+    ) -> AsyncIterator[StreamEvent]:
+        """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
+        text = self._check_text(text)
+        async with self._turn(thread_id, user_id, create, wait):
+            messages: list[BaseMessage] = []
+            async for mode, payload in self.agent.astream(
+                {"messages": [HumanMessage(content=text)]},
+                _config(thread_id),
+                stream_mode=["messages", "values"],
+                durability="exit",
+            ):
+                if mode == "values":
+                    messages = payload["messages"]
+                elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
+                    yield Token(payload[0].text)
+            thread = await self.threads.record_turn(thread_id, message_count=len(messages))
+        yield Reply(thread, ChatMessage.from_langchain(messages[-1]))
+
+    async def history(
+        self, thread_id: str, *, user_id: str | None = None, limit: int | None = None
+    ) -> list[ChatMessage]:
+        """The thread's stored messages, oldest first (the last `limit` of them if given)."""
+        await self.threads.get(thread_id, user_id=user_id)
+        state = await self.agent.aget_state(_config(thread_id))
+        messages = [ChatMessage.from_langchain(m) for m in state.values.get("messages", [])]
+        if limit is not None:
+            if limit < 0:
+                raise InvalidArgument("limit must not be negative")
+            messages = messages[-limit:] if limit else []
+        return messages
+
+
+@asynccontextmanager
+async def open_desk(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    model: str | BaseChatModel | None = None,
+    clock: Clock = utc_now,
+) -> AsyncIterator[SupportDesk]:
+    """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
+    settings = settings or Settings()
+    chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
+    storage: Storage = await open_storage(database_url or settings.database_url)
+    try:
+        agent = build_agent(chat_model, storage.checkpointer, system_prompt=settings.system_prompt)
+        manager = ThreadManager(storage.registry, storage.checkpointer, clock=clock)
+        yield SupportDesk(manager, agent, max_message_bytes=settings.max_message_bytes)
+    finally:
+        await storage.aclose()
+

@@ -1,0 +1,237 @@
+"""The thread manager: one registry row plus one LangGraph checkpoint history per thread.
+
+It owns the rules: ids are validated, a thread is created only on request,
+ownership is checked, deleting a thread deletes its checkpoints, idle threads
+expire, and turns on one thread are serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from threaddesk.durations import parse_duration
+from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound
+from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
+from threaddesk.threads.locks import ThreadLocks
+from threaddesk.threads.models import (
+    Clock,
+    PageCursor,
+    Thread,
+    ThreadPage,
+    ThreadStatus,
+    check_limit,
+    utc_now,
+)
+from threaddesk.threads.registry.base import ThreadRegistry
+
+IfExists = Literal["raise", "get"]
+MAX_TITLE_LENGTH = 200
+CLEANUP_BATCH = 500
+
+
+def _check_title(title: str | None) -> str | None:
+    if title is None:
+        return None
+    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or "\x00" in title:
+        raise InvalidArgument(f"title must be a string of at most {MAX_TITLE_LENGTH} characters")
+    return title.strip() or None
+
+
+def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
+        raise InvalidArgument("metadata must be a mapping with string keys")
+    return dict(metadata)
+
+
+class ThreadManager:
+    """Create, find, list, update, delete and expire threads.
+
+    Args:
+        registry: where thread rows live.
+        checkpointer: the LangGraph saver holding each thread's memory.
+        clock: returns the current UTC time; inject one to test TTLs without sleeping.
+    """
+
+    def __init__(
+        self,
+        registry: ThreadRegistry,
+        checkpointer: BaseCheckpointSaver,
+        *,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.registry = registry
+        self.checkpointer = checkpointer
+        self.clock = clock
+        self.locks = ThreadLocks()
+
+    async def create(
+        self,
+        user_id: str,
+        thread_id: str | None = None,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        if_exists: IfExists = "raise",
+    ) -> Thread:
+        """Register a new thread; a generated id unless the caller chooses one.
+
+        Raises:
+            InvalidThreadId: the chosen id is malformed.
+            ThreadExists: the id is taken and `if_exists="raise"`. With
+                `if_exists="get"` the existing thread is returned, if `user_id` owns it.
+        """
+        validate_user_id(user_id)
+        if if_exists not in ("raise", "get"):
+            raise InvalidArgument(f"if_exists must be 'raise' or 'get', got {if_exists!r}")
+        chosen = thread_id is not None
+        thread_id = validate_thread_id(thread_id) if chosen else new_thread_id()
+        now = self.clock()
+        thread = Thread(
+            thread_id=thread_id,
+            user_id=user_id,
+            title=_check_title(title),
+            metadata=_check_metadata(metadata),
+            created_at=now,
+            last_active_at=now,
+        )
+        if await self.registry.insert(thread):
+            return thread
+        existing = await self.registry.get(thread_id)
+        if if_exists == "get" and existing is not None and existing.user_id == user_id:
+            return existing
+        # Taken (by this user, or by another: an id can't be handed over).
+        raise ThreadExists(thread_id)
+
+    async def new_conversation(
+        self, user_id: str, title: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> Thread:
+        """Start a fresh thread for `user_id`; their other threads stay as they are."""
+        return await self.create(user_id, title=title, metadata=metadata)
+
+    async def get(self, thread_id: str, *, user_id: str | None = None) -> Thread:
+        """The thread, or `ThreadNotFound`; with `user_id`, also when someone else owns it."""
+        validate_thread_id(thread_id)
+        thread = await self.registry.get(thread_id)
+        if thread is None or (user_id is not None and thread.user_id != user_id):
+            raise ThreadNotFound(thread_id)
+        return thread
+
+    async def list(
+        self,
+        user_id: str | None = None,
+        status: ThreadStatus | str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        inactive_since: datetime | timedelta | str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ThreadPage:
+        """Threads by most recent activity, one page at a time.
+
+        `inactive_since` keeps threads with no activity since then: a datetime,
+        or an idle duration (`timedelta` or "7d") counted back from now.
+        """
+        check_limit(limit)
+        if status is not None:
+            try:
+                status = ThreadStatus(status)
+            except ValueError as exc:
+                statuses = ", ".join(s.value for s in ThreadStatus)
+                raise InvalidArgument(f"status must be one of {statuses}, got {status!r}") from exc
+        if isinstance(inactive_since, timedelta | str):
+            inactive_since = self.clock() - parse_duration(inactive_since)
+        threads = await self.registry.list(
+            user_id=user_id,
+            status=status,
+            metadata=_check_metadata(metadata),
+            inactive_before=inactive_since,
+            limit=limit + 1,
+            after=PageCursor.decode(cursor) if cursor else None,
+        )
+        if len(threads) <= limit:
+            return ThreadPage(threads)
+        last = threads[limit - 1]
+        return ThreadPage(
+            threads[:limit],
+            PageCursor(last.last_active_at.timestamp(), last.thread_id).encode(),
+        )
+
+    async def update(
+        self,
+        thread_id: str,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+    ) -> Thread:
+        """Rename and/or merge metadata (a None value removes that key)."""
+        await self.get(thread_id, user_id=user_id)
+        updated = await self.registry.update(
+            thread_id, title=_check_title(title), metadata=_check_metadata(metadata)
+        )
+        if updated is None:
+            raise ThreadNotFound(thread_id)
+        return updated
+
+    async def delete(self, thread_id: str, *, user_id: str | None = None) -> Thread:
+        """Remove the thread and its checkpoints, after any turn running on it ends."""
+        thread = await self.get(thread_id, user_id=user_id)
+        async with self.locks.hold(thread_id):
+            if not await self.registry.delete(thread_id):
+                raise ThreadNotFound(thread_id)
+            await self.checkpointer.adelete_thread(thread_id)
+        return thread
+
+    async def cleanup(self, max_idle: timedelta | str, *, dry_run: bool = False) -> list[Thread]:
+        """Remove every thread idle longer than `max_idle`, with its checkpoints.
+
+        Works in batches; a thread with a turn in progress is skipped, and a
+        thread that became active meanwhile is kept. Returns what was (or, with
+        `dry_run`, would be) removed.
+        """
+        cutoff = self.clock() - parse_duration(max_idle)
+        removed: list[Thread] = []
+        after: PageCursor | None = None
+        while True:
+            batch = await self.registry.list(inactive_before=cutoff, limit=CLEANUP_BATCH, after=after)
+            if not batch:
+                return removed
+            after = PageCursor(batch[-1].last_active_at.timestamp(), batch[-1].thread_id)
+            for thread in batch:
+                if dry_run:
+                    removed.append(thread)
+                    continue
+                try:
+                    async with self.locks.hold(thread.thread_id, wait=False):
+                        if await self.registry.delete(thread.thread_id, inactive_before=cutoff):
+                            await self.checkpointer.adelete_thread(thread.thread_id)
+                            removed.append(thread)
+                except ThreadBusy:
+                    continue
+
+    @asynccontextmanager
+    async def turn(
+        self, thread_id: str, *, user_id: str | None = None, wait: bool = True
+    ) -> AsyncIterator[Thread]:
+        """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`)."""
+        await self.get(thread_id, user_id=user_id)
+        async with self.locks.hold(thread_id, wait=wait):
+            # It may have been deleted while this turn waited.
+            yield await self.get(thread_id)
+
+    async def record_turn(
+        self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE
+    ) -> Thread:
+        """Note a finished turn: activity time, message count, status."""
+        thread = await self.registry.record_turn(
+            thread_id, at=self.clock(), message_count=message_count, status=status
+        )
+        if thread is None:
+            raise ThreadNotFound(thread_id)
+        return thread

@@ -1,0 +1,90 @@
+"""The registry interface: where threads are recorded, whatever the database.
+
+The manager talks only to this interface, so a backend (memory, SQLite,
+PostgreSQL) slots in without touching it. Methods are async; a backend over a
+blocking driver runs its statements in a worker thread.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+
+
+class ThreadRegistry(ABC):
+    """Rows of thread metadata keyed by thread id."""
+
+    async def setup(self) -> None:
+        """Create or migrate the schema; idempotent."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    @abstractmethod
+    async def insert(self, thread: Thread) -> bool:
+        """Add `thread`; False (and nothing written) if its id is taken."""
+
+    @abstractmethod
+    async def get(self, thread_id: str) -> Thread | None:
+        """The thread, or None."""
+
+    @abstractmethod
+    async def list(
+        self,
+        *,
+        user_id: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        inactive_before: datetime | None = None,
+        limit: int = 50,
+        after: PageCursor | None = None,
+    ) -> list[Thread]:
+        """Threads matching every filter, ordered by (last_active_at, thread_id) descending.
+
+        `metadata` matches threads whose metadata holds each key with an equal
+        value; `inactive_before` those last active strictly before it; `after`
+        continues past a previous page's last row.
+        """
+
+    @abstractmethod
+    async def update(
+        self,
+        thread_id: str,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Thread | None:
+        """Set the title (if given) and merge `metadata` (a None value removes the key)."""
+
+    @abstractmethod
+    async def record_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+    ) -> Thread | None:
+        """Record a finished turn: activity time, message count, status."""
+
+    @abstractmethod
+    async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
+        """Remove the row; with `inactive_before`, only if it is still that idle. True if removed."""
+
+    @abstractmethod
+    async def count(self) -> int:
+        """How many threads are registered."""
+
+
+def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any] | None) -> dict[str, Any]:
+    merged = dict(current)
+    for key, value in (patch or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
