@@ -6,8 +6,9 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -87,7 +88,8 @@ class SupportDesk:
         self.agent = agent
         self.max_message_bytes = max_message_bytes
 
-    def _check_text(self, text: object) -> str:
+    def _question(self, text: object) -> HumanMessage:
+        """The customer's message, checked, with an id to recognise it by."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("message text must be a non-empty string")
         if "\x00" in text:
@@ -95,27 +97,36 @@ class SupportDesk:
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
-        return text
+        return HumanMessage(content=text, id=str(uuid.uuid4()))
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, user_id: str | None, create: bool, wait: bool
+        self, thread_id: str, question: HumanMessage, user_id: str | None, create: bool, wait: bool
     ) -> AsyncIterator[Thread]:
-        if create:
-            if user_id is None:
-                raise InvalidArgument("creating a thread needs the user_id that will own it")
-            await self.threads.create(user_id, thread_id, if_exists="get")
-        async with self.threads.turn(thread_id, user_id=user_id, wait=wait) as thread:
+        async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
             try:
                 yield thread
             except BaseException:
-                count = await self._message_count(thread_id)
+                count = await self._discard_failed_turn(thread_id, question)
                 await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
                 raise
 
-    async def _message_count(self, thread_id: str) -> int:
-        state = await self.agent.aget_state(_config(thread_id))
-        return len(state.values.get("messages", []))
+    async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
+        """Undo a turn that failed after storing its question, so no half turn remains.
+
+        The thread goes back to the checkpoint before the turn (LangGraph's
+        `__copy__` update forks it as the latest), or to empty if it was the first.
+        """
+        config = _config(thread_id)
+        state = await self.agent.aget_state(config)
+        messages = state.values.get("messages", [])
+        if not messages or messages[-1].id != question.id:
+            return len(messages)
+        if state.parent_config is None:
+            await self.threads.checkpointer.adelete_thread(thread_id)
+            return 0
+        await self.agent.aupdate_state(state.parent_config, None, as_node="__copy__")
+        return len((await self.agent.aget_state(config)).values.get("messages", []))
 
     async def send(
         self,
@@ -130,10 +141,10 @@ class SupportDesk:
 
         `user_id`, when given, must own the thread (else `ThreadNotFound`).
         """
-        text = self._check_text(text)
-        async with self._turn(thread_id, user_id, create, wait):
+        question = self._question(text)
+        async with self._turn(thread_id, question, user_id, create, wait):
             state = await self.agent.ainvoke(
-                {"messages": [HumanMessage(content=text)]}, _config(thread_id), durability="exit"
+                {"messages": [question]}, _config(thread_id), durability="exit"
             )
             messages = state["messages"]
             thread = await self.threads.record_turn(thread_id, message_count=len(messages))
@@ -149,19 +160,23 @@ class SupportDesk:
         wait: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
-        text = self._check_text(text)
-        async with self._turn(thread_id, user_id, create, wait):
+        question = self._question(text)
+        async with self._turn(thread_id, question, user_id, create, wait):
             messages: list[BaseMessage] = []
-            async for mode, payload in self.agent.astream(
-                {"messages": [HumanMessage(content=text)]},
+            # Closed before the turn is judged, so an abandoned stream has finished
+            # writing (or not) by the time a half turn is looked for.
+            events = self.agent.astream(
+                {"messages": [question]},
                 _config(thread_id),
                 stream_mode=["messages", "values"],
                 durability="exit",
-            ):
-                if mode == "values":
-                    messages = payload["messages"]
-                elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
-                    yield Token(payload[0].text)
+            )
+            async with aclosing(events):
+                async for mode, payload in events:
+                    if mode == "values":
+                        messages = payload["messages"]
+                    elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
+                        yield Token(payload[0].text)
             thread = await self.threads.record_turn(thread_id, message_count=len(messages))
         yield Reply(thread, ChatMessage.from_langchain(messages[-1]))
 

@@ -217,13 +217,27 @@ class ThreadManager:
 
     @asynccontextmanager
     async def turn(
-        self, thread_id: str, *, user_id: str | None = None, wait: bool = True
+        self,
+        thread_id: str,
+        *,
+        user_id: str | None = None,
+        wait: bool = True,
+        create: bool = False,
     ) -> AsyncIterator[Thread]:
-        """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`)."""
-        await self.get(thread_id, user_id=user_id)
+        """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`).
+
+        The lock is taken before anything is awaited, so turns sent to one
+        thread run in the order they were sent. With `create`, a missing
+        thread is created for `user_id` first.
+        """
+        validate_thread_id(thread_id)
+        if create and user_id is None:
+            raise InvalidArgument("creating a thread needs the user_id that will own it")
         async with self.locks.hold(thread_id, wait=wait):
-            # It may have been deleted while this turn waited.
-            yield await self.get(thread_id)
+            if create:
+                yield await self.create(user_id, thread_id, if_exists="get")
+            else:
+                yield await self.get(thread_id, user_id=user_id)
 
     async def record_turn(
         self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE

@@ -1,0 +1,99 @@
+"""Ids, durations and the offline model's reading of a conversation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, HumanMessage
+
+from threaddesk.agent.offline import OfflineChatModel, customer_name, name_in, reply_for
+from threaddesk.durations import format_duration, parse_duration
+from threaddesk.errors import InvalidDuration, InvalidThreadId
+from threaddesk.ids import new_thread_id, validate_thread_id
+
+
+def test_generated_ids_are_random_uuid4() -> None:
+    ids = {new_thread_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    for tid in list(ids)[:100]:
+        assert uuid.UUID(tid).version == 4 and validate_thread_id(tid) == tid
+
+
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", fullmatch=True))
+def test_every_well_formed_id_is_accepted(tid: str) -> None:
+    assert validate_thread_id(tid) == tid
+
+
+@given(st.text(max_size=140))
+def test_validation_matches_the_documented_rule(tid: str) -> None:
+    ok = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}", tid, flags=re.ASCII) is not None
+    if ok:
+        assert validate_thread_id(tid) == tid
+    else:
+        with pytest.raises(InvalidThreadId):
+            validate_thread_id(tid)
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("12h", timedelta(hours=12)),
+     ("7d", timedelta(days=7)), ("2w", timedelta(weeks=2)), (" 30D ", timedelta(days=30))],
+)
+def test_durations_parse(text: str, delta: timedelta) -> None:
+    assert parse_duration(text) == delta
+
+
+@pytest.mark.parametrize("bad", ["", "7", "d", "7x", "-1d", "0d", "1.5h", "7 days", "1e3s", None, 5])
+def test_bad_durations_are_rejected(bad: object) -> None:
+    with pytest.raises(InvalidDuration, match="invalid duration"):
+        parse_duration(bad)  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.sampled_from("smhdw"))
+def test_format_duration_round_trips(n: int, unit: str) -> None:
+    delta = parse_duration(f"{n}{unit}")
+    assert parse_duration(format_duration(delta)) == delta
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("I'm Alice", "Alice"), ("I am Bob.", "Bob"), ("my name is Carol", "Carol"),
+     ("Hello, this is Dave from Acme", "Dave"), ("call me Erin!", "Erin"), ("Hey, I'm Frank.", "Frank"),
+     ("I'm having trouble with my order", None), ("I am Not sure", None), ("Do you know who I am?", None),
+     ("i'm grace", None)],
+)
+def test_names_are_read_from_introductions(text: str, name: str | None) -> None:
+    assert name_in(text) == name
+
+
+def test_the_latest_name_wins() -> None:
+    messages = [HumanMessage("I'm Alice"), AIMessage("Hello Alice!"), HumanMessage("Actually, call me Ally")]
+    assert customer_name(messages) == "Ally"
+    assert reply_for([*messages, AIMessage("ok"), HumanMessage("Who am I?")]) == "You're Ally!"
+
+
+def test_assistant_messages_never_teach_a_name() -> None:
+    messages = [AIMessage("I'm Botty, your assistant."), HumanMessage("What's my name?")]
+    assert reply_for(messages) == "I don't know your name yet. What should I call you?"
+
+
+def test_one_instance_serves_every_thread_without_state() -> None:
+    model = OfflineChatModel()
+    alice = [HumanMessage("Hi, I'm Alice."), AIMessage("Hello Alice!"), HumanMessage("What's my name?")]
+    bob = [HumanMessage("What's my name?")]
+    assert model.invoke(alice).text == "Your name is Alice!"
+    assert model.invoke(bob).text == "I don't know your name yet. What should I call you?"
+    assert model.invoke(alice).text == "Your name is Alice!"
+
+
+def test_streamed_tokens_join_to_the_reply() -> None:
+    model = OfflineChatModel()
+    messages = [HumanMessage("Hey, I'm Bob.")]
+    chunks = [c.text for c in model.stream(messages)]
+    assert len([c for c in chunks if c]) > 3
+    assert "".join(chunks) == model.invoke(messages).text == "Hi Bob! What can I do for you?"
