@@ -5,15 +5,76 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from threaddesk.errors import StorageUnavailable
+
+T = TypeVar("T")
+
+
+def _m001_threads(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_threads (
+            thread_id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            title TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'idle',
+            created_at REAL NOT NULL,
+            last_active_at REAL NOT NULL,
+            message_count INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    conn.execute(
+        "CREATE INDEX threaddesk_threads_by_user"
+        " ON threaddesk_threads (user_id, last_active_at DESC, thread_id DESC)"
+    )
+    conn.execute(
+        "CREATE INDEX threaddesk_threads_by_activity"
+        " ON threaddesk_threads (last_active_at DESC, thread_id DESC)"
+    )
+
+
+# threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
+# Append only: each migration runs once per database, in this order.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_threads", _m001_threads),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in one transaction; return the names applied. Idempotent."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS threaddesk_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM threaddesk_migrations")}
+        applied = []
+        for name, step in MIGRATIONS:
+            if name not in done:
+                step(conn)
+                conn.execute(
+                    "INSERT INTO threaddesk_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(timezone.utc).timestamp()),
+                )
+                applied.append(name)
+        conn.commit()
+        return applied
+    except BaseException:
+        conn.rollback()
+        raise
+
 
 
 class SqliteDatabase:
@@ -39,6 +100,24 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self.lock = threading.Lock()
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` in a worker thread under the lock, as one committed transaction."""
+
+        def locked() -> T:
+            with self.lock:
+                try:
+                    result = fn(self.conn)
+                    self.conn.commit()
+                    return result
+                except sqlite3.OperationalError as exc:
+                    self.conn.rollback()
+                    raise StorageUnavailable(f"SQLite error on {self.path!r}: {exc}") from exc
+                except BaseException:
+                    self.conn.rollback()
+                    raise
+
+        return await asyncio.to_thread(locked)
 
     def close(self) -> None:
         with self.lock:

@@ -2,75 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
-from threaddesk.errors import StorageUnavailable
-from threaddesk.storage.sqlite import SqliteDatabase
+from threaddesk.storage.sqlite import SqliteDatabase, migrate
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
-
-T = TypeVar("T")
-
-
-def _m001_threads(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        """
-        CREATE TABLE threaddesk_threads (
-            thread_id TEXT PRIMARY KEY,
-            user_id TEXT NOT NULL,
-            title TEXT,
-            metadata TEXT NOT NULL DEFAULT '{}',
-            status TEXT NOT NULL DEFAULT 'idle',
-            created_at REAL NOT NULL,
-            last_active_at REAL NOT NULL,
-            message_count INTEGER NOT NULL DEFAULT 0
-        )
-        """
-    )
-    conn.execute(
-        "CREATE INDEX threaddesk_threads_by_user"
-        " ON threaddesk_threads (user_id, last_active_at DESC, thread_id DESC)"
-    )
-    conn.execute(
-        "CREATE INDEX threaddesk_threads_by_activity"
-        " ON threaddesk_threads (last_active_at DESC, thread_id DESC)"
-    )
-
-
-# Append only: each migration runs once per database, in this order.
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("001_threads", _m001_threads),
-]
-
-
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply pending migrations in one transaction; return the names applied. Idempotent."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS threaddesk_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
-    )
-    conn.commit()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        done = {row[0] for row in conn.execute("SELECT name FROM threaddesk_migrations")}
-        applied = []
-        for name, step in MIGRATIONS:
-            if name not in done:
-                step(conn)
-                conn.execute(
-                    "INSERT INTO threaddesk_migrations (name, applied_at) VALUES (?, ?)",
-                    (name, datetime.now(timezone.utc).timestamp()),
-                )
-                applied.append(name)
-        conn.commit()
-        return applied
-    except BaseException:
-        conn.rollback()
-        raise
 
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
@@ -98,24 +38,8 @@ class SqliteRegistry(ThreadRegistry):
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def locked() -> T:
-            with self.db.lock:
-                try:
-                    result = fn(self.db.conn)
-                    self.db.conn.commit()
-                    return result
-                except sqlite3.OperationalError as exc:
-                    self.db.conn.rollback()
-                    raise StorageUnavailable(f"SQLite error on {self.db.path!r}: {exc}") from exc
-                except BaseException:
-                    self.db.conn.rollback()
-                    raise
-
-        return await asyncio.to_thread(locked)
-
     async def setup(self) -> None:
-        await self._run(migrate)
+        await self.db.run(migrate)
 
     async def insert(self, thread: Thread) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
@@ -134,7 +58,7 @@ class SqliteRegistry(ThreadRegistry):
             )
             return cur.rowcount == 1
 
-        return await self._run(run)
+        return await self.db.run(run)
 
     async def get(self, thread_id: str) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
@@ -143,7 +67,7 @@ class SqliteRegistry(ThreadRegistry):
             ).fetchone()
             return _row(row) if row else None
 
-        return await self._run(run)
+        return await self.db.run(run)
 
     async def list(
         self,
@@ -180,7 +104,7 @@ class SqliteRegistry(ThreadRegistry):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT ?"
         params.append(limit)
-        return await self._run(lambda conn: [_row(r) for r in conn.execute(sql, params)])
+        return await self.db.run(lambda conn: [_row(r) for r in conn.execute(sql, params)])
 
     async def update(
         self,
@@ -204,7 +128,7 @@ class SqliteRegistry(ThreadRegistry):
             )
             return _row((*row[:2], new_title, json.dumps(merged), *row[4:]))
 
-        return await self._run(run)
+        return await self.db.run(run)
 
     async def record_turn(
         self,
@@ -222,7 +146,7 @@ class SqliteRegistry(ThreadRegistry):
             ).fetchone()
             return _row(row) if row else None
 
-        return await self._run(run)
+        return await self.db.run(run)
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
@@ -235,9 +159,9 @@ class SqliteRegistry(ThreadRegistry):
                 )
             return cur.rowcount == 1
 
-        return await self._run(run)
+        return await self.db.run(run)
 
     async def count(self) -> int:
-        return await self._run(
+        return await self.db.run(
             lambda conn: conn.execute("SELECT count(*) FROM threaddesk_threads").fetchone()[0]
         )
