@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
 from support.openai_server import FakeOpenAIServer
+
 from threaddesk import Settings, Token, open_desk
 from threaddesk.agent import build_model, reply_for
 from threaddesk.errors import ModelUnavailable

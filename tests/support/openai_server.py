@@ -23,8 +23,9 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["FakeOpenAIServer", "normalize_content", "split_words"]
 
@@ -77,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     @property
-    def fake(self) -> "FakeOpenAIServer":
+    def fake(self) -> FakeOpenAIServer:
         return self.server.fake  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
@@ -225,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         try:
             for event in events:
-                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode("utf-8"))
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.flush()
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
@@ -237,7 +238,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, fake: "FakeOpenAIServer") -> None:
+    def __init__(self, fake: FakeOpenAIServer) -> None:
         self.fake = fake
         super().__init__(("127.0.0.1", 0), _Handler)
 
@@ -268,7 +269,7 @@ class FakeOpenAIServer:
             raise RuntimeError("FakeOpenAIServer is not running")
         return self._httpd.server_address[1]
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         if self._httpd is not None:
             return self
         self._httpd = _Server(self)
@@ -292,7 +293,7 @@ class FakeOpenAIServer:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -24,7 +24,7 @@ def build_agent(
     *,
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
 ) -> CompiledStateGraph:
-    """Compile the agent; use it as `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`."""
+    """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`."""
     system = SystemMessage(content=system_prompt)
 
     async def respond(state: MessagesState) -> dict:

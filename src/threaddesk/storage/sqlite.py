@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,7 +66,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 step(conn)
                 conn.execute(
                     "INSERT INTO threaddesk_migrations (name, applied_at) VALUES (?, ?)",
-                    (name, datetime.now(timezone.utc).timestamp()),
+                    (name, datetime.now(UTC).timestamp()),
                 )
                 applied.append(name)
         conn.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
@@ -9,6 +10,11 @@ from typing import Any
 
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
+
+
+def _snapshot(thread: Thread) -> Thread:
+    """A copy whose metadata the caller may change without touching the stored row."""
+    return dataclasses.replace(thread, metadata=copy.deepcopy(thread.metadata))
 
 
 def _sort_key(thread: Thread) -> tuple[float, str]:
@@ -22,11 +28,12 @@ class MemoryRegistry(ThreadRegistry):
     async def insert(self, thread: Thread) -> bool:
         if thread.thread_id in self._threads:
             return False
-        self._threads[thread.thread_id] = thread
+        self._threads[thread.thread_id] = _snapshot(thread)
         return True
 
     async def get(self, thread_id: str) -> Thread | None:
-        return self._threads.get(thread_id)
+        thread = self._threads.get(thread_id)
+        return _snapshot(thread) if thread else None
 
     async def list(
         self,
@@ -48,7 +55,7 @@ class MemoryRegistry(ThreadRegistry):
             )
 
         found = sorted(filter(matches, self._threads.values()), key=_sort_key, reverse=True)
-        return found[:limit]
+        return [_snapshot(t) for t in found[:limit]]
 
     async def update(
         self,
@@ -65,8 +72,8 @@ class MemoryRegistry(ThreadRegistry):
             title=thread.title if title is None else title,
             metadata=merge_metadata(thread.metadata, metadata),
         )
-        self._threads[thread_id] = thread
-        return thread
+        self._threads[thread_id] = _snapshot(thread)
+        return _snapshot(thread)
 
     async def record_turn(
         self,
@@ -83,7 +90,7 @@ class MemoryRegistry(ThreadRegistry):
             thread, last_active_at=at, message_count=message_count, status=status
         )
         self._threads[thread_id] = thread
-        return thread
+        return _snapshot(thread)
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         thread = self._threads.get(thread_id)

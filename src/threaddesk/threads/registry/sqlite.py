@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from threaddesk.storage.sqlite import SqliteDatabase, migrate
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
-
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
 
+def _canonical(value: Any) -> str:
+    """Sorted keys, no spaces: equal structures give equal text, whatever their key order."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def _ts(value: float) -> datetime:
-    return datetime.fromtimestamp(value, timezone.utc)
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _row(row: tuple) -> Thread:
@@ -49,7 +53,7 @@ class SqliteRegistry(ThreadRegistry):
                     thread.thread_id,
                     thread.user_id,
                     thread.title,
-                    json.dumps(thread.metadata),
+                    _canonical(thread.metadata),
                     str(thread.status),
                     thread.created_at.timestamp(),
                     thread.last_active_at.timestamp(),
@@ -87,12 +91,20 @@ class SqliteRegistry(ThreadRegistry):
             where.append("status = ?")
             params.append(str(status))
         for key, value in (metadata or {}).items():
-            # json_each compares the key as a bound value: no path escaping.
-            where.append(
-                "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
-                " AND m.value IS json_extract(?, '$'))"
-            )
-            params.extend([key, json.dumps(value)])
+            # json_each binds the key as a value (no path escaping). Objects and arrays
+            # compare as canonical JSON text (stored with sorted keys), never with strings.
+            if isinstance(value, dict | list):
+                where.append(
+                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                    " AND m.type IN ('object', 'array') AND m.value = json(?))"
+                )
+                params.extend([key, _canonical(value)])
+            else:
+                where.append(
+                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                    " AND m.type NOT IN ('object', 'array') AND m.value IS json_extract(?, '$'))"
+                )
+                params.extend([key, json.dumps(value)])
         if inactive_before is not None:
             where.append("last_active_at < ?")
             params.append(inactive_before.timestamp())
@@ -124,9 +136,9 @@ class SqliteRegistry(ThreadRegistry):
             new_title = thread.title if title is None else title
             conn.execute(
                 "UPDATE threaddesk_threads SET title = ?, metadata = ? WHERE thread_id = ?",
-                (new_title, json.dumps(merged), thread_id),
+                (new_title, _canonical(merged), thread_id),
             )
-            return _row((*row[:2], new_title, json.dumps(merged), *row[4:]))
+            return _row((*row[:2], new_title, _canonical(merged), *row[4:]))
 
         return await self.db.run(run)
 

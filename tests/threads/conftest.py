@@ -1,0 +1,108 @@
+"""Fixtures for the thread core: a hand-moved clock, every registry backend, every storage."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from threaddesk.storage import Storage, open_storage
+from threaddesk.storage.sqlite import SqliteDatabase
+from threaddesk.threads import ThreadManager
+from threaddesk.threads.registry import MemoryRegistry, SqliteRegistry, ThreadRegistry
+
+
+class FakeClock:
+    """A clock the test moves by hand, so TTLs are tested without sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        # Non-zero microseconds on purpose: they must survive every backend.
+        self.now = start or datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+# --- registry backends -------------------------------------------------------
+#
+# One entry per backend; the conformance suite runs once per entry. To add a
+# backend (e.g. "postgres"), add an async context manager factory here that
+# yields a set-up registry (calling `pytest.skip` if its server is not
+# reachable) and cleans up after itself.
+
+RegistryFactory = Callable[[Path], AbstractAsyncContextManager[ThreadRegistry]]
+
+
+@asynccontextmanager
+async def _memory_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
+    registry = MemoryRegistry()
+    await registry.setup()
+    try:
+        yield registry
+    finally:
+        await registry.close()
+
+
+@asynccontextmanager
+async def _sqlite_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
+    database = SqliteDatabase(tmp_path / "r.sqlite")
+    try:
+        registry = SqliteRegistry(database)
+        await registry.setup()
+        try:
+            yield registry
+        finally:
+            await registry.close()
+    finally:
+        database.close()
+
+
+REGISTRY_FACTORIES: dict[str, RegistryFactory] = {
+    "memory": _memory_registry,
+    "sqlite": _sqlite_registry,
+}
+
+
+@pytest.fixture(params=list(REGISTRY_FACTORIES))
+def registry_backend(request: pytest.FixtureRequest) -> str:
+    """The name of the registry backend under test (a key of REGISTRY_FACTORIES)."""
+    return request.param
+
+
+@pytest.fixture
+async def registry(registry_backend: str, tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
+    async with REGISTRY_FACTORIES[registry_backend](tmp_path) as reg:
+        yield reg
+
+
+# --- storages and the manager ------------------------------------------------
+
+STORAGE_URLS: dict[str, Callable[[Path], str]] = {
+    "memory": lambda tmp_path: "memory",
+    "sqlite": lambda tmp_path: str(tmp_path / "m.sqlite"),
+}
+
+
+@pytest.fixture(params=list(STORAGE_URLS))
+async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
+    storage = await open_storage(STORAGE_URLS[request.param](tmp_path))
+    try:
+        yield storage
+    finally:
+        await storage.aclose()
+
+
+@pytest.fixture
+def manager(storage: Storage, clock: FakeClock) -> ThreadManager:
+    return ThreadManager(storage.registry, storage.checkpointer, clock=clock)
