@@ -6,6 +6,7 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -22,6 +23,8 @@ from threaddesk.errors import InvalidArgument, MessageTooLarge
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+
+log = logging.getLogger(__name__)
 
 Role = Literal["user", "assistant", "system", "tool"]
 _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
@@ -107,8 +110,13 @@ class SupportDesk:
             try:
                 yield thread
             except BaseException:
-                count = await self._discard_failed_turn(thread_id, question)
-                await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
+                try:
+                    count = await self._discard_failed_turn(thread_id, question)
+                    await self.threads.record_turn(
+                        thread_id, message_count=count, status=ThreadStatus.ERROR
+                    )
+                except Exception:  # never mask the turn's own error with the cleanup's
+                    log.exception("could not roll back the failed turn on thread %r", thread_id)
                 raise
 
     async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
