@@ -38,14 +38,18 @@ def root(
     db: Annotated[
         str | None,
         typer.Option(
-            "--db", metavar="PATH", show_default=False,
+            "--db",
+            metavar="PATH",
+            show_default=False,
             help="SQLite file (or 'memory') [default: $THREADDESK_DATABASE_URL, else in your user data dir].",
         ),
     ] = None,
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", metavar="SPEC", show_default=False,
+            "--model",
+            metavar="SPEC",
+            show_default=False,
             help="'offline' or provider:model [default: $THREADDESK_MODEL, else offline].",
         ),
     ] = None,

@@ -127,8 +127,11 @@ class Repl:
 
     def run(self) -> None:
         _enable_completion(self.complete)
-        self.out.print(f"Chatting as [bold]{self.user}[/] on thread [bold]{self.thread.thread_id}[/]. "
-                       "/help lists the commands.", highlight=False)
+        self.out.print(
+            f"Chatting as [bold]{self.user}[/] on thread [bold]{self.thread.thread_id}[/]. "
+            "/help lists the commands.",
+            highlight=False,
+        )
         while True:
             try:
                 line = input(self.prompt).strip()
@@ -168,8 +171,9 @@ class Repl:
             raise InvalidArgument("usage: /switch ID")
         self.thread = self.desk.threads.get(thread_id, user_id=self.user)
         title = f" ({self.thread.title})" if self.thread.title else ""
-        self.out.print(f"Switched to {self.thread.thread_id}{title}, "
-                       f"{self.thread.message_count} messages.", markup=False)
+        self.out.print(
+            f"Switched to {self.thread.thread_id}{title}, {self.thread.message_count} messages.", markup=False
+        )
 
     def threads(self, _: str) -> None:
         page = self.desk.threads.list(user_id=self.user, limit=100)
@@ -193,14 +197,16 @@ class Repl:
     def whoami(self, _: str) -> None:
         thread = self.desk.threads.get(self.thread.thread_id, user_id=self.user)
         title = f" ({thread.title})" if thread.title else ""
-        self.out.print(f"user {self.user}, thread {thread.thread_id}{title}, "
-                       f"{thread.message_count} messages", markup=False)
+        self.out.print(
+            f"user {self.user}, thread {thread.thread_id}{title}, {thread.message_count} messages",
+            markup=False,
+        )
 
     def help(self, _: str) -> None:
         self.out.print(HELP, markup=False)
 
     def complete(self, line: str, text: str) -> list[str]:
-        """Candidates for the word `text` being typed on `line`: command names, or thread ids after /switch."""
+        """Completions of the word `text` on `line`: command names, or thread ids after /switch."""
         if line.startswith("/switch ") and len(line.split()) <= 2:
             page = self.desk.threads.list(user_id=self.user, limit=1000)
             return [t.thread_id for t in page.threads if t.thread_id.startswith(text)]

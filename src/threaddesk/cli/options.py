@@ -26,7 +26,9 @@ def duration_option(*names: str, help: str) -> Any:
 UserOption = Annotated[
     str | None,
     typer.Option(
-        "--user", "-u", show_default=False,
+        "--user",
+        "-u",
+        show_default=False,
         help="Act as this user id [default: $THREADDESK_USER, else your login name].",
     ),
 ]

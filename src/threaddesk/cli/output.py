@@ -59,8 +59,12 @@ def thread_table(threads: Sequence[Thread], *, current: str | None = None, owner
         row = [thread.thread_id]
         if owners:
             row.append(thread.user_id)
-        row += [thread.title or "", str(thread.message_count), ago(thread.last_active_at, now),
-                _tags(thread.metadata)]
+        row += [
+            thread.title or "",
+            str(thread.message_count),
+            ago(thread.last_active_at, now),
+            _tags(thread.metadata),
+        ]
         if current is not None:
             row.insert(0, "*" if thread.thread_id == current else "")
         table.add_row(*(Text(cell) for cell in row))

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from threaddesk.cli.errors import ExitCode, fail
-from threaddesk.cli.options import JsonOption, ThreadIdArg, UserOption, duration_option
+from threaddesk.cli.options import JsonOption, ThreadIdArg, duration_option
 from threaddesk.cli.output import (
     console,
     echo_json,
@@ -122,7 +122,8 @@ def tag(
     ctx: typer.Context,
     thread_id: ThreadIdArg,
     pairs: Annotated[
-        list[str], typer.Argument(metavar="KEY=VALUE...", help="Tags to set; KEY= removes one.", show_default=False)
+        list[str],
+        typer.Argument(metavar="KEY=VALUE...", help="Tags to set; KEY= removes one.", show_default=False),
     ],
 ) -> None:
     """Set or remove tags (the thread's metadata)."""
@@ -145,7 +146,9 @@ def delete(
         if not yes:
             if not sys.stdin.isatty():
                 fail(f"not deleting {thread_id} without confirmation: pass --yes to delete non-interactively")
-            prompt = f"Delete thread {thread_id} of {thread.user_id} ({_plural(thread.message_count, 'message')})?"
+            prompt = (
+                f"Delete thread {thread_id} of {thread.user_id} ({_plural(thread.message_count, 'message')})?"
+            )
             if not typer.confirm(prompt, default=False):
                 typer.echo("Nothing deleted.", err=True)
                 raise typer.Exit(ExitCode.FAILURE)
@@ -156,7 +159,9 @@ def delete(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    idle_for: Annotated[timedelta, duration_option("--idle-for", help="Remove threads idle longer than this")],
+    idle_for: Annotated[
+        timedelta, duration_option("--idle-for", help="Remove threads idle longer than this")
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
 ) -> None:
     """Remove every thread idle longer than --idle-for, with its checkpoints."""
