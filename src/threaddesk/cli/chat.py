@@ -147,6 +147,8 @@ class Repl:
                 return
             try:
                 self.handle(line)
+            except KeyboardInterrupt:
+                self.out.print("\n(interrupted)")
             except StorageUnavailable:
                 raise  # nothing more can work: leave with its exit code
             except ThreadDeskError as error:

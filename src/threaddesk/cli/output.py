@@ -71,12 +71,10 @@ def thread_table(threads: Sequence[Thread], *, current: str | None = None, owner
     return table
 
 
-def thread_details(thread: Thread) -> Table:
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")
+def thread_details(thread: Thread) -> Text:
+    """`name  value` lines, names aligned."""
     now = utc_now()
-    for name, value in (
+    fields = [
         ("thread", thread.thread_id),
         ("user", thread.user_id),
         ("title", thread.title or ""),
@@ -85,9 +83,11 @@ def thread_details(thread: Thread) -> Table:
         ("created", f"{thread.created_at:%Y-%m-%d %H:%M:%S} UTC ({ago(thread.created_at, now)})"),
         ("last active", f"{thread.last_active_at:%Y-%m-%d %H:%M:%S} UTC ({ago(thread.last_active_at, now)})"),
         ("tags", _tags(thread.metadata)),
-    ):
-        table.add_row(name, Text(value))
-    return table
+    ]
+    lines = [Text.assemble((f"{name:<12}", "bold"), value) for name, value in fields]
+    for line in lines:
+        line.rstrip()
+    return Text("\n").join(lines)
 
 
 def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:
