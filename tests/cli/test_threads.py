@@ -128,7 +128,11 @@ def test_tag_sets_and_removes_metadata(run, seeded, stored) -> None:
         (["tag", "alice_session", "a=b", "=x"], 2, "error: invalid tag '=x'"),
         (["tag", "alice_session"], 2, "Missing argument"),
         (["history", "alice_session", "--last", "-1"], 2, "Invalid value for '--last'"),
-        (["delete", "alice_session"], 2, "error: not deleting alice_session without confirmation: pass --yes"),
+        (
+            ["delete", "alice_session"],
+            2,
+            "error: not deleting alice_session without confirmation: pass --yes",
+        ),
     ],
 )
 def test_errors_exit_with_their_code_and_change_nothing(run, seeded, stored, args, code, message) -> None:

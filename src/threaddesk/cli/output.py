@@ -96,7 +96,7 @@ def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:
     for message in messages:
         speaker = _SPEAKERS.get(message.role, message.role)
         style = "cyan" if message.role == "user" else "green"
-        out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), message.content))
+        out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), message.content), soft_wrap=True)
         count += 1
     return count
 
