@@ -5,6 +5,7 @@ Nothing is opened here: settings only describe where things are.
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -20,6 +21,14 @@ DEFAULT_SYSTEM_PROMPT = (
 
 def default_database_path() -> Path:
     return Path(user_data_dir("threaddesk", appauthor=False)) / "threaddesk.sqlite"
+
+
+def default_user() -> str:
+    """The login name, or `local` where the platform has none."""
+    try:
+        return getpass.getuser() or "local"
+    except (OSError, KeyError):
+        return "local"
 
 
 class Settings(BaseSettings):
@@ -43,3 +52,7 @@ class Settings(BaseSettings):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     model_timeout_s: float = Field(default=120.0, gt=0)
     max_message_bytes: int = Field(default=32 * 1024, gt=0, description="Largest accepted message.")
+    user: str = Field(
+        default_factory=default_user,
+        description="The user id a local caller (the command line) acts as: owner of the threads it starts.",
+    )

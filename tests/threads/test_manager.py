@@ -487,6 +487,22 @@ async def test_cleanup_accepts_a_duration_string(
     assert await storage.registry.count() == 0
 
 
+async def test_cleanup_reports_each_removed_thread_as_it_goes(
+    manager: ThreadManager, storage: Storage, clock: Any
+) -> None:
+    old = [await manager.create("alice") for _ in range(3)]
+    clock.advance(31 * DAY)
+    await manager.create("alice")
+    seen: list[str] = []
+    assert len(await manager.cleanup("30d", dry_run=True, on_removed=lambda t: seen.append("x"))) == 3
+    assert seen == []  # a dry run removes nothing, so reports nothing
+
+    removed = await manager.cleanup("30d", on_removed=lambda t: seen.append(t.thread_id))
+    assert seen == ids(removed)
+    assert sorted(seen) == sorted(t.thread_id for t in old)
+    assert await storage.registry.count() == 1
+
+
 @pytest.mark.parametrize(
     "bad", ["", "7x", "-1d", "0d", "1.5h", "d", "30 days", timedelta(0), -DAY, 30, None], ids=repr
 )

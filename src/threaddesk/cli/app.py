@@ -1,4 +1,8 @@
-"""Entry point of the `threaddesk` command."""
+"""The `threaddesk` command: global options, and where every command is registered.
+
+Commands live in their own modules; registering one here is one line.
+Errors from the core become exit codes in one place (`cli.errors`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,18 @@ from typing import Annotated
 import typer
 
 from threaddesk import __version__
+from threaddesk.cli import chat, threads
+from threaddesk.cli.errors import ThreadDeskGroup
+from threaddesk.cli.state import CliState, load_settings
 
 app = typer.Typer(
     name="threaddesk",
+    cls=ThreadDeskGroup,
     help="A support agent that keeps each conversation's memory isolated by thread id.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 
@@ -25,11 +34,34 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="PATH",
+            show_default=False,
+            help="SQLite file (or 'memory') [default: $THREADDESK_DATABASE_URL, else in your user data dir].",
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="SPEC",
+            show_default=False,
+            help="'offline' or provider:model [default: $THREADDESK_MODEL, else offline].",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """threaddesk: many customers, one agent, one isolated memory per thread."""
+    """threaddesk: many customers, one agent, one isolated memory per thread.
+
+    Settings also come from THREADDESK_* environment variables (see the README).
+    """
+    ctx.obj = CliState(load_settings(database_url=db, model=model))
 
 
 @app.command()
@@ -44,5 +76,9 @@ def demo(
     raise typer.Exit(run_demo(database_url=db))
 
 
+app.command()(chat.chat)
+app.add_typer(threads.app)
+
+
 def main() -> None:
-    app()
+    app(prog_name="threaddesk")

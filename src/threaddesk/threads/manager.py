@@ -7,7 +7,7 @@ expire, and turns on one thread are serialised.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -188,12 +188,19 @@ class ThreadManager:
             await self.checkpointer.adelete_thread(thread_id)
         return thread
 
-    async def cleanup(self, max_idle: timedelta | str, *, dry_run: bool = False) -> list[Thread]:
+    async def cleanup(
+        self,
+        max_idle: timedelta | str,
+        *,
+        dry_run: bool = False,
+        on_removed: Callable[[Thread], object] | None = None,
+    ) -> list[Thread]:
         """Remove every thread idle longer than `max_idle`, with its checkpoints.
 
         Works in batches; a thread with a turn in progress is skipped, and a
         thread that became active meanwhile is kept. Returns what was (or, with
-        `dry_run`, would be) removed.
+        `dry_run`, would be) removed; `on_removed(thread)` is called as each one
+        goes, so a long cleanup can report progress.
         """
         cutoff = self.clock() - parse_duration(max_idle)
         removed: list[Thread] = []
@@ -212,6 +219,8 @@ class ThreadManager:
                         if await self.registry.delete(thread.thread_id, inactive_before=cutoff):
                             await self.checkpointer.adelete_thread(thread.thread_id)
                             removed.append(thread)
+                            if on_removed is not None:
+                                on_removed(thread)
                 except ThreadBusy:
                     continue
 

@@ -1,0 +1,49 @@
+"""What the root options decide for every command: the settings, and how to open the desk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from threaddesk.agent import OfflineChatModel
+from threaddesk.cli.errors import fail
+from threaddesk.config import Settings
+from threaddesk.sync import ThreadDesk
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """`Settings` from `THREADDESK_*`, with the command-line options given (not None) on top."""
+    try:
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "THREADDESK_" + "_".join(str(part) for part in first["loc"]).upper()
+        fail(f"invalid setting {name}: {first['msg']}")
+
+
+@dataclass(frozen=True)
+class CliState:
+    settings: Settings
+
+    def open_desk(self) -> ThreadDesk:
+        """The desk with the configured model, for commands that run turns."""
+        return ThreadDesk.open(self.settings)
+
+    def open_admin_desk(self) -> ThreadDesk:
+        """The desk for commands that never run a turn.
+
+        They read and change threads only, so they use the offline model and
+        keep working when the configured provider is not installed or reachable.
+        """
+        return ThreadDesk.open(self.settings, model=OfflineChatModel())
+
+
+def cli_state(ctx: typer.Context) -> CliState:
+    """The state the root callback stored; commands take `ctx: typer.Context` to reach it."""
+    state = ctx.find_object(CliState)
+    if state is None:
+        raise RuntimeError("threaddesk commands run under the root `threaddesk` app")
+    return state
