@@ -13,6 +13,7 @@ from threaddesk import (
     InvalidArgument,
     InvalidThreadId,
     MessageTooLarge,
+    ModelUnavailable,
     OfflineChatModel,
     Reply,
     SupportDesk,
@@ -228,8 +229,9 @@ async def test_failed_turn_marks_thread_error_and_stores_nothing(database_url: s
 
     async with open_desk(database_url=database_url, model=BrokenModel()) as desk:
         await desk.threads.create("u", "t1")
-        with pytest.raises(RuntimeError, match="provider down"):
+        with pytest.raises(ModelUnavailable, match="RuntimeError: provider down") as raised:
             await desk.send("t1", "Hello")
+        assert isinstance(raised.value.__cause__, RuntimeError)
         thread = await desk.threads.get("t1")
         assert thread.status is ThreadStatus.ERROR
         assert await desk.history("t1") == []
@@ -257,7 +259,7 @@ async def test_failed_turn_rolls_back_to_the_last_good_turn(database_url: str) -
     async with open_desk(database_url=database_url, model=FlakyModel()) as desk:
         await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
         FlakyModel.fail = True
-        with pytest.raises(RuntimeError):
+        with pytest.raises(ModelUnavailable):
             await desk.send("t1", "My order is late.")
         assert [m.content for m in await desk.history("t1")] == [
             "Hi, I'm Alice.",

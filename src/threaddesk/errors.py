@@ -91,6 +91,6 @@ class StorageUnavailable(ThreadDeskError):
 
 
 class ModelUnavailable(ThreadDeskError):
-    """The configured chat model cannot be built (unknown provider, missing extra)."""
+    """The chat model cannot be built (unknown provider, missing extra) or failed to answer."""
 
     code = "model_unavailable"

@@ -7,6 +7,7 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -19,7 +20,13 @@ from langgraph.graph.state import CompiledStateGraph
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.config import Settings
-from threaddesk.errors import InvalidArgument, MessageTooLarge
+from threaddesk.errors import (
+    InvalidArgument,
+    MessageTooLarge,
+    ModelUnavailable,
+    StorageUnavailable,
+    ThreadDeskError,
+)
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
@@ -68,6 +75,13 @@ class Token:
 StreamEvent = Token | Reply
 
 
+def _turn_error(exc: Exception) -> ThreadDeskError:
+    """Name what failed in a turn: the database, or (anything else) the chat model."""
+    if isinstance(exc, sqlite3.Error | OSError) or type(exc).__module__.startswith("psycopg"):
+        return StorageUnavailable(f"storage failed during the turn: {exc}")
+    return ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}")
+
+
 def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
@@ -109,7 +123,7 @@ class SupportDesk:
         async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
             try:
                 yield thread
-            except BaseException:
+            except BaseException as exc:
                 try:
                     count = await self._discard_failed_turn(thread_id, question)
                     await self.threads.record_turn(
@@ -117,6 +131,8 @@ class SupportDesk:
                     )
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
+                if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
+                    raise _turn_error(exc) from exc
                 raise
 
     async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:

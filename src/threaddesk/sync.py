@@ -92,7 +92,7 @@ class ThreadDesk:
 
     @property
     def desk(self) -> SupportDesk:
-        """The async desk underneath, for code that runs on `self.loop`."""
+        """The async desk underneath, for code that runs on this desk's background loop."""
         return self._async
 
     send = _blocking(SupportDesk.send)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from threaddesk import __version__
+from threaddesk import ThreadDesk, __version__
 
 
 def test_version(run) -> None:
@@ -91,3 +91,20 @@ def test_python_dash_m_runs_the_cli(db) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "Hello Zoe! How can I help?\n", "")
+
+
+def test_a_provider_that_fails_mid_turn_exits_5_without_traceback(run, monkeypatch, db) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("THREADDESK_BASE_URL", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("THREADDESK_API_KEY", "test")
+    monkeypatch.setenv("THREADDESK_MODEL_TIMEOUT_S", "2")
+    result = run("--model", "openai:gpt-4o-mini", "chat", "--thread", "t1", input="Hi, I'm Alice.\n")
+    assert result.exit_code == 5, result.output
+    assert "the chat model failed" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    with ThreadDesk.open(database_url=str(db)) as desk:
+        assert desk.history("t1") == []  # the failed turn left nothing behind
