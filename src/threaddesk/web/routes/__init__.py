@@ -1,0 +1,13 @@
+"""One router per resource, gathered in `ROUTERS` in the order they are mounted."""
+
+from threaddesk.web.routes import admin, assistants, health, messages, page, runs, threads
+
+ROUTERS = [
+    health.router,
+    threads.router,
+    messages.router,
+    runs.router,
+    assistants.router,
+    admin.router,
+    page.router,
+]
