@@ -44,5 +44,11 @@ def demo(
     raise typer.Exit(run_demo(database_url=db))
 
 
+from threaddesk.cli import serve as _serve, users as _users  # noqa: E402  (HTTP service commands)
+
+app.command("serve")(_serve.serve)
+app.add_typer(_users.app, name="users")
+
+
 def main() -> None:
     app()

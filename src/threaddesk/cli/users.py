@@ -1,0 +1,66 @@
+"""`threaddesk users add|list|revoke`: who may call the HTTP service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+
+from threaddesk.config import Settings
+from threaddesk.errors import InvalidArgument, ThreadDeskError
+from threaddesk.storage import open_storage
+from threaddesk.users import User, UserManager
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Manage the users (and their tokens) of the HTTP service.", no_args_is_help=True)
+
+DbOption = Annotated[str | None, typer.Option("--db", help="SQLite path, sqlite:///path or 'memory'.")]
+
+
+def _with_users(db: str | None, action: Callable[[UserManager], Awaitable[T]]) -> T:
+    async def run() -> T:
+        storage = await open_storage(db or Settings().database_url)
+        try:
+            return await action(UserManager(storage.users))
+        finally:
+            await storage.aclose()
+
+    try:
+        return asyncio.run(run())
+    except InvalidArgument as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except ThreadDeskError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The user's name; it owns their threads.")],
+    admin: Annotated[bool, typer.Option("--admin", help="May see every thread and run cleanup.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a user and print their token (the only time it is shown)."""
+    user, token = _with_users(db, lambda users: users.add(name, admin=admin))
+    typer.echo(f"Created {'admin ' if user.is_admin else ''}user {user.name!r}. Token (shown only now):", err=True)
+    typer.echo(token)
+
+
+@app.command("list")
+def list_users(db: DbOption = None) -> None:
+    """List users (never their tokens)."""
+    found: list[User] = _with_users(db, lambda users: users.list())
+    for user in found:
+        role = "admin" if user.is_admin else "user"
+        typer.echo(f"{user.name}\t{role}\t{user.created_at.isoformat(timespec='seconds')}")
+
+
+@app.command("revoke")
+def revoke(name: Annotated[str, typer.Argument(help="The user to remove.")], db: DbOption = None) -> None:
+    """Remove a user and their token at once; their threads stay (re-adding NAME gives them back)."""
+    _with_users(db, lambda users: users.revoke(name))
+    typer.echo(f"Revoked {name!r}.")
