@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -72,3 +76,54 @@ async def bob(web_desk: SupportDesk) -> Caller:
 @pytest.fixture
 async def admin(web_desk: SupportDesk) -> Caller:
     return await _caller(web_desk, "root", admin=True)
+
+
+@dataclass
+class LiveServer:
+    """A real uvicorn on 127.0.0.1 over a SQLite file, with three users."""
+
+    url: str
+    alice: Caller
+    bob: Caller
+    admin: Caller
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Started once for the session in a background thread; the app opens its desk in its lifespan."""
+    import uvicorn
+
+    from threaddesk.storage import open_storage
+    from threaddesk.users import UserManager
+
+    database = tmp_path_factory.mktemp("live") / "desk.sqlite"
+
+    async def add_users() -> list[Caller]:
+        storage = await open_storage(str(database))
+        try:
+            users = UserManager(storage.users)
+            return [
+                Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in ("alice", "bob", "root")
+            ]
+        finally:
+            await storage.aclose()
+
+    alice, bob, root = asyncio.run(add_users())
+    settings = Settings(database_url=str(database), max_message_bytes=1024)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", alice, bob, root)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
