@@ -7,7 +7,10 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -80,35 +83,43 @@ async def admin(web_desk: SupportDesk) -> Caller:
 
 @dataclass
 class LiveServer:
-    """A real uvicorn on 127.0.0.1 over a SQLite file, with three users."""
+    """A real uvicorn on 127.0.0.1 over a SQLite file, and its users by name."""
 
     url: str
-    alice: Caller
-    bob: Caller
-    admin: Caller
+    users: dict[str, Caller]
+
+    def __getattr__(self, name: str) -> Caller:
+        try:
+            return self.users[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Started once for the session in a background thread; the app opens its desk in its lifespan."""
-    import uvicorn
-
+def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
     from threaddesk.storage import open_storage
     from threaddesk.users import UserManager
 
-    database = tmp_path_factory.mktemp("live") / "desk.sqlite"
-
-    async def add_users() -> list[Caller]:
+    async def add() -> dict[str, Caller]:
         storage = await open_storage(str(database))
         try:
             users = UserManager(storage.users)
-            return [
-                Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in ("alice", "bob", "root")
-            ]
+            return {
+                name: Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in names
+            }
         finally:
             await storage.aclose()
 
-    alice, bob, root = asyncio.run(add_users())
+    # In a thread of its own: the caller may already run an event loop (Playwright's sync API does).
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(add())).result()
+
+
+@contextmanager
+def serve_live(database: Path, names: list[str]) -> Iterator[LiveServer]:
+    """uvicorn in a background thread on a free port; the app opens its desk in its lifespan."""
+    import uvicorn
+
+    users = _add_users(database, names)
     settings = Settings(database_url=str(database), max_message_bytes=1024)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
@@ -122,8 +133,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", alice, bob, root)
+        yield LiveServer(f"http://127.0.0.1:{port}", users)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One live server for the session's API-level tests (each test uses fresh thread ids)."""
+    with serve_live(tmp_path_factory.mktemp("live") / "desk.sqlite", ["alice", "bob", "root"]) as server:
+        yield server

@@ -32,6 +32,7 @@ OTHER_ROUTES = [
     ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
+    ("GET", "/me", None, 200),
 ]
 ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200)]
 
@@ -118,6 +119,11 @@ async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> 
     response = await client.post("/admin/cleanup", json={"idle_for": "1s"}, headers=alice.headers)
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
     await _intact(web_desk, alices_thread)
+
+
+async def test_me_names_the_caller(client, alice, admin) -> None:
+    assert (await client.get("/me", headers=alice.headers)).json() == {"name": "alice", "is_admin": False}
+    assert (await client.get("/me", headers=admin.headers)).json() == {"name": "root", "is_admin": True}
 
 
 async def test_health_probes_need_no_token(client) -> None:
