@@ -103,9 +103,7 @@ def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
         storage = await open_storage(str(database))
         try:
             users = UserManager(storage.users)
-            return {
-                name: Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in names
-            }
+            return {name: Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in names}
         finally:
             await storage.aclose()
 

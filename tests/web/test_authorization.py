@@ -110,9 +110,9 @@ async def test_lists_show_users_their_own_threads_and_admins_all(client, alices_
     for method, path, body in [("GET", "/threads", None), ("POST", "/threads/search", {"limit": 10})]:
         mine = await client.request(method, path, json=body, headers=bob.headers)
         everyone = await client.request(method, path, json=body, headers=admin.headers)
-        ids = lambda r: {t["thread_id"] for t in (r.json()["threads"] if method == "GET" else r.json())}  # noqa: E731
-        assert ids(mine) == {"bob-thread"}
-        assert ids(everyone) == {"bob-thread", alices_thread}
+        listed = [r.json()["threads"] if method == "GET" else r.json() for r in (mine, everyone)]
+        assert {t["thread_id"] for t in listed[0]} == {"bob-thread"}
+        assert {t["thread_id"] for t in listed[1]} == {"bob-thread", alices_thread}
 
 
 async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> None:

@@ -86,7 +86,9 @@ async def test_runs_stream_values(alice_client) -> None:
     parts = [
         part
         async for part in alice_client.runs.stream(
-            thread_id, "support_agent", input={"messages": [{"role": "user", "content": "I'm Bob"}]},
+            thread_id,
+            "support_agent",
+            input={"messages": [{"role": "user", "content": "I'm Bob"}]},
             stream_mode="values",
         )
     ]
@@ -94,7 +96,9 @@ async def test_runs_stream_values(alice_client) -> None:
     assert parts[0].data["run_id"]
     assert [m["content"] for m in parts[1].data["messages"]] == ["I'm Bob"]
     final = parts[-1].data["messages"]
-    assert [m["type"] for m in final] == ["human", "ai"] and final[-1]["content"] == "Hello Bob! How can I help?"
+    assert [m["type"] for m in final] == ["human", "ai"] and final[-1][
+        "content"
+    ] == "Hello Bob! How can I help?"
     assert (await alice_client.threads.get_state(thread_id))["values"]["messages"] == final
 
 
@@ -103,7 +107,9 @@ async def test_runs_stream_messages_tuple(alice_client) -> None:
     parts = [
         part
         async for part in alice_client.runs.stream(
-            thread_id, "support_agent", input={"messages": [{"role": "user", "content": "Hello"}]},
+            thread_id,
+            "support_agent",
+            input={"messages": [{"role": "user", "content": "Hello"}]},
             stream_mode="messages-tuple",
         )
     ]
@@ -128,13 +134,17 @@ async def test_errors_map_to_the_sdk_exceptions(live_server, alice_client, bob_c
     with pytest.raises(NotFoundError):
         await bob_client.threads.get_state(thread_id)
     with pytest.raises(httpx.HTTPStatusError) as caught:
-        await bob_client.runs.wait(thread_id, "support_agent", input={"messages": [{"role": "user", "content": "x"}]})
+        await bob_client.runs.wait(
+            thread_id, "support_agent", input={"messages": [{"role": "user", "content": "x"}]}
+        )
     assert caught.value.response.status_code == 404
     with pytest.raises(AuthenticationError):
         await get_client(url=live_server.url, api_key="not-a-token").threads.search()
     # runs.wait raises plain httpx errors (the SDK skips its typed mapping there).
     with pytest.raises(httpx.HTTPStatusError) as caught:
-        await alice_client.runs.wait(thread_id, "no-such-agent", input={"messages": [{"role": "user", "content": "x"}]})
+        await alice_client.runs.wait(
+            thread_id, "no-such-agent", input={"messages": [{"role": "user", "content": "x"}]}
+        )
     assert caught.value.response.json()["error"]["code"] == "assistant_not_found"
     with pytest.raises(NotFoundError):
         await alice_client.assistants.get("no-such-agent")

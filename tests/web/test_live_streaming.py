@@ -23,7 +23,9 @@ async def test_tokens_arrive_before_the_final_reply_which_is_stored(live_server)
         thread_id = (await client.post("/threads", json={})).json()["thread_id"]
         arrived = []
         async with client.stream(
-            "POST", f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Dana."},
+            "POST",
+            f"/threads/{thread_id}/messages",
+            json={"content": "Hi, I'm Dana."},
             headers={"Accept": "text/event-stream"},
         ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -41,7 +43,9 @@ async def test_a_client_leaving_mid_stream_leaves_no_half_turn(live_server) -> N
     async with httpx.AsyncClient(base_url=live_server.url, headers=headers) as client:
         thread_id = (await client.post("/threads", json={})).json()["thread_id"]
         async with client.stream(
-            "POST", f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Eve."},
+            "POST",
+            f"/threads/{thread_id}/messages",
+            json={"content": "Hi, I'm Eve."},
             headers={"Accept": "text/event-stream"},
         ) as response:
             async for name, _ in _events(response):

@@ -23,12 +23,16 @@ async def _contents(desk: SupportDesk, thread_id: str) -> list[str]:
 
 
 async def test_send_returns_the_reply_and_remembers_per_thread(client, thread_id, alice) -> None:
-    first = await client.post(f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Alice."}, headers=alice.headers)
+    first = await client.post(
+        f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Alice."}, headers=alice.headers
+    )
     assert first.status_code == 200
     assert first.json()["message"]["role"] == "assistant"
     assert first.json()["message"]["content"] == "Hello Alice! How can I help?"
     assert first.json()["thread"]["message_count"] == 2
-    second = await client.post(f"/threads/{thread_id}/messages", json={"content": "What's my name?"}, headers=alice.headers)
+    second = await client.post(
+        f"/threads/{thread_id}/messages", json={"content": "What's my name?"}, headers=alice.headers
+    )
     assert second.json()["message"]["content"] == "Your name is Alice!"
 
     history = await client.get(f"/threads/{thread_id}/messages", headers=alice.headers)
@@ -45,7 +49,9 @@ async def test_send_returns_the_reply_and_remembers_per_thread(client, thread_id
 async def test_sse_streams_tokens_then_the_stored_reply(client, web_desk, thread_id, alice) -> None:
     await web_desk.send(thread_id, "Hi, I'm Alice.", user_id="alice")
     response = await client.post(
-        f"/threads/{thread_id}/messages", json={"content": "Do you remember my name?"}, headers={**alice.headers, **SSE}
+        f"/threads/{thread_id}/messages",
+        json={"content": "Do you remember my name?"},
+        headers={**alice.headers, **SSE},
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
@@ -60,19 +66,32 @@ async def test_sse_streams_tokens_then_the_stored_reply(client, web_desk, thread
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/event-stream"])
-async def test_errors_before_the_turn_starts_are_http_statuses(client, web_desk, thread_id, alice, bob, accept) -> None:
+async def test_errors_before_the_turn_starts_are_http_statuses(
+    client, web_desk, thread_id, alice, bob, accept
+) -> None:
     headers = {**alice.headers, "Accept": accept}
     cases = [
         ("/threads/missing/messages", {"content": "hi"}, headers, 404, "thread_not_found"),
-        (f"/threads/{thread_id}/messages", {"content": "hi"}, {**bob.headers, "Accept": accept}, 404, "thread_not_found"),
+        (
+            f"/threads/{thread_id}/messages",
+            {"content": "hi"},
+            {**bob.headers, "Accept": accept},
+            404,
+            "thread_not_found",
+        ),
         ("/threads/bad%20id/messages", {"content": "hi"}, headers, 422, "invalid_thread_id"),
         (f"/threads/{thread_id}/messages", {"content": "x" * 1025}, headers, 413, "message_too_large"),
         (f"/threads/{thread_id}/messages", {"content": "é" * 513}, headers, 413, "message_too_large"),
         (f"/threads/{thread_id}/messages", {"content": "   "}, headers, 422, "invalid_argument"),
         (f"/threads/{thread_id}/messages", {"content": 42}, headers, 422, "invalid_request"),
         (f"/threads/{thread_id}/messages", {"text": "hi"}, headers, 422, "invalid_request"),
-        (f"/threads/{thread_id}/messages", {"content": "hi", "multitask_strategy": "rollback"}, headers, 422,
-         "invalid_request"),
+        (
+            f"/threads/{thread_id}/messages",
+            {"content": "hi", "multitask_strategy": "rollback"},
+            headers,
+            422,
+            "invalid_request",
+        ),
     ]
     for path, body, hdrs, status, code in cases:
         response = await client.post(path, json=body, headers=hdrs)
@@ -84,7 +103,9 @@ async def test_errors_before_the_turn_starts_are_http_statuses(client, web_desk,
 
 
 async def test_a_message_at_the_limit_is_accepted(client, thread_id, alice) -> None:
-    response = await client.post(f"/threads/{thread_id}/messages", json={"content": "x" * 1024}, headers=alice.headers)
+    response = await client.post(
+        f"/threads/{thread_id}/messages", json={"content": "x" * 1024}, headers=alice.headers
+    )
     assert response.status_code == 200
 
 
@@ -129,12 +150,16 @@ async def test_oversized_body_is_refused_before_it_is_read(client, web_desk, thr
     assert await _contents(web_desk, thread_id) == []
 
 
-async def test_busy_thread_queues_by_default_and_rejects_on_request(client, web_desk, thread_id, alice) -> None:
+async def test_busy_thread_queues_by_default_and_rejects_on_request(
+    client, web_desk, thread_id, alice
+) -> None:
     url = f"/threads/{thread_id}/messages"
     async with web_desk.threads.locks.hold(thread_id):  # a turn in progress
         status = (await client.get(f"/threads/{thread_id}", headers=alice.headers)).json()["status"]
         assert status == "busy"
-        rejected = await client.post(url, json={"content": "hi", "multitask_strategy": "reject"}, headers=alice.headers)
+        rejected = await client.post(
+            url, json={"content": "hi", "multitask_strategy": "reject"}, headers=alice.headers
+        )
         assert rejected.status_code == 409 and rejected.json()["error"]["code"] == "thread_busy"
         streamed = await client.post(
             url, json={"content": "hi", "multitask_strategy": "reject"}, headers={**alice.headers, **SSE}
@@ -144,7 +169,10 @@ async def test_busy_thread_queues_by_default_and_rejects_on_request(client, web_
         await asyncio.sleep(0.05)
         assert not queued.done()
     response = await queued
-    assert response.status_code == 200 and response.json()["message"]["content"] == "Hello Alice! How can I help?"
+    assert (
+        response.status_code == 200
+        and response.json()["message"]["content"] == "Hello Alice! How can I help?"
+    )
     assert (await client.get(f"/threads/{thread_id}", headers=alice.headers)).json()["status"] == "idle"
 
 
@@ -153,7 +181,8 @@ async def test_turns_on_different_threads_run_concurrently(client, web_desk, ali
     await web_desk.threads.create("alice", "b")
     async with web_desk.threads.locks.hold("a"):
         other = await asyncio.wait_for(
-            client.post("/threads/b/messages", json={"content": "I'm Alice"}, headers=alice.headers), timeout=10
+            client.post("/threads/b/messages", json={"content": "I'm Alice"}, headers=alice.headers),
+            timeout=10,
         )
     assert other.status_code == 200
 

@@ -32,10 +32,14 @@ async def test_taken_id_is_409_unless_do_nothing_on_your_own(client, alice, bob)
     again = await client.post("/threads", json={"thread_id": "t1", "title": "second"}, headers=alice.headers)
     assert again.status_code == 409 and again.json()["error"]["code"] == "thread_exists"
     kept = await client.post(
-        "/threads", json={"thread_id": "t1", "title": "second", "if_exists": "do_nothing"}, headers=alice.headers
+        "/threads",
+        json={"thread_id": "t1", "title": "second", "if_exists": "do_nothing"},
+        headers=alice.headers,
     )
     assert kept.status_code == 200 and kept.json()["title"] == "first"
-    stolen = await client.post("/threads", json={"thread_id": "t1", "if_exists": "do_nothing"}, headers=bob.headers)
+    stolen = await client.post(
+        "/threads", json={"thread_id": "t1", "if_exists": "do_nothing"}, headers=bob.headers
+    )
     assert stolen.status_code == 409
 
 
@@ -51,7 +55,9 @@ async def test_taken_id_is_409_unless_do_nothing_on_your_own(client, alice, bob)
         ({"title": "x" * 201}, "invalid_argument"),
     ],
 )
-async def test_create_rejects_bad_input_with_422_and_creates_nothing(client, web_desk, alice, body, code) -> None:
+async def test_create_rejects_bad_input_with_422_and_creates_nothing(
+    client, web_desk, alice, body, code
+) -> None:
     response = await client.post("/threads", json=body, headers=alice.headers)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == code and response.json()["error"]["message"]
@@ -73,7 +79,9 @@ async def test_unknown_is_404_and_malformed_id_is_422(client, alice) -> None:
 
 
 async def test_patch_renames_and_merges_metadata(client, alice) -> None:
-    await client.post("/threads", json={"thread_id": "t1", "metadata": {"a": 1, "b": 2}}, headers=alice.headers)
+    await client.post(
+        "/threads", json={"thread_id": "t1", "metadata": {"a": 1, "b": 2}}, headers=alice.headers
+    )
     response = await client.patch(
         "/threads/t1", json={"title": "Renamed", "metadata": {"b": None, "c": 3}}, headers=alice.headers
     )
@@ -109,10 +117,14 @@ async def test_list_filters_and_paginates(client, web_desk, alice, clock) -> Non
         clock.advance(timedelta(hours=1))
     page = (await client.get("/threads", params={"limit": 2}, headers=alice.headers)).json()
     assert [t["thread_id"] for t in page["threads"]] == ["t4", "t3"]
-    rest = (await client.get("/threads", params={"limit": 2, "cursor": page["next_cursor"]}, headers=alice.headers))
+    rest = await client.get(
+        "/threads", params={"limit": 2, "cursor": page["next_cursor"]}, headers=alice.headers
+    )
     assert [t["thread_id"] for t in rest.json()["threads"]] == ["t2", "t1"]
 
-    even = await client.get("/threads", params={"metadata": json.dumps({"even": True})}, headers=alice.headers)
+    even = await client.get(
+        "/threads", params={"metadata": json.dumps({"even": True})}, headers=alice.headers
+    )
     assert [t["thread_id"] for t in even.json()["threads"]] == ["t4", "t2", "t0"]
     idle = await client.get("/threads", params={"idle_for": "3h"}, headers=alice.headers)
     assert [t["thread_id"] for t in idle.json()["threads"]] == ["t1", "t0"]
@@ -122,8 +134,15 @@ async def test_list_filters_and_paginates(client, web_desk, alice, clock) -> Non
 
 @pytest.mark.parametrize(
     "params",
-    [{"status": "sleepy"}, {"metadata": "{not json"}, {"metadata": "[1]"}, {"idle_for": "soon"},
-     {"limit": 0}, {"limit": "ten"}, {"cursor": "!!!"}],
+    [
+        {"status": "sleepy"},
+        {"metadata": "{not json"},
+        {"metadata": "[1]"},
+        {"idle_for": "soon"},
+        {"limit": 0},
+        {"limit": "ten"},
+        {"cursor": "!!!"},
+    ],
 )
 async def test_list_rejects_bad_filters_with_422(client, alice, params) -> None:
     response = await client.get("/threads", params=params, headers=alice.headers)
@@ -180,7 +199,9 @@ async def test_trusted_header_identifies_the_user_when_configured(web_desk: Supp
         as_alice = await client.get("/threads", headers={"X-Forwarded-User": "alice"})
         as_carol = await client.get("/threads", headers={"X-Forwarded-User": "carol"})
         bad = await client.get("/threads", headers={"X-Forwarded-User": "no such\tname"})
-        cleanup = await client.post("/admin/cleanup", json={"idle_for": "1d"}, headers={"X-Forwarded-User": "alice"})
+        cleanup = await client.post(
+            "/admin/cleanup", json={"idle_for": "1d"}, headers={"X-Forwarded-User": "alice"}
+        )
     assert [t["thread_id"] for t in as_alice.json()["threads"]] == ["alice-t"]
     assert as_carol.json()["threads"] == []
     assert bad.status_code == 401

@@ -44,7 +44,9 @@ def demo(
     raise typer.Exit(run_demo(database_url=db))
 
 
-from threaddesk.cli import serve as _serve, users as _users  # noqa: E402  (HTTP service commands)
+# The HTTP service commands.
+from threaddesk.cli import serve as _serve  # noqa: E402
+from threaddesk.cli import users as _users  # noqa: E402
 
 app.command("serve")(_serve.serve)
 app.add_typer(_users.app, name="users")

@@ -46,7 +46,9 @@ def add(
 ) -> None:
     """Create a user and print their token (the only time it is shown)."""
     user, token = _with_users(db, lambda users: users.add(name, admin=admin))
-    typer.echo(f"Created {'admin ' if user.is_admin else ''}user {user.name!r}. Token (shown only now):", err=True)
+    typer.echo(
+        f"Created {'admin ' if user.is_admin else ''}user {user.name!r}. Token (shown only now):", err=True
+    )
     typer.echo(token)
 
 

@@ -51,7 +51,10 @@ async def authenticate(connection: HTTPConnection, users: UserManager, trusted_h
     token = presented_token(connection)
     if token is None:
         raise APIError(
-            401, "unauthorized", "missing token: send 'Authorization: Bearer <token>' or 'X-Api-Key'", _CHALLENGE
+            401,
+            "unauthorized",
+            "missing token: send 'Authorization: Bearer <token>' or 'X-Api-Key'",
+            _CHALLENGE,
         )
     user = await users.authenticate(token)
     if user is None:

@@ -64,7 +64,9 @@ class RunCreate(BaseModel):
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
         unknown = [mode for mode in modes if mode not in STREAM_MODES]
         if unknown or not modes:
-            raise InvalidArgument(f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown or modes}")
+            raise InvalidArgument(
+                f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown or modes}"
+            )
         return modes
 
 
@@ -97,7 +99,9 @@ def check_assistant(assistant_id: str) -> None:
     """Accept the assistant's id or its graph name, as LangGraph does."""
     if assistant_id not in (ASSISTANT_ID, GRAPH_ID):
         raise APIError(
-            404, "assistant_not_found", f"assistant {assistant_id!r} not found: use {GRAPH_ID!r} or {ASSISTANT_ID}"
+            404,
+            "assistant_not_found",
+            f"assistant {assistant_id!r} not found: use {GRAPH_ID!r} or {ASSISTANT_ID}",
         )
 
 
@@ -156,7 +160,8 @@ async def thread_state(desk: SupportDesk, thread_id: str) -> dict[str, Any]:
         "values": {"messages": [message_dict(m) for m in messages]} if messages else {},
         "next": list(state.next),
         "tasks": [],
-        "checkpoint": _checkpoint(state.config) or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
+        "checkpoint": _checkpoint(state.config)
+        or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
         "metadata": dict(state.metadata or {}),
         "created_at": state.created_at,
         "parent_checkpoint": _checkpoint(state.parent_config),
@@ -177,7 +182,9 @@ def run_text(body: RunCreate) -> str:
     content = message.get("content")
     if isinstance(content, list):
         content = "".join(
-            block.get("text", "") for block in content if isinstance(block, dict) and block.get("type") == "text"
+            block.get("text", "")
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
         )
     if not isinstance(content, str):
         raise InvalidArgument("input.messages[0].content must be a string or a list of text blocks")
@@ -243,8 +250,14 @@ async def run_events(
         if not started and "values" in modes:
             # The state once the input is applied, as LangGraph sends first.
             before = [message_dict(m) for m in await _messages(desk, thread_id)]
-            question = {"type": "human", "content": text, "id": None, "additional_kwargs": {},
-                        "response_metadata": {}, "name": None}
+            question = {
+                "type": "human",
+                "content": text,
+                "id": None,
+                "additional_kwargs": {},
+                "response_metadata": {},
+                "name": None,
+            }
             yield frame("values", {"messages": [*before, question]})
         started = True
         if isinstance(event, Token):

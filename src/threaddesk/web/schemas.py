@@ -48,7 +48,9 @@ class ThreadPublic(BaseModel):
     user_id: str
     title: str | None
     metadata: dict[str, Any]
-    status: ThreadStatus = Field(description="idle, busy (a turn is running) or error (the last turn failed).")
+    status: ThreadStatus = Field(
+        description="idle, busy (a turn is running) or error (the last turn failed)."
+    )
     created_at: datetime
     updated_at: datetime = Field(description="Last activity (LangGraph's name for last_active_at).")
     last_active_at: datetime

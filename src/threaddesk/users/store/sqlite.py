@@ -63,4 +63,6 @@ class SqliteUserStore(UserStore):
         )
 
     async def count(self) -> int:
-        return await self.db.run(lambda conn: conn.execute("SELECT COUNT(*) FROM threaddesk_users").fetchone()[0])
+        return await self.db.run(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM threaddesk_users").fetchone()[0]
+        )

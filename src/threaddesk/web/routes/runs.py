@@ -33,7 +33,9 @@ async def get_thread_state(thread_id: str, user: CurrentUser, desk: DeskDep) -> 
 
 
 @router.post("/{thread_id}/runs/wait")
-async def run_wait(thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep) -> dict[str, Any]:
+async def run_wait(
+    thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
+) -> dict[str, Any]:
     """Run one turn and answer the thread's final state values."""
     options = compat.run_options(body, user, owner_scope(user))
     reply = await desk.send(thread_id, compat.run_text(body), **options)
@@ -41,7 +43,9 @@ async def run_wait(thread_id: str, body: compat.RunCreate, user: CurrentUser, de
 
 
 @router.post("/{thread_id}/runs/stream", response_class=EventStreamResponse)
-async def run_stream(thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep) -> EventStreamResponse:
+async def run_stream(
+    thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
+) -> EventStreamResponse:
     """Run one turn as SSE: `metadata`, then `values` and/or `messages` events (stream_mode)."""
     options = compat.run_options(body, user, owner_scope(user))
     modes = body.modes()

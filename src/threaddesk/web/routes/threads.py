@@ -1,4 +1,7 @@
-"""Threads: create, list, read, rename/tag, delete (also what `langgraph-sdk`'s threads.create/get/update/delete call)."""
+"""Threads: create, list, read, rename/tag, delete.
+
+Also what `langgraph-sdk`'s threads.create/get/update/delete call: the bodies are LangGraph's shapes.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
     if not isinstance(value, dict):
-        raise InvalidArgument("metadata must be a JSON object, e.g. {\"tier\": \"gold\"}")
+        raise InvalidArgument('metadata must be a JSON object, e.g. {"tier": "gold"}')
     return value
 
 
@@ -47,7 +50,7 @@ async def list_threads(
     user: CurrentUser,
     desk: DeskDep,
     status: Annotated[ThreadStatus | None, Query(description="idle, busy or error")] = None,
-    metadata: Annotated[str | None, Query(description='JSON object the metadata must contain')] = None,
+    metadata: Annotated[str | None, Query(description="JSON object the metadata must contain")] = None,
     idle_for: Annotated[str | None, Query(description="Only threads idle at least this long (7d)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
@@ -74,7 +77,9 @@ async def get_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> Thread
     return present_thread(desk, thread, values=state["values"])
 
 
-@router.patch("/{thread_id}", response_model=ThreadPublic, responses={204: {"description": "Prefer: return=minimal"}})
+@router.patch(
+    "/{thread_id}", response_model=ThreadPublic, responses={204: {"description": "Prefer: return=minimal"}}
+)
 async def update_thread(
     thread_id: str,
     body: ThreadUpdate,
