@@ -206,3 +206,23 @@ async def test_trusted_header_identifies_the_user_when_configured(web_desk: Supp
     assert as_carol.json()["threads"] == []
     assert bad.status_code == 401
     assert cleanup.status_code == 403
+
+
+async def test_openapi_documents_every_route(client) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert {
+        "/threads",
+        "/threads/{thread_id}",
+        "/threads/{thread_id}/messages",
+        "/threads/search",
+        "/threads/{thread_id}/state",
+        "/threads/{thread_id}/runs/wait",
+        "/threads/{thread_id}/runs/stream",
+        "/assistants/search",
+        "/admin/cleanup",
+        "/healthz",
+        "/readyz",
+        "/me",
+    } <= set(schema["paths"])
+    assert "ThreadCreate" in schema["components"]["schemas"]
+    assert (await client.get("/docs")).status_code == 200

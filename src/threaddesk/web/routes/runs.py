@@ -42,7 +42,10 @@ async def run_wait(
     return await compat.final_values(desk, reply)
 
 
-@router.post("/{thread_id}/runs/stream", response_class=EventStreamResponse)
+@router.post(
+    "/{thread_id}/runs/stream",
+    responses={200: {"description": "LangGraph run events", "content": {"text/event-stream": {}}}},
+)
 async def run_stream(
     thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
 ) -> EventStreamResponse:
