@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from threaddesk.service import ChatMessage, Reply
+from threaddesk.service import ChatMessage
 from threaddesk.threads.models import Thread, ThreadStatus
 from threaddesk.users import User
 
@@ -106,10 +106,6 @@ class MessageList(BaseModel):
 class ReplyPublic(BaseModel):
     thread: ThreadPublic
     message: MessagePublic
-
-    @classmethod
-    def of(cls, reply: Reply) -> ReplyPublic:
-        return cls(thread=ThreadPublic.of(reply.thread), message=MessagePublic.of(reply.message))
 
 
 class CleanupRequest(_Strict):
