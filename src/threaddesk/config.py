@@ -56,3 +56,12 @@ class Settings(BaseSettings):
         default_factory=default_user,
         description="The user id a local caller (the command line) acts as: owner of the threads it starts.",
     )
+    max_request_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest HTTP request body, refused before it is read."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `threaddesk serve` listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `threaddesk serve` listens on.")
+    trusted_user_header: str | None = Field(
+        default=None,
+        description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",
+    )

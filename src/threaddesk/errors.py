@@ -94,3 +94,19 @@ class ModelUnavailable(ThreadDeskError):
     """The chat model cannot be built (unknown provider, missing extra) or failed to answer."""
 
     code = "model_unavailable"
+
+
+class UserExists(ThreadDeskError):
+    code = "user_exists"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} already exists")
+
+
+class UserNotFound(ThreadDeskError, LookupError):
+    code = "user_not_found"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} not found")

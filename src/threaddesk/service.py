@@ -30,6 +30,8 @@ from threaddesk.errors import (
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.users import UserManager
+from threaddesk.users.store.memory import MemoryUserStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class SupportDesk:
     Unknown threads raise `ThreadNotFound` unless the caller passes
     `create=True`; turns on one thread never interleave (a second turn waits,
     or raises `ThreadBusy` with `wait=False`); different threads run concurrently.
+    `users` are the people who may call it (tokens, admins), stored beside the threads.
     """
 
     def __init__(
@@ -99,10 +102,12 @@ class SupportDesk:
         threads: ThreadManager,
         agent: CompiledStateGraph,
         *,
+        users: UserManager | None = None,
         max_message_bytes: int = 32 * 1024,
     ) -> None:
         self.threads = threads
         self.agent = agent
+        self.users = users or UserManager(MemoryUserStore())
         self.max_message_bytes = max_message_bytes
 
     def _question(self, text: object) -> HumanMessage:
@@ -233,7 +238,8 @@ async def open_desk(
     try:
         agent = build_agent(chat_model, storage.checkpointer, system_prompt=settings.system_prompt)
         manager = ThreadManager(storage.registry, storage.checkpointer, clock=clock)
-        yield SupportDesk(manager, agent, max_message_bytes=settings.max_message_bytes)
+        users = UserManager(storage.users, clock=clock)
+        yield SupportDesk(manager, agent, users=users, max_message_bytes=settings.max_message_bytes)
     finally:
         await storage.aclose()
 

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from threaddesk import __version__
-from threaddesk.cli import chat, threads
+from threaddesk.cli import chat, serve, threads, users
 from threaddesk.cli.errors import ThreadDeskGroup
 from threaddesk.cli.state import CliState, load_settings
 
@@ -78,6 +78,8 @@ def demo(
 
 app.command()(chat.chat)
 app.add_typer(threads.app)
+app.command()(serve.serve)
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

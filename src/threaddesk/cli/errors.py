@@ -21,6 +21,8 @@ from threaddesk.errors import (
     ThreadDeskError,
     ThreadExists,
     ThreadNotFound,
+    UserExists,
+    UserNotFound,
 )
 
 
@@ -28,19 +30,21 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # a check failed (demo), or the user declined a confirmation
     INVALID_INPUT = 2  # bad option, id, duration, message; also click's usage errors
-    THREAD_NOT_FOUND = 3
+    THREAD_NOT_FOUND = 3  # or unknown user
     STORAGE_UNAVAILABLE = 4
     MODEL_UNAVAILABLE = 5
-    CONFLICT = 6  # the id belongs to another user's thread, or the thread is busy
+    CONFLICT = 6  # the id belongs to another user's thread, the thread is busy, the user exists
 
 
 _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (InvalidArgument, ExitCode.INVALID_INPUT),
     (ThreadNotFound, ExitCode.THREAD_NOT_FOUND),
+    (UserNotFound, ExitCode.THREAD_NOT_FOUND),
     (StorageUnavailable, ExitCode.STORAGE_UNAVAILABLE),
     (ModelUnavailable, ExitCode.MODEL_UNAVAILABLE),
     (ThreadExists, ExitCode.CONFLICT),
     (ThreadBusy, ExitCode.CONFLICT),
+    (UserExists, ExitCode.CONFLICT),
 ]
 
 

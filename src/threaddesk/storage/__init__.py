@@ -10,17 +10,19 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.errors import StorageUnavailable
 from threaddesk.threads.registry.base import ThreadRegistry
+from threaddesk.users.store.base import UserStore
 
 MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
 
 
 @dataclass
 class Storage:
-    """A registry and a checkpointer over the same database, closed together."""
+    """A registry, a checkpointer and a user store over the same database, closed together."""
 
     url: str
     registry: ThreadRegistry
     checkpointer: BaseCheckpointSaver
+    users: UserStore
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -50,8 +52,9 @@ async def open_storage(url: str) -> Storage:
         from langgraph.checkpoint.memory import InMemorySaver
 
         from threaddesk.threads.registry.memory import MemoryRegistry
+        from threaddesk.users.store.memory import MemoryUserStore
 
-        return Storage(url, MemoryRegistry(), InMemorySaver())
+        return Storage(url, MemoryRegistry(), InMemorySaver(), MemoryUserStore())
     path = sqlite_path(url)
     if path is None:
         raise StorageUnavailable(
@@ -59,6 +62,7 @@ async def open_storage(url: str) -> Storage:
         )
     from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver
     from threaddesk.threads.registry.sqlite import SqliteRegistry
+    from threaddesk.users.store.sqlite import SqliteUserStore
 
     database = SqliteDatabase(path)
     try:
@@ -69,4 +73,4 @@ async def open_storage(url: str) -> Storage:
     except Exception:
         database.close()
         raise
-    return Storage(url, registry, checkpointer, [database.close])
+    return Storage(url, registry, checkpointer, SqliteUserStore(database), [database.close])

@@ -44,10 +44,24 @@ def _m001_threads(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_users(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_users (
+            name TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_threads", _m001_threads),
+    ("002_users", _m002_users),
 ]
 
 

@@ -1,0 +1,1 @@
+"""User store backends behind one interface."""

@@ -1,0 +1,46 @@
+"""Typed dependencies: the desk, the settings, and who is asking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from threaddesk.config import Settings
+from threaddesk.service import SupportDesk
+from threaddesk.users import User
+from threaddesk.web.auth import authenticate
+from threaddesk.web.errors import APIError
+
+
+def get_desk(request: Request) -> SupportDesk:
+    return request.app.state.desk
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DeskDep = Annotated[SupportDesk, Depends(get_desk)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_current_user(request: Request, desk: DeskDep, settings: SettingsDep) -> User:
+    return await authenticate(request, desk.users, settings.trusted_user_header)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise APIError(403, "forbidden", "this route needs an admin token")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]
+
+
+def owner_scope(user: User) -> str | None:
+    """The `user_id` to pass to the core: an admin reaches every thread (None), a user only theirs."""
+    return None if user.is_admin else user.name

@@ -1,0 +1,103 @@
+"""Threads: create, list, read, rename/tag, delete.
+
+Also what `langgraph-sdk`'s threads.create/get/update/delete call: the bodies are LangGraph's shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from threaddesk.errors import InvalidArgument
+from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
+from threaddesk.web import compat
+from threaddesk.web.deps import CurrentUser, DeskDep, owner_scope
+from threaddesk.web.presenters import present_thread
+from threaddesk.web.schemas import ERROR_RESPONSES, ThreadCreate, ThreadList, ThreadPublic, ThreadUpdate
+
+router = APIRouter(prefix="/threads", tags=["threads"], responses=ERROR_RESPONSES)
+
+
+def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise InvalidArgument('metadata must be a JSON object, e.g. {"tier": "gold"}')
+    return value
+
+
+@router.post("", status_code=status.HTTP_200_OK, response_model=ThreadPublic)
+async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
+    """Start a thread you own. A taken id is a 409, unless `if_exists="do_nothing"` and it is yours."""
+    thread = await desk.threads.create(
+        user.name,
+        body.thread_id,
+        title=body.title,
+        metadata=body.metadata,
+        if_exists="get" if body.if_exists == "do_nothing" else "raise",
+    )
+    return present_thread(desk, thread)
+
+
+@router.get("", response_model=ThreadList)
+async def list_threads(
+    user: CurrentUser,
+    desk: DeskDep,
+    status: Annotated[ThreadStatus | None, Query(description="idle, busy or error")] = None,
+    metadata: Annotated[str | None, Query(description="JSON object the metadata must contain")] = None,
+    idle_for: Annotated[str | None, Query(description="Only threads idle at least this long (7d)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> ThreadList:
+    """Your threads (an admin's: everyone's), most recently active first."""
+    page = await desk.threads.list(
+        user_id=owner_scope(user),
+        status=status,
+        metadata=_metadata_filter(metadata),
+        inactive_since=idle_for,
+        limit=limit,
+        cursor=cursor,
+    )
+    return ThreadList(
+        threads=[present_thread(desk, thread) for thread in page.threads], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{thread_id}", response_model=ThreadPublic)
+async def get_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
+    """The thread, with its LangGraph state `values` (the stored messages)."""
+    thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
+    state = await compat.thread_state(desk, thread.thread_id)
+    return present_thread(desk, thread, values=state["values"])
+
+
+@router.patch(
+    "/{thread_id}", response_model=ThreadPublic, responses={204: {"description": "Prefer: return=minimal"}}
+)
+async def update_thread(
+    thread_id: str,
+    body: ThreadUpdate,
+    user: CurrentUser,
+    desk: DeskDep,
+    prefer: Annotated[str | None, Header()] = None,
+) -> ThreadPublic | Response:
+    """Rename, and merge metadata (a null value removes the key)."""
+    thread = await desk.threads.update(
+        thread_id, title=body.title, metadata=body.metadata, user_id=owner_scope(user)
+    )
+    if prefer and "return=minimal" in prefer:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return present_thread(desk, thread)
+
+
+@router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> Response:
+    """Delete the thread and its memory (after any running turn ends)."""
+    await desk.threads.delete(thread_id, user_id=owner_scope(user))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

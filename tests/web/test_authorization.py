@@ -1,0 +1,131 @@
+"""Every route × owner / other user / admin / no token / bad token.
+
+Another user's thread is a 404 on every route (its existence is not leaked),
+a missing or bad token is a 401, and nothing a refused caller does changes
+the thread.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from threaddesk import SupportDesk
+from threaddesk.web.compat import ASSISTANT_ID
+
+RUN = {"assistant_id": "support_agent", "input": {"messages": [{"role": "user", "content": "hello"}]}}
+
+# (method, path, json body, status for the owner or an admin)
+THREAD_ROUTES = [
+    ("GET", "/threads/{t}", None, 200),
+    ("PATCH", "/threads/{t}", {"title": "renamed"}, 200),
+    ("DELETE", "/threads/{t}", None, 204),
+    ("POST", "/threads/{t}/messages", {"content": "hello"}, 200),
+    ("GET", "/threads/{t}/messages", None, 200),
+    ("GET", "/threads/{t}/state", None, 200),
+    ("POST", "/threads/{t}/runs/wait", RUN, 200),
+    ("POST", "/threads/{t}/runs/stream", RUN, 200),
+]
+OTHER_ROUTES = [
+    ("POST", "/threads", {"title": "mine"}, 200),
+    ("GET", "/threads", None, 200),
+    ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
+    ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
+    ("GET", "/me", None, 200),
+]
+ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200)]
+
+IDS = [f"{method} {path}" for method, path, _, _ in ALL_ROUTES]
+
+
+@pytest.fixture
+async def alices_thread(web_desk: SupportDesk, alice) -> str:
+    await web_desk.threads.create("alice", "alice-thread", title="Alice's")
+    await web_desk.send("alice-thread", "Hi, I'm Alice.", user_id="alice")
+    return "alice-thread"
+
+
+async def _call(client: httpx.AsyncClient, route, thread_id: str, headers: dict) -> httpx.Response:
+    method, path, body, _ = route
+    return await client.request(method, path.format(t=thread_id), json=body, headers=headers)
+
+
+async def _intact(desk: SupportDesk, thread_id: str) -> None:
+    thread = await desk.threads.get(thread_id)
+    assert (thread.title, thread.message_count) == ("Alice's", 2)
+    assert [m.content for m in await desk.history(thread_id)][0] == "Hi, I'm Alice."
+
+
+@pytest.mark.parametrize("route", THREAD_ROUTES, ids=IDS[: len(THREAD_ROUTES)])
+async def test_owner_and_admin_reach_the_thread(client, web_desk, alices_thread, alice, admin, route) -> None:
+    for caller in (alice, admin):
+        if route[0] == "DELETE":
+            await web_desk.threads.create("alice", "spare", title="spare")
+        thread_id = "spare" if route[0] == "DELETE" else alices_thread
+        response = await _call(client, route, thread_id, caller.headers)
+        assert response.status_code == route[3], (caller.name, response.text)
+
+
+@pytest.mark.parametrize("route", THREAD_ROUTES, ids=IDS[: len(THREAD_ROUTES)])
+async def test_another_user_gets_404_and_changes_nothing(client, web_desk, alices_thread, bob, route) -> None:
+    response = await _call(client, route, alices_thread, bob.headers)
+    assert response.status_code == 404, response.text
+    assert response.json() == {
+        "error": {"code": "thread_not_found", "message": f"thread {alices_thread!r} not found"}
+    }
+    # Same answer as for a thread that does not exist at all.
+    missing = await _call(client, route, "no-such-thread", bob.headers)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "thread_not_found"
+    await _intact(web_desk, alices_thread)
+
+
+@pytest.mark.parametrize("route", ALL_ROUTES, ids=IDS)
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"X-Api-Key": "wrong"}, {"Authorization": "Basic YTpi"}],
+    ids=["no-token", "bad-bearer", "bad-api-key", "wrong-scheme"],
+)
+async def test_no_or_bad_token_is_401(client, web_desk, alices_thread, route, headers) -> None:
+    response = await _call(client, route, alices_thread, headers)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    await _intact(web_desk, alices_thread)
+
+
+async def test_x_api_key_authenticates_like_bearer(client, alices_thread, alice) -> None:
+    response = await client.get(f"/threads/{alices_thread}", headers={"X-Api-Key": alice.token})
+    assert response.status_code == 200 and response.json()["user_id"] == "alice"
+
+
+async def test_revoked_token_is_401(client, web_desk, alices_thread, alice) -> None:
+    await web_desk.users.revoke("alice")
+    response = await client.get("/threads", headers=alice.headers)
+    assert response.status_code == 401
+
+
+async def test_lists_show_users_their_own_threads_and_admins_all(client, alices_thread, bob, admin) -> None:
+    await client.post("/threads", json={"thread_id": "bob-thread"}, headers=bob.headers)
+    for method, path, body in [("GET", "/threads", None), ("POST", "/threads/search", {"limit": 10})]:
+        mine = await client.request(method, path, json=body, headers=bob.headers)
+        everyone = await client.request(method, path, json=body, headers=admin.headers)
+        listed = [r.json()["threads"] if method == "GET" else r.json() for r in (mine, everyone)]
+        assert {t["thread_id"] for t in listed[0]} == {"bob-thread"}
+        assert {t["thread_id"] for t in listed[1]} == {"bob-thread", alices_thread}
+
+
+async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> None:
+    response = await client.post("/admin/cleanup", json={"idle_for": "1s"}, headers=alice.headers)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    await _intact(web_desk, alices_thread)
+
+
+async def test_me_names_the_caller(client, alice, admin) -> None:
+    assert (await client.get("/me", headers=alice.headers)).json() == {"name": "alice", "is_admin": False}
+    assert (await client.get("/me", headers=admin.headers)).json() == {"name": "root", "is_admin": True}
+
+
+async def test_health_probes_need_no_token(client) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ready"}
