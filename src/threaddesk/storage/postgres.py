@@ -39,6 +39,11 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
+def one_line(exc: Exception) -> str:
+    """libpq's multi-line messages on one line (the CLI prints errors as one line)."""
+    return " ".join(str(exc).split())
+
+
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit advisory lock key: the first 8 bytes of sha256(name).
 
@@ -156,8 +161,8 @@ class PostgresDatabase:
         )
         self.migrations_applied: list[str] = []
 
-    def _unavailable(self, exc: Exception) -> StorageUnavailable:
-        return StorageUnavailable(f"PostgreSQL at {redact(self.url)}: {exc}")
+    def _unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
+        return StorageUnavailable(f"{doing} at {redact(self.url)}: {one_line(exc)}")
 
     async def open(self) -> list[str]:
         """Connect, migrate, open the pools; return the migrations applied."""
@@ -166,7 +171,7 @@ class PostgresDatabase:
                 self.url, connect_timeout=CONNECT_TIMEOUT_S, **CONNECTION_KWARGS
             )
         except psycopg.Error as exc:
-            raise StorageUnavailable(f"cannot connect to PostgreSQL at {redact(self.url)}: {exc}") from exc
+            raise self._unavailable(exc, "cannot connect to PostgreSQL") from exc
         try:
             async with conn:
                 self.migrations_applied = await migrate(conn)
