@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.postgres import postgres_schema
 
 from threaddesk import SupportDesk, open_desk
 
@@ -39,10 +40,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Every storage backend the service suite runs on."""
-    return "memory" if request.param == "memory" else str(tmp_path / "desk.sqlite")
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every storage backend the service suite runs on (postgres: a schema of its own)."""
+    if request.param == "postgres":
+        with postgres_schema() as url:
+            yield url
+    else:
+        yield "memory" if request.param == "memory" else str(tmp_path / "desk.sqlite")
 
 
 @pytest.fixture

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default_factory=lambda: str(default_database_path()),
-        description="SQLite file path (or sqlite:///path), or 'memory' for a throwaway store.",
+        description=(
+            "SQLite file path (or sqlite:///path), postgresql://user@host/dbname (shared by replicas),"
+            " or 'memory' for a throwaway store."
+        ),
     )
     model: str = Field(
         default="offline",
@@ -49,6 +52,14 @@ class Settings(BaseSettings):
         description="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama /v1).",
     )
     api_key: SecretStr | None = Field(default=None, description="API key for the model provider.")
+    pg_pool_size: int = Field(
+        default=10, ge=1, description="PostgreSQL connections per process for queries (threads, checkpoints)."
+    )
+    pg_turn_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections per process holding turn locks: its most concurrent turns.",
+    )
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     model_timeout_s: float = Field(default=120.0, gt=0)
     max_message_bytes: int = Field(default=32 * 1024, gt=0, description="Largest accepted message.")

@@ -234,7 +234,11 @@ async def open_desk(
     """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
     settings = settings or Settings()
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
-    storage: Storage = await open_storage(database_url or settings.database_url)
+    storage: Storage = await open_storage(
+        database_url or settings.database_url,
+        pool_size=settings.pg_pool_size,
+        turn_pool_size=settings.pg_turn_pool_size,
+    )
     try:
         agent = build_agent(chat_model, storage.checkpointer, system_prompt=settings.system_prompt)
         manager = ThreadManager(storage.registry, storage.checkpointer, clock=clock)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.postgres import postgres_schema
 
 from threaddesk.storage import Storage, open_storage
 from threaddesk.storage.sqlite import SqliteDatabase
@@ -37,7 +38,7 @@ def clock() -> FakeClock:
 # --- registry backends -------------------------------------------------------
 #
 # One entry per backend; the conformance suite runs once per entry. To add a
-# backend (e.g. "postgres"), add an async context manager factory here that
+# backend, add an async context manager factory here that
 # yields a set-up registry (calling `pytest.skip` if its server is not
 # reachable) and cleans up after itself.
 
@@ -68,9 +69,29 @@ async def _sqlite_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
         database.close()
 
 
+@asynccontextmanager
+async def _postgres_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
+    from threaddesk.storage.postgres import PostgresDatabase
+    from threaddesk.threads.registry.postgres import PostgresRegistry
+
+    with postgres_schema() as url:
+        database = PostgresDatabase(url, pool_size=2, turn_pool_size=1)
+        await database.open()
+        try:
+            registry = PostgresRegistry(database)
+            await registry.setup()
+            try:
+                yield registry
+            finally:
+                await registry.close()
+        finally:
+            await database.close()
+
+
 REGISTRY_FACTORIES: dict[str, RegistryFactory] = {
     "memory": _memory_registry,
     "sqlite": _sqlite_registry,
+    "postgres": _postgres_registry,
 }
 
 
@@ -88,19 +109,21 @@ async def registry(registry_backend: str, tmp_path: Path) -> AsyncIterator[Threa
 
 # --- storages and the manager ------------------------------------------------
 
-STORAGE_URLS: dict[str, Callable[[Path], str]] = {
-    "memory": lambda tmp_path: "memory",
-    "sqlite": lambda tmp_path: str(tmp_path / "m.sqlite"),
+STORAGE_URLS: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
+    "memory": lambda tmp_path: nullcontext("memory"),
+    "sqlite": lambda tmp_path: nullcontext(str(tmp_path / "m.sqlite")),
+    "postgres": lambda tmp_path: postgres_schema(),
 }
 
 
 @pytest.fixture(params=list(STORAGE_URLS))
 async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    storage = await open_storage(STORAGE_URLS[request.param](tmp_path))
-    try:
-        yield storage
-    finally:
-        await storage.aclose()
+    with STORAGE_URLS[request.param](tmp_path) as url:
+        storage = await open_storage(url)
+        try:
+            yield storage
+        finally:
+            await storage.aclose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from threaddesk import __version__
-from threaddesk.cli import chat, serve, threads, users
+from threaddesk.cli import chat, db, serve, threads, users
 from threaddesk.cli.errors import ThreadDeskGroup
 from threaddesk.cli.state import CliState, load_settings
 
@@ -39,9 +39,10 @@ def root(
         str | None,
         typer.Option(
             "--db",
-            metavar="PATH",
+            metavar="URL",
             show_default=False,
-            help="SQLite file (or 'memory') [default: $THREADDESK_DATABASE_URL, else in your user data dir].",
+            help="SQLite file, postgresql://... or 'memory'"
+            " [default: $THREADDESK_DATABASE_URL, else in your user data dir].",
         ),
     ] = None,
     model: Annotated[
@@ -80,6 +81,7 @@ app.command()(chat.chat)
 app.add_typer(threads.app)
 app.command()(serve.serve)
 app.add_typer(users.app, name="users")
+app.add_typer(db.app, name="db")
 
 
 def main() -> None:

@@ -1,14 +1,29 @@
-"""`threaddesk serve`: the HTTP API and chat page under uvicorn."""
+"""`threaddesk serve`: the HTTP API and chat page under uvicorn, in one process or several."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import typer
 
+from threaddesk.cli.errors import fail
 from threaddesk.cli.state import cli_state
 from threaddesk.config import Settings
+from threaddesk.service import SupportDesk
+
+# The app factory every worker process calls: it reads its settings from THREADDESK_*.
+APP_FACTORY = "threaddesk.web.app:create_app"
+
+
+async def _announce_first_admin(desk: SupportDesk) -> None:
+    first = await desk.users.bootstrap_admin()
+    if first is not None:
+        user, token = first
+        typer.echo(f"No users yet: created admin user {user.name!r}. Its token (shown only now):")
+        typer.echo(f"\n    {token}\n")
+        typer.echo("Add users with `threaddesk users add NAME`.")
 
 
 async def _run(settings: Settings) -> None:
@@ -18,21 +33,56 @@ async def _run(settings: Settings) -> None:
     from threaddesk.web import create_app
 
     async with open_desk(settings) as desk:
-        first = await desk.users.bootstrap_admin()
-        if first is not None:
-            user, token = first
-            typer.echo(f"No users yet: created admin user {user.name!r}. Its token (shown only now):")
-            typer.echo(f"\n    {token}\n")
-            typer.echo("Add users with `threaddesk users add NAME`.")
+        await _announce_first_admin(desk)
         app = create_app(settings, desk=desk)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
         await uvicorn.Server(config).serve()
+
+
+async def _prepare(settings: Settings) -> None:
+    """Once, before the workers start: migrate the database and create the first admin."""
+    from threaddesk.agent import OfflineChatModel
+    from threaddesk.service import open_desk
+
+    async with open_desk(settings, model=OfflineChatModel()) as desk:
+        await _announce_first_admin(desk)
+
+
+def _export(settings: Settings) -> None:
+    """Hand the effective settings (command-line options included) to the worker processes."""
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            secret = getattr(value, "get_secret_value", None)
+            os.environ[f"THREADDESK_{name.upper()}"] = str(secret() if secret else value)
+
+
+def _run_workers(settings: Settings, workers: int) -> None:
+    import uvicorn
+
+    from threaddesk.storage import is_postgres_url
+
+    if not is_postgres_url(settings.database_url):
+        fail(
+            f"--workers {workers} needs PostgreSQL (--db postgresql://...): each worker is a process,"
+            " and only PostgreSQL shares threads, users and turn locks between processes"
+        )
+    asyncio.run(_prepare(settings))
+    _export(settings)
+    uvicorn.run(
+        APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=workers, log_level="info"
+    )
 
 
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes sharing the port; more than 1 needs a PostgreSQL database."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (docs at /docs) and the web chat page (at /)."""
     overrides = {"host": host, "port": port}
@@ -40,6 +90,9 @@ def serve(
         update={key: value for key, value in overrides.items() if value is not None}
     )
     try:
-        asyncio.run(_run(settings))
+        if workers > 1:
+            _run_workers(settings, workers)
+        else:
+            asyncio.run(_run(settings))
     except KeyboardInterrupt:
         pass

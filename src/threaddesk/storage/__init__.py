@@ -13,6 +13,12 @@ from threaddesk.threads.registry.base import ThreadRegistry
 from threaddesk.users.store.base import UserStore
 
 MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether `url` names a PostgreSQL database (the only store several processes can share)."""
+    return url.startswith(POSTGRES_SCHEMES)
 
 
 @dataclass
@@ -23,6 +29,7 @@ class Storage:
     registry: ThreadRegistry
     checkpointer: BaseCheckpointSaver
     users: UserStore
+    migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -42,12 +49,17 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url).expanduser()
 
 
-async def open_storage(url: str) -> Storage:
+async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> Storage:
     """Open (creating and migrating if needed) the store at `url`.
 
     `memory` keeps everything in this process; a path or `sqlite:///path`
-    opens one SQLite file (WAL) for both threads and checkpoints.
+    opens one SQLite file (WAL) for threads, users and checkpoints;
+    `postgresql://...` opens PostgreSQL for all three, shared by any number of
+    replicas (`pool_size` and `turn_pool_size` size its two connection pools,
+    see `threaddesk.storage.postgres`).
     """
+    if is_postgres_url(url):
+        return await _open_postgres(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     if url in MEMORY_URLS:
         from langgraph.checkpoint.memory import InMemorySaver
 
@@ -58,19 +70,44 @@ async def open_storage(url: str) -> Storage:
     path = sqlite_path(url)
     if path is None:
         raise StorageUnavailable(
-            f"unsupported database URL {url!r}: use a file path, sqlite:///path or 'memory'"
+            f"unsupported database URL {url!r}: use a file path, sqlite:///path,"
+            " postgresql://user@host/dbname or 'memory'"
         )
-    from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver
+    from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver, migrate
     from threaddesk.threads.registry.sqlite import SqliteRegistry
     from threaddesk.users.store.sqlite import SqliteUserStore
 
     database = SqliteDatabase(path)
     try:
-        registry = SqliteRegistry(database)
-        await registry.setup()
+        applied = await database.run(migrate)
         checkpointer = ThreadedSqliteSaver(database)
         checkpointer.setup()
     except Exception:
         database.close()
         raise
-    return Storage(url, registry, checkpointer, SqliteUserStore(database), [database.close])
+    return Storage(
+        url, SqliteRegistry(database), checkpointer, SqliteUserStore(database), applied, [database.close]
+    )
+
+
+async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
+    try:
+        from threaddesk.storage.postgres import PooledPostgresSaver, PostgresDatabase
+    except ImportError as exc:
+        raise StorageUnavailable(
+            f"PostgreSQL support is not installed ({exc.name} is missing):"
+            " pip install 'threaddesk[postgres]'"
+        ) from exc
+    from threaddesk.threads.registry.postgres import PostgresRegistry
+    from threaddesk.users.store.postgres import PostgresUserStore
+
+    database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
+    applied = await database.open()
+    return Storage(
+        url,
+        PostgresRegistry(database),
+        PooledPostgresSaver(database.pool),
+        PostgresUserStore(database),
+        applied,
+        [database.close],
+    )

@@ -71,6 +71,17 @@ class ThreadManager:
         self.clock = clock
         self.locks = ThreadLocks()
 
+    @asynccontextmanager
+    async def _hold(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        """Hold the thread against every other turn: this process's lock, then the registry's.
+
+        In-process first: it is cheap, FIFO, and leaves at most one task per
+        thread and process waiting on (and holding a connection for) the
+        registry's cross-process lock.
+        """
+        async with self.locks.hold(thread_id, wait=wait), self.registry.turn_lock(thread_id, wait=wait):
+            yield
+
     async def create(
         self,
         user_id: str,
@@ -182,7 +193,7 @@ class ThreadManager:
     async def delete(self, thread_id: str, *, user_id: str | None = None) -> Thread:
         """Remove the thread and its checkpoints, after any turn running on it ends."""
         thread = await self.get(thread_id, user_id=user_id)
-        async with self.locks.hold(thread_id):
+        async with self._hold(thread_id):
             if not await self.registry.delete(thread_id):
                 raise ThreadNotFound(thread_id)
             await self.checkpointer.adelete_thread(thread_id)
@@ -215,7 +226,7 @@ class ThreadManager:
                     removed.append(thread)
                     continue
                 try:
-                    async with self.locks.hold(thread.thread_id, wait=False):
+                    async with self._hold(thread.thread_id, wait=False):
                         if await self.registry.delete(thread.thread_id, inactive_before=cutoff):
                             await self.checkpointer.adelete_thread(thread.thread_id)
                             removed.append(thread)
@@ -242,7 +253,7 @@ class ThreadManager:
         validate_thread_id(thread_id)
         if create and user_id is None:
             raise InvalidArgument("creating a thread needs the user_id that will own it")
-        async with self.locks.hold(thread_id, wait=wait):
+        async with self._hold(thread_id, wait=wait):
             if create:
                 yield await self.create(user_id, thread_id, if_exists="get")
             else:

@@ -8,7 +8,8 @@ blocking driver runs its statements in a worker thread.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,16 @@ class ThreadRegistry(ABC):
 
     async def close(self) -> None:
         """Release connections."""
+
+    @asynccontextmanager
+    async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        """Hold `thread_id` against other processes sharing this database, for one turn.
+
+        With `wait=False`, raise `ThreadBusy` instead of waiting. The manager
+        takes its in-process lock first, so this is only the cross-process part:
+        a registry only one process uses (memory, SQLite) needs nothing here.
+        """
+        yield
 
     @abstractmethod
     async def insert(self, thread: Thread) -> bool:
