@@ -147,7 +147,9 @@ async def measure(db: Path, threads: int, pages: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--pages", type=int, default=3, help="pages listed per user")
     args = parser.parse_args()

@@ -32,6 +32,8 @@ WINDOW = 10
 async def child(name: str, turns: int, workdir: Path) -> dict:
     async with open_contender(name, workdir) as c:
         lines = script(7, turns)
+        for text in script(8, 2):  # warm up (imports, caches) on a thread not measured
+            await c.turn(8, "warmup", text) if c.is_async else c.turn(8, "warmup", text)
         times: list[float] = []
         answer = ""
         for text in lines:
@@ -54,7 +56,9 @@ async def child(name: str, turns: int, workdir: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--turns", type=int, default=500)
     parser.add_argument("--contenders", default=",".join(SQLITE_CONTENDERS))
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -54,6 +54,8 @@ async def child(name: str, threads: int, turns: int, concurrency: int, workdir: 
             latencies.append(time.perf_counter() - t0)
             last[i] = answer
 
+        for text in script(threads, 2):  # warm up (imports, caches) on a thread not measured
+            await c.turn(threads, "warmup", text) if c.is_async else c.turn(threads, "warmup", text)
         start = time.perf_counter()
         for k in range(turns):
             if c.is_async:
@@ -120,7 +122,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", default="10,100,1000", help="comma-separated thread counts")
     parser.add_argument("--turns", type=int, default=4, help="turns per thread (>= 2)")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent callers (async contenders)")

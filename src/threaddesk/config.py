@@ -43,3 +43,14 @@ class Settings(BaseSettings):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     model_timeout_s: float = Field(default=120.0, gt=0)
     max_message_bytes: int = Field(default=32 * 1024, gt=0, description="Largest accepted message.")
+    context_messages: int = Field(
+        default=40, ge=1, description="At most this many of a thread's latest messages go to the model."
+    )
+    context_tokens: int | None = Field(
+        default=None, ge=1, description="If set, the model's context is also cut to this many tokens."
+    )
+    keep_checkpoints: int = Field(
+        default=1,
+        ge=0,
+        description="Checkpoints kept per thread after each turn (older ones are pruned); 0 keeps all.",
+    )

@@ -207,8 +207,16 @@ async def open_desk(
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
     storage: Storage = await open_storage(database_url or settings.database_url)
     try:
-        agent = build_agent(chat_model, storage.checkpointer, system_prompt=settings.system_prompt)
-        manager = ThreadManager(storage.registry, storage.checkpointer, clock=clock)
+        agent = build_agent(
+            chat_model,
+            storage.checkpointer,
+            system_prompt=settings.system_prompt,
+            context_messages=settings.context_messages,
+            context_tokens=settings.context_tokens,
+        )
+        manager = ThreadManager(
+            storage.registry, storage.checkpointer, clock=clock, keep_checkpoints=settings.keep_checkpoints
+        )
         yield SupportDesk(manager, agent, max_message_bytes=settings.max_message_bytes)
     finally:
         await storage.aclose()

@@ -8,7 +8,7 @@ blocking driver runs its statements in a worker thread.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +74,15 @@ class ThreadRegistry(ABC):
     @abstractmethod
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         """Remove the row; with `inactive_before`, only if it is still that idle. True if removed."""
+
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str]:
+        """`delete` for several threads at once; the ids actually removed.
+
+        Backends override this with one statement where they can.
+        """
+        return [t for t in thread_ids if await self.delete(t, inactive_before=inactive_before)]
 
     @abstractmethod
     async def count(self) -> int:
