@@ -76,3 +76,14 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",
     )
+    context_messages: int = Field(
+        default=40, ge=1, description="At most this many of a thread's latest messages go to the model."
+    )
+    context_tokens: int | None = Field(
+        default=None, ge=1, description="If set, the model's context is also cut to this many tokens."
+    )
+    keep_checkpoints: int = Field(
+        default=1,
+        ge=0,
+        description="Checkpoints kept per thread after each turn (older ones are pruned); 0 keeps all.",
+    )

@@ -240,8 +240,16 @@ async def open_desk(
         turn_pool_size=settings.pg_turn_pool_size,
     )
     try:
-        agent = build_agent(chat_model, storage.checkpointer, system_prompt=settings.system_prompt)
-        manager = ThreadManager(storage.registry, storage.checkpointer, clock=clock)
+        agent = build_agent(
+            chat_model,
+            storage.checkpointer,
+            system_prompt=settings.system_prompt,
+            context_messages=settings.context_messages,
+            context_tokens=settings.context_tokens,
+        )
+        manager = ThreadManager(
+            storage.registry, storage.checkpointer, clock=clock, keep_checkpoints=settings.keep_checkpoints
+        )
         users = UserManager(storage.users, clock=clock)
         yield SupportDesk(manager, agent, users=users, max_message_bytes=settings.max_message_bytes)
     finally:

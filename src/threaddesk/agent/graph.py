@@ -1,21 +1,60 @@
-"""The support agent: a LangGraph `StateGraph` over a messages state.
+"""The support agent: a LangGraph `StateGraph` over a messages state plus a customer profile.
 
 The system prompt is prepended at call time and never stored, so each thread's
-checkpoint holds only that customer's conversation.
+checkpoint holds only that customer's conversation. The model sees a trimmed
+context (the latest messages, by count and optionally by tokens) so a turn
+costs the same on a long thread as on a new one; the full history stays in the
+state, and the customer's name, once given, rides along in the system prompt.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, trim_messages
 from langchain_core.runnables import RunnableLambda
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from threaddesk.agent.profile import customer_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 
 AGENT_NAME = "support_agent"
+DEFAULT_CONTEXT_MESSAGES = 40
+
+
+class SupportState(MessagesState):
+    """The conversation, and the customer's name as last given (absent until first looked for)."""
+
+    customer_name: str | None
+
+
+def _new_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
+    """The messages since the agent last answered: this turn's input."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], AIMessage):
+            return messages[i + 1 :]
+    return messages
+
+
+def recent_context(
+    messages: Sequence[BaseMessage], *, max_messages: int, max_tokens: int | None = None
+) -> list[BaseMessage]:
+    """The latest messages that fit the budget, starting on a customer message.
+
+    Only the last `max_messages` are looked at, so the cost does not grow with
+    the thread; `max_tokens` (approximate count) trims further.
+    """
+    window = list(messages[-max_messages:])
+    if max_tokens is None:
+        return trim_messages(
+            window, max_tokens=max_messages, token_counter=len, strategy="last", start_on="human"
+        )
+    return trim_messages(
+        window, max_tokens=max_tokens, token_counter="approximate", strategy="last", start_on="human"
+    )
 
 
 def build_agent(
@@ -23,18 +62,37 @@ def build_agent(
     checkpointer: BaseCheckpointSaver | None,
     *,
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    context_messages: int = DEFAULT_CONTEXT_MESSAGES,
+    context_tokens: int | None = None,
 ) -> CompiledStateGraph:
-    """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`."""
-    system = SystemMessage(content=system_prompt)
+    """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`.
 
-    async def respond(state: MessagesState) -> dict:
-        reply = await model.ainvoke([system, *state["messages"]])
-        return {"messages": [reply]}
+    Args:
+        context_messages: at most this many of the latest messages go to the model.
+        context_tokens: if set, also at most this many tokens (approximate count).
+    """
+    if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
+        raise ValueError("context budgets must be positive")
 
-    def respond_sync(state: MessagesState) -> dict:
-        return {"messages": [model.invoke([system, *state["messages"]])]}
+    def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
+        messages = state["messages"]
+        if "customer_name" in state:
+            name = customer_name(_new_messages(messages)) or state["customer_name"]
+        else:  # a thread from before profiles existed, or a new one: look once at all of it
+            name = customer_name(messages)
+        context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
+        prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
+        return prompt, {"customer_name": name}
 
-    builder = StateGraph(MessagesState)
+    async def respond(state: SupportState) -> dict:
+        prompt, update = prepare(state)
+        return {"messages": [await model.ainvoke(prompt)], **update}
+
+    def respond_sync(state: SupportState) -> dict:
+        prompt, update = prepare(state)
+        return {"messages": [model.invoke(prompt)], **update}
+
+    builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
     builder.add_edge(START, "agent")
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)

@@ -17,19 +17,13 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-_INTRO = re.compile(
-    r"\b(?:i['’]m|i am|my name is|my name's|this is|call me|it['’]s)\s+([A-Za-z][A-Za-z'’-]*)",
-    re.IGNORECASE,
-)
-# Capitalised words that follow "I'm" without being names.
-_NOT_NAMES = frozenset(
-    "Not Sorry Fine Good Great Okay Ok Here Back Just Still Really Very So Also Having "
-    "Trying Looking Writing Calling Contacting Unable Interested Confused Happy Glad "
-    "New Your The A An Me Me. Afraid Sure Done Ready Waiting".split()
-)
+from threaddesk.agent.profile import customer_name as said_name
+from threaddesk.agent.profile import message_text as _text
+from threaddesk.agent.profile import name_in, name_in_prompt
+
 _NAME_QUESTION = re.compile(
     r"what(?:['’]s| is) my name|who am i\b|do you (?:know|remember) (?:who i am|my name|me)"
     r"|(?:remember|recall) (?:my name|who i am)",
@@ -47,34 +41,13 @@ _THANKS = re.compile(r"\b(?:thanks|thank you|cheers)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"\S+\s*|\s+")
 
 
-def _text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return " ".join(
-        part if isinstance(part, str) else str(part.get("text", ""))
-        for part in content
-        if isinstance(part, str) or part.get("type") == "text"
-    )
-
-
-def name_in(text: str) -> str | None:
-    """The name a customer gives in `text` ("I'm Alice", "call me Bob"), if any."""
-    found = None
-    for match in _INTRO.finditer(text):
-        candidate = match.group(1).rstrip("'’-")
-        if candidate[:1].isupper() and candidate.capitalize() not in _NOT_NAMES:
-            found = candidate
-    return found
-
-
 def customer_name(messages: Sequence[BaseMessage]) -> str | None:
-    """The latest name the customer gave in these messages."""
-    name = None
+    """The latest name the customer gave in these messages, else the one a system prompt states."""
+    told = None
     for message in messages:
-        if isinstance(message, HumanMessage):
-            name = name_in(_text(message)) or name
-    return name
+        if isinstance(message, SystemMessage):
+            told = name_in_prompt(_text(message)) or told
+    return said_name(messages) or told
 
 
 def _is_substantive(text: str) -> bool:

@@ -187,3 +187,49 @@ class ThreadedSqliteSaver(SqliteSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)
+
+    def prune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int = 1
+    ) -> None:
+        """Drop superseded checkpoints (and their writes) of these threads, in one transaction.
+
+        `"keep_latest"` keeps the `keep` newest checkpoints per namespace, so the
+        latest is never deleted; `"delete"` removes every checkpoint. Safe here
+        because threaddesk's graph has no `DeltaChannel`: each checkpoint holds
+        full channel values and needs no ancestor to be read back (see
+        `BaseCheckpointSaver.prune`).
+        """
+        if strategy not in ("keep_latest", "delete"):
+            raise ValueError(f"unknown prune strategy {strategy!r}")
+        if keep < 1:
+            raise ValueError("keep must be at least 1: the latest checkpoint is never pruned")
+        ids = [(str(thread_id),) for thread_id in thread_ids]
+        with self.cursor() as cur:
+            if strategy == "delete":
+                cur.executemany("DELETE FROM checkpoints WHERE thread_id = ?", ids)
+                cur.executemany("DELETE FROM writes WHERE thread_id = ?", ids)
+                return
+            cur.executemany(
+                """
+                DELETE FROM checkpoints WHERE thread_id = ?1 AND (checkpoint_ns, checkpoint_id) IN (
+                    SELECT checkpoint_ns, checkpoint_id FROM (
+                        SELECT checkpoint_ns, checkpoint_id, row_number() OVER (
+                            PARTITION BY checkpoint_ns ORDER BY checkpoint_id DESC) AS newest
+                        FROM checkpoints WHERE thread_id = ?1)
+                    WHERE newest > ?2)
+                """,
+                [(thread_id, keep) for (thread_id,) in ids],
+            )
+            cur.executemany(
+                """
+                DELETE FROM writes WHERE thread_id = ?1 AND NOT EXISTS (
+                    SELECT 1 FROM checkpoints AS c WHERE c.thread_id = ?1
+                    AND c.checkpoint_ns = writes.checkpoint_ns AND c.checkpoint_id = writes.checkpoint_id)
+                """,
+                ids,
+            )
+
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int = 1
+    ) -> None:
+        await asyncio.to_thread(self.prune, thread_ids, strategy=strategy, keep=keep)

@@ -8,7 +8,7 @@ expire, and turns on one thread are serialised.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -50,6 +50,10 @@ def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(metadata)
 
 
+def _implements_prune(checkpointer: BaseCheckpointSaver) -> bool:
+    return type(checkpointer).prune is not BaseCheckpointSaver.prune
+
+
 class ThreadManager:
     """Create, find, list, update, delete and expire threads.
 
@@ -57,6 +61,10 @@ class ThreadManager:
         registry: where thread rows live.
         checkpointer: the LangGraph saver holding each thread's memory.
         clock: returns the current UTC time; inject one to test TTLs without sleeping.
+        keep_checkpoints: after each turn, prune the thread's checkpoints to the
+            latest this many (0 keeps all), so storage grows with the conversation,
+            not with the square of it. Needs a saver that implements LangGraph's
+            `prune` (threaddesk's SQLite saver does); ignored otherwise.
     """
 
     def __init__(
@@ -65,11 +73,16 @@ class ThreadManager:
         checkpointer: BaseCheckpointSaver,
         *,
         clock: Clock = utc_now,
+        keep_checkpoints: int = 0,
     ) -> None:
+        if keep_checkpoints < 0:
+            raise InvalidArgument("keep_checkpoints must not be negative")
         self.registry = registry
         self.checkpointer = checkpointer
         self.clock = clock
         self.locks = ThreadLocks()
+        self._prunes = _implements_prune(checkpointer)
+        self.keep_checkpoints = keep_checkpoints if self._prunes else 0
 
     @asynccontextmanager
     async def _hold(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
@@ -221,19 +234,37 @@ class ThreadManager:
             if not batch:
                 return removed
             after = PageCursor(batch[-1].last_active_at.timestamp(), batch[-1].thread_id)
-            for thread in batch:
-                if dry_run:
+            if dry_run:
+                removed.extend(batch)
+                continue
+            async with AsyncExitStack() as held:
+                idle = []
+                for thread in batch:
+                    try:
+                        await held.enter_async_context(self.locks.hold(thread.thread_id, wait=False))
+                    except ThreadBusy:
+                        continue
+                    idle.append(thread)
+                # Threads with a turn running in another process are skipped too.
+                unlocked = await held.enter_async_context(
+                    self.registry.try_turn_locks([t.thread_id for t in idle])
+                )
+                gone = set(await self.registry.delete_many(unlocked, inactive_before=cutoff))
+                await self._delete_checkpoints(sorted(gone))
+            for thread in idle:
+                if thread.thread_id in gone:
                     removed.append(thread)
-                    continue
-                try:
-                    async with self._hold(thread.thread_id, wait=False):
-                        if await self.registry.delete(thread.thread_id, inactive_before=cutoff):
-                            await self.checkpointer.adelete_thread(thread.thread_id)
-                            removed.append(thread)
-                            if on_removed is not None:
-                                on_removed(thread)
-                except ThreadBusy:
-                    continue
+                    if on_removed is not None:
+                        on_removed(thread)
+
+    async def _delete_checkpoints(self, thread_ids: list[str]) -> None:
+        if not thread_ids:
+            return
+        if self._prunes:
+            await self.checkpointer.aprune(thread_ids, strategy="delete")
+            return
+        for thread_id in thread_ids:
+            await self.checkpointer.adelete_thread(thread_id)
 
     @asynccontextmanager
     async def turn(
@@ -254,18 +285,28 @@ class ThreadManager:
         if create and user_id is None:
             raise InvalidArgument("creating a thread needs the user_id that will own it")
         async with self._hold(thread_id, wait=wait):
+            thread = await self.registry.get(thread_id)  # one round trip when the thread exists
             if create:
-                yield await self.create(user_id, thread_id, if_exists="get")
-            else:
-                yield await self.get(thread_id, user_id=user_id)
+                validate_user_id(user_id)
+                if thread is None:
+                    thread = await self.create(user_id, thread_id, if_exists="get")
+                elif thread.user_id != user_id:
+                    raise ThreadExists(thread_id)
+            elif thread is None or (user_id is not None and thread.user_id != user_id):
+                raise ThreadNotFound(thread_id)
+            yield thread
 
     async def record_turn(
         self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE
     ) -> Thread:
-        """Note a finished turn: activity time, message count, status."""
+        """Note a finished turn (activity time, message count, status); prune superseded checkpoints."""
         thread = await self.registry.record_turn(
             thread_id, at=self.clock(), message_count=message_count, status=status
         )
         if thread is None:
             raise ThreadNotFound(thread_id)
+        if self.keep_checkpoints == 1:
+            await self.checkpointer.aprune([thread_id])
+        elif self.keep_checkpoints > 1:
+            await self.checkpointer.aprune([thread_id], keep=self.keep_checkpoints)
         return thread

@@ -8,7 +8,7 @@ blocking driver runs its statements in a worker thread.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -34,6 +34,15 @@ class ThreadRegistry(ABC):
         a registry only one process uses (memory, SQLite) needs nothing here.
         """
         yield
+
+    @asynccontextmanager
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        """Take, without waiting, the cross-process turn locks of these threads, for a batch job.
+
+        Yields the ids it could lock (all of them where only one process uses
+        the registry) and holds them until the block ends.
+        """
+        yield list(thread_ids)
 
     @abstractmethod
     async def insert(self, thread: Thread) -> bool:
@@ -85,6 +94,15 @@ class ThreadRegistry(ABC):
     @abstractmethod
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         """Remove the row; with `inactive_before`, only if it is still that idle. True if removed."""
+
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str]:
+        """`delete` for several threads at once; the ids actually removed.
+
+        Backends override this with one statement where they can.
+        """
+        return [t for t in thread_ids if await self.delete(t, inactive_before=inactive_before)]
 
     @abstractmethod
     async def count(self) -> int:

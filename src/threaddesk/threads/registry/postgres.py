@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -144,9 +144,27 @@ class PostgresRegistry(ThreadRegistry):
         async with self.db.connection() as conn:
             return (await conn.execute(sql, params)).rowcount == 1
 
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str]:
+        sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
+        params: tuple = (list(thread_ids),)
+        if inactive_before is not None:
+            sql += " AND last_active_at < %s"
+            params = (list(thread_ids), inactive_before)
+        async with self.db.connection() as conn:
+            cur = await conn.execute(sql + " RETURNING thread_id", params)
+            return [row["thread_id"] for row in await cur.fetchall()]
+
     async def count(self) -> int:
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
         return row["n"] if row else 0
+
+    @asynccontextmanager
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
+        async with self.db.session_try_locks(list(keys)) as held:
+            yield [thread_id for key, thread_id in keys.items() if key in held]
 
     @asynccontextmanager
     async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,6 +172,18 @@ class SqliteRegistry(ThreadRegistry):
             return cur.rowcount == 1
 
         return await self.db.run(run)
+
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str]:
+        ids = json.dumps(list(thread_ids))
+        sql = "DELETE FROM threaddesk_threads WHERE thread_id IN (SELECT value FROM json_each(?))"
+        params: tuple = (ids,)
+        if inactive_before is not None:
+            sql += " AND last_active_at < ?"
+            params = (ids, inactive_before.timestamp())
+        sql += " RETURNING thread_id"
+        return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
 
     async def count(self) -> int:
         return await self.db.run(
