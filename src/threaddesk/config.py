@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `threaddesk serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `threaddesk serve` listens on.")
+    keep_alive_s: int = Field(
+        default=75,
+        ge=1,
+        description="Idle keep-alive of HTTP connections; keep it above your load balancer's idle timeout"
+        " so the server never closes a connection a client is about to reuse.",
+    )
     trusted_user_header: str | None = Field(
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",

@@ -35,7 +35,13 @@ async def _run(settings: Settings) -> None:
     async with open_desk(settings) as desk:
         await _announce_first_admin(desk)
         app = create_app(settings, desk=desk)
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_keep_alive=settings.keep_alive_s,
+        )
         await uvicorn.Server(config).serve()
 
 
@@ -69,7 +75,13 @@ def _run_workers(settings: Settings, workers: int) -> None:
     asyncio.run(_prepare(settings))
     _export(settings)
     uvicorn.run(
-        APP_FACTORY, factory=True, host=settings.host, port=settings.port, workers=workers, log_level="info"
+        APP_FACTORY,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_level="info",
+        timeout_keep_alive=settings.keep_alive_s,
     )
 
 
