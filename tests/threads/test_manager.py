@@ -584,3 +584,21 @@ async def test_cleanup_crosses_batch_boundaries_exactly_once(
     assert await storage.registry.count() == 3
     assert set(ids((await manager.list()).threads)) == fresh
     assert await manager.cleanup(timedelta(days=30)) == []
+
+
+async def test_busy_is_live_and_filterable(manager) -> None:
+    """A thread with a turn running reads as `busy`, and status filters see the live status."""
+    for name in ("a", "b", "c"):
+        await manager.create("u", name)
+    async with manager.turn("b"):
+        assert (await manager.get("b")).status == "busy"
+        busy = await manager.list(status="busy")
+        assert [t.thread_id for t in busy.threads] == ["b"]
+        idle = await manager.list(status="idle", limit=1)
+        seen = [t.thread_id for t in idle.threads]
+        while idle.next_cursor:
+            idle = await manager.list(status="idle", limit=1, cursor=idle.next_cursor)
+            seen += [t.thread_id for t in idle.threads]
+        assert sorted(seen) == ["a", "c"]
+    assert (await manager.get("b")).status == "idle"
+    assert (await manager.list(status="busy")).threads == []

@@ -6,9 +6,9 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,3 +143,15 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     """One live server for the session's API-level tests (each test uses fresh thread ids)."""
     with serve_live(tmp_path_factory.mktemp("live") / "desk.sqlite", ["alice", "bob", "root"]) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def fresh_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[list[str]], LiveServer]]:
+    """`fresh_live_server(names)`: a live server on a new database, stopped with the module."""
+    with ExitStack() as stack:
+
+        def start(names: list[str]) -> LiveServer:
+            database = tmp_path_factory.mktemp("live") / "desk.sqlite"
+            return stack.enter_context(serve_live(database, names))
+
+        yield start

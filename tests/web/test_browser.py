@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import serve_live
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -27,9 +26,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    with serve_live(tmp_path_factory.mktemp("browser") / "desk.sqlite", ["alice", "bob"]) as live:
-        yield live
+def server(fresh_live_server):
+    """A server of the browser test's own: its thread lists start empty."""
+    return fresh_live_server(["alice", "bob"])
 
 
 @pytest.fixture(scope="module")

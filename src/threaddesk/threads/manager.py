@@ -7,6 +7,7 @@ expire, and turns on one thread are serialised.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
@@ -145,7 +146,7 @@ class ThreadManager:
         thread = await self.registry.get(thread_id)
         if thread is None or (user_id is not None and thread.user_id != user_id):
             raise ThreadNotFound(thread_id)
-        return thread
+        return self._live(thread)
 
     async def list(
         self,
@@ -170,21 +171,38 @@ class ThreadManager:
                 raise InvalidArgument(f"status must be one of {statuses}, got {status!r}") from exc
         if isinstance(inactive_since, timedelta | str):
             inactive_since = self.clock() - parse_duration(inactive_since)
-        threads = await self.registry.list(
-            user_id=user_id,
-            status=status,
-            metadata=_check_metadata(metadata),
-            inactive_before=inactive_since,
-            limit=limit + 1,
-            after=PageCursor.decode(cursor) if cursor else None,
-        )
-        if len(threads) <= limit:
-            return ThreadPage(threads)
-        last = threads[limit - 1]
+        after = PageCursor.decode(cursor) if cursor else None
+        if status is ThreadStatus.BUSY and not len(self.locks):
+            return ThreadPage([])
+        # The registry filters what it stores; `busy` is live, so rows are checked
+        # again after the overlay and the scan goes on until the page is full.
+        found: list[Thread] = []
+        while len(found) <= limit:
+            rows = await self.registry.list(
+                user_id=user_id,
+                status=None if status is ThreadStatus.BUSY else status,
+                metadata=_check_metadata(metadata),
+                inactive_before=inactive_since,
+                limit=limit + 1,
+                after=after,
+            )
+            found += [t for t in map(self._live, rows) if status is None or t.status is status]
+            if len(rows) <= limit:
+                break
+            after = PageCursor(rows[-1].last_active_at.timestamp(), rows[-1].thread_id)
+        if len(found) <= limit:
+            return ThreadPage(found)
+        last = found[limit - 1]
         return ThreadPage(
-            threads[:limit],
+            found[:limit],
             PageCursor(last.last_active_at.timestamp(), last.thread_id).encode(),
         )
+
+    def _live(self, thread: Thread) -> Thread:
+        """The thread with its status as of now: `busy` while this process runs or queues a turn on it."""
+        if self.locks.is_locked(thread.thread_id):
+            return dataclasses.replace(thread, status=ThreadStatus.BUSY)
+        return thread
 
     async def update(
         self,

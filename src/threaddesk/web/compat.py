@@ -107,13 +107,15 @@ def check_assistant(assistant_id: str) -> None:
 
 async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | None) -> list[Thread]:
     """One offset page, walked through the core's cursor pages."""
+    if query.status == "interrupted":  # threaddesk's agent never interrupts
+        return []
     wanted = query.offset + query.limit
     threads: list[Thread] = []
     cursor = None
     while len(threads) < wanted:
         page = await desk.threads.list(
             user_id=owner,
-            status=query.status if query.status in ("idle", "error") else None,
+            status=query.status,
             metadata=query.metadata,
             limit=min(MAX_PAGE_SIZE, wanted - len(threads)),
             cursor=cursor,
@@ -122,8 +124,6 @@ async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | No
         cursor = page.next_cursor
         if cursor is None:
             break
-    if query.status in ("busy", "interrupted"):
-        threads = [t for t in threads if query.status == "busy" and desk.threads.locks.is_locked(t.thread_id)]
     return threads[query.offset : wanted]
 
 

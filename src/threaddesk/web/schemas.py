@@ -61,13 +61,13 @@ class ThreadPublic(BaseModel):
     interrupts: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, thread: Thread, *, busy: bool = False, values: dict[str, Any] | None = None) -> ThreadPublic:
+    def of(cls, thread: Thread, *, values: dict[str, Any] | None = None) -> ThreadPublic:
         return cls(
             thread_id=thread.thread_id,
             user_id=thread.user_id,
             title=thread.title,
             metadata=thread.metadata,
-            status=ThreadStatus.BUSY if busy else thread.status,
+            status=thread.status,
             created_at=thread.created_at,
             updated_at=thread.last_active_at,
             last_active_at=thread.last_active_at,
