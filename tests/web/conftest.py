@@ -146,7 +146,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture(scope="module")
-def fresh_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[list[str]], LiveServer]]:
+def fresh_live_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[list[str]], LiveServer]]:
     """`fresh_live_server(names)`: a live server on a new database, stopped with the module."""
     with ExitStack() as stack:
 
