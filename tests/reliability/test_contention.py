@@ -10,7 +10,6 @@ import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,5 +113,7 @@ async def test_reject_turns_away_exactly_the_posts_that_overlap_a_running_turn(s
         for refused in (a for a in burst if a.status == 409):
             assert any(refused.overlaps(a) for a in accepted), refused
     stored = [a.question for a in attempts if a.status == 200]
-    assert sum(a.status == 409 for a in attempts) > 0, "no post ever overlapped another: the test proved nothing"
+    assert sum(a.status == 409 for a in attempts) > 0, (
+        "no post ever overlapped another: the test proved nothing"
+    )
     _assert_turns(history, stored)

@@ -77,7 +77,9 @@ async def _converse(client: httpx.AsyncClient, base: str, conv: Conversation, ac
 async def _load_then_kill(base: str, token: str, process) -> list[Conversation]:
     conversations = [Conversation(f"crash-{i:02d}", stream=i % 2 == 1) for i in range(CONVERSATIONS)]
     auth = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(headers=auth, timeout=60, limits=httpx.Limits(max_connections=100)) as client:
+    async with httpx.AsyncClient(
+        headers=auth, timeout=60, limits=httpx.Limits(max_connections=100)
+    ) as client:
         for conv in conversations:
             created = await client.post(f"{base}/threads", json={"thread_id": conv.thread_id})
             assert created.status_code == 200, created.text
