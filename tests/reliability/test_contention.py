@@ -31,7 +31,10 @@ class Server:
             base_url=self.url,
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=120,
-            limits=httpx.Limits(max_connections=POSTS),
+            # A connection per post, never reused: a reused keep-alive connection can be
+            # closed by uvicorn's idle timeout just as a post goes out on it (a client-side
+            # ReadError for a post the server never read), which is not what this tests.
+            limits=httpx.Limits(max_connections=POSTS, max_keepalive_connections=0),
         )
 
 
