@@ -10,7 +10,7 @@ is shorter) and their ratio. Exits 1 if the ratio is 1.10 or more.
 
     python bench/soak.py                        # 5 minutes, SQLite in a temp dir
     python bench/soak.py --minutes 1 --interval 2
-    python bench/soak.py --db postgresql://postgres@127.0.0.1:5432/test
+    python bench/soak.py --db postgresql://postgres@127.0.0.1:5432/test   # in a scratch schema, dropped after
 """
 
 from __future__ import annotations
@@ -24,11 +24,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
-from threaddesk.storage import open_storage
+from threaddesk.storage import is_postgres_url, open_storage
 from threaddesk.users import UserManager
 
 FLAT_RATIO = 1.10
@@ -102,6 +106,25 @@ class Load:
                 thread_id, done = await self._new_thread(), 0
 
 
+@contextmanager
+def scratch_database(url: str | None, workdir: str) -> Iterator[str]:
+    """A SQLite file in `workdir`, or for PostgreSQL a schema of its own, dropped afterwards."""
+    if url is None or not is_postgres_url(url):
+        yield url or str(Path(workdir) / "soak.sqlite")
+        return
+    import psycopg
+
+    schema = f"td_soak_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        separator = "&" if "?" in url else "?"
+        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def window_average(samples: list[tuple[float, float]], start: float, end: float) -> float:
     values = [rss for at, rss in samples if start <= at <= end]
     return sum(values) / len(values)
@@ -169,9 +192,12 @@ def main() -> None:
     parser.add_argument("--turns-per-thread", type=int, default=10)
     parser.add_argument("--db", help="database URL (default: a SQLite file in a temp dir)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="threaddesk-soak-") as workdir:
-        database_url = args.db or str(Path(workdir) / "soak.sqlite")
-        sys.exit(asyncio.run(soak(args, database_url)))
+    with (
+        tempfile.TemporaryDirectory(prefix="threaddesk-soak-") as workdir,
+        scratch_database(args.db, workdir) as database_url,
+    ):
+        code = asyncio.run(soak(args, database_url))
+    sys.exit(code)
 
 
 if __name__ == "__main__":
