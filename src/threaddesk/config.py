@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     context_tokens: int | None = Field(
         default=None, ge=1, description="If set, the model's context is also cut to this many tokens."
     )
+    max_threads_per_user: int | None = Field(
+        default=None, ge=1, description="Most threads one user may own at once (unset: no limit)."
+    )
+    messages_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most messages one user may send a minute, per process (unset: no limit).",
+    )
     keep_checkpoints: int = Field(
         default=1,
         ge=0,

@@ -110,3 +110,37 @@ class UserNotFound(ThreadDeskError, LookupError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"user {name!r} not found")
+
+
+class LimitExceeded(ThreadDeskError):
+    """A per-user limit refused the request; nothing was stored.
+
+    `retry_after` is the seconds until waiting alone would let it through, or
+    None when waiting will not help (free something up first).
+    """
+
+    code = "limit_exceeded"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RateLimited(LimitExceeded):
+    code = "rate_limited"
+
+    def __init__(self, user_id: str, per_minute: int, retry_after: float) -> None:
+        self.user_id = user_id
+        super().__init__(
+            f"user {user_id!r} may send {per_minute} messages a minute: retry in {retry_after:.1f}s",
+            retry_after,
+        )
+
+
+class TooManyThreads(LimitExceeded):
+    code = "too_many_threads"
+
+    def __init__(self, user_id: str, limit: int) -> None:
+        self.user_id = user_id
+        self.limit = limit
+        super().__init__(f"user {user_id!r} has reached the limit of {limit} threads: delete one first")

@@ -27,6 +27,7 @@ from threaddesk.errors import (
     StorageUnavailable,
     ThreadDeskError,
 )
+from threaddesk.ratelimit import RateLimiter
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
@@ -95,6 +96,8 @@ class SupportDesk:
     `create=True`; turns on one thread never interleave (a second turn waits,
     or raises `ThreadBusy` with `wait=False`); different threads run concurrently.
     `users` are the people who may call it (tokens, admins), stored beside the threads.
+    With a `limiter`, each message a `user_id` sends spends from their budget
+    before anything is stored (`RateLimited` when it is spent).
     """
 
     def __init__(
@@ -104,8 +107,10 @@ class SupportDesk:
         *,
         users: UserManager | None = None,
         max_message_bytes: int = 32 * 1024,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.threads = threads
+        self.limiter = limiter
         self.agent = agent
         self.users = users or UserManager(MemoryUserStore())
         self.max_message_bytes = max_message_bytes
@@ -120,6 +125,11 @@ class SupportDesk:
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
         return HumanMessage(content=text, id=str(uuid.uuid4()))
+
+    def _spend(self, user_id: str | None) -> None:
+        """Charge one message to `user_id`'s rate budget (callers acting for everyone have none)."""
+        if self.limiter is not None and user_id is not None:
+            self.limiter.spend(user_id)
 
     @asynccontextmanager
     async def _turn(
@@ -171,6 +181,7 @@ class SupportDesk:
         `user_id`, when given, must own the thread (else `ThreadNotFound`).
         """
         question = self._question(text)
+        self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
             state = await self.agent.ainvoke(
                 {"messages": [question]}, _config(thread_id), durability="exit"
@@ -190,6 +201,7 @@ class SupportDesk:
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
+        self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
             messages: list[BaseMessage] = []
             # Closed before the turn is judged, so an abandoned stream has finished
@@ -248,10 +260,17 @@ async def open_desk(
             context_tokens=settings.context_tokens,
         )
         manager = ThreadManager(
-            storage.registry, storage.checkpointer, clock=clock, keep_checkpoints=settings.keep_checkpoints
+            storage.registry,
+            storage.checkpointer,
+            clock=clock,
+            keep_checkpoints=settings.keep_checkpoints,
+            max_threads_per_user=settings.max_threads_per_user,
         )
         users = UserManager(storage.users, clock=clock)
-        yield SupportDesk(manager, agent, users=users, max_message_bytes=settings.max_message_bytes)
+        limiter = RateLimiter(settings.messages_per_minute) if settings.messages_per_minute else None
+        yield SupportDesk(
+            manager, agent, users=users, max_message_bytes=settings.max_message_bytes, limiter=limiter
+        )
     finally:
         await storage.aclose()
 

@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 
 from threaddesk.errors import (
     InvalidArgument,
+    LimitExceeded,
     ModelUnavailable,
     StorageUnavailable,
     ThreadBusy,
@@ -34,6 +35,7 @@ class ExitCode(IntEnum):
     STORAGE_UNAVAILABLE = 4
     MODEL_UNAVAILABLE = 5
     CONFLICT = 6  # the id belongs to another user's thread, the thread is busy, the user exists
+    LIMIT_EXCEEDED = 7  # a per-user limit (threads per user, messages per minute)
 
 
 _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
@@ -45,6 +47,7 @@ _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (ThreadExists, ExitCode.CONFLICT),
     (ThreadBusy, ExitCode.CONFLICT),
     (UserExists, ExitCode.CONFLICT),
+    (LimitExceeded, ExitCode.LIMIT_EXCEEDED),
 ]
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.durations import parse_duration
-from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound
+from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
@@ -66,6 +66,9 @@ class ThreadManager:
             latest this many (0 keeps all), so storage grows with the conversation,
             not with the square of it. Needs a saver that implements LangGraph's
             `prune` (threaddesk's SQLite saver does); ignored otherwise.
+        max_threads_per_user: creating a thread beyond this many for one user
+            raises `TooManyThreads` (None: no limit). Exact within a process;
+            replicas creating for the same user at the same instant may overshoot.
     """
 
     def __init__(
@@ -75,13 +78,18 @@ class ThreadManager:
         *,
         clock: Clock = utc_now,
         keep_checkpoints: int = 0,
+        max_threads_per_user: int | None = None,
     ) -> None:
         if keep_checkpoints < 0:
             raise InvalidArgument("keep_checkpoints must not be negative")
+        if max_threads_per_user is not None and max_threads_per_user < 1:
+            raise InvalidArgument("max_threads_per_user must be at least 1")
         self.registry = registry
         self.checkpointer = checkpointer
         self.clock = clock
         self.locks = ThreadLocks()
+        self.max_threads_per_user = max_threads_per_user
+        self._creating = ThreadLocks()  # per user: count-then-insert is one step within this process
         self._prunes = _implements_prune(checkpointer)
         self.keep_checkpoints = keep_checkpoints if self._prunes else 0
 
@@ -111,6 +119,7 @@ class ThreadManager:
             InvalidThreadId: the chosen id is malformed.
             ThreadExists: the id is taken and `if_exists="raise"`. With
                 `if_exists="get"` the existing thread is returned, if `user_id` owns it.
+            TooManyThreads: `user_id` already owns `max_threads_per_user` threads.
         """
         validate_user_id(user_id)
         if if_exists not in ("raise", "get"):
@@ -126,6 +135,16 @@ class ThreadManager:
             created_at=now,
             last_active_at=now,
         )
+        if self.max_threads_per_user is None:
+            return await self._insert(thread, if_exists)
+        async with self._creating.hold(user_id):
+            owned = await self.registry.list(user_id=user_id, limit=self.max_threads_per_user)
+            if len(owned) >= self.max_threads_per_user and await self.registry.get(thread_id) is None:
+                raise TooManyThreads(user_id, self.max_threads_per_user)
+            return await self._insert(thread, if_exists)
+
+    async def _insert(self, thread: Thread, if_exists: IfExists) -> Thread:
+        thread_id, user_id = thread.thread_id, thread.user_id
         if await self.registry.insert(thread):
             return thread
         existing = await self.registry.get(thread_id)

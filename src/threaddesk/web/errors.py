@@ -6,6 +6,7 @@ place that maps them to statuses.
 
 from __future__ import annotations
 
+import math
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
     InvalidArgument,
+    LimitExceeded,
     MessageTooLarge,
     ModelUnavailable,
     StorageUnavailable,
@@ -35,6 +37,7 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (ThreadExists, 409),
     (UserExists, 409),
     (ThreadBusy, 409),
+    (LimitExceeded, 429),
     (StorageUnavailable, 503),
     (ModelUnavailable, 503),
 ]
@@ -50,6 +53,7 @@ CODE_BY_STATUS = {
     413: "request_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
@@ -87,8 +91,14 @@ def _describe(error: dict) -> str:
     return f"{where}: {error.get('msg', 'invalid value')}"
 
 
+def retry_headers(exc: ThreadDeskError) -> dict[str, str] | None:
+    """`Retry-After` (whole seconds, rounded up) for a limit that waiting will lift."""
+    retry_after = getattr(exc, "retry_after", None)
+    return None if retry_after is None else {"Retry-After": str(max(1, math.ceil(retry_after)))}
+
+
 async def _core_error(request: Request, exc: ThreadDeskError) -> JSONResponse:
-    return error_response(status_of(exc), exc.code, str(exc))
+    return error_response(status_of(exc), exc.code, str(exc), retry_headers(exc))
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

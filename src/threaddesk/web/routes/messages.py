@@ -30,6 +30,7 @@ _SSE_DOC = {
     },
     409: {"description": "multitask_strategy=reject and a turn is running on the thread"},
     413: {"description": "Message or body too large"},
+    429: {"description": "The user's messages-per-minute budget is spent (see `Retry-After`)"},
 }
 
 
