@@ -27,7 +27,8 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
-from threaddesk.threads.registry.base import ThreadRegistry
+from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
+from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
 MAX_TITLE_LENGTH = 200
@@ -37,17 +38,9 @@ CLEANUP_BATCH = 500
 def _check_title(title: str | None) -> str | None:
     if title is None:
         return None
-    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or "\x00" in title:
+    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH:
         raise InvalidArgument(f"title must be a string of at most {MAX_TITLE_LENGTH} characters")
-    return title.strip() or None
-
-
-def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
-        raise InvalidArgument("metadata must be a mapping with string keys")
-    return dict(metadata)
+    return check_text(title, "title").strip() or None
 
 
 def _implements_prune(checkpointer: BaseCheckpointSaver) -> bool:
@@ -121,7 +114,7 @@ class ThreadManager:
             thread_id=thread_id,
             user_id=user_id,
             title=_check_title(title),
-            metadata=_check_metadata(metadata),
+            metadata=check_metadata(metadata),
             created_at=now,
             last_active_at=now,
         )
@@ -173,7 +166,7 @@ class ThreadManager:
         threads = await self.registry.list(
             user_id=user_id,
             status=status,
-            metadata=_check_metadata(metadata),
+            metadata=check_metadata(metadata),
             inactive_before=inactive_since,
             limit=limit + 1,
             after=PageCursor.decode(cursor) if cursor else None,
@@ -195,10 +188,10 @@ class ThreadManager:
         user_id: str | None = None,
     ) -> Thread:
         """Rename and/or merge metadata (a None value removes that key)."""
-        await self.get(thread_id, user_id=user_id)
-        updated = await self.registry.update(
-            thread_id, title=_check_title(title), metadata=_check_metadata(metadata)
-        )
+        current = await self.get(thread_id, user_id=user_id)
+        patch = check_metadata(metadata)
+        check_metadata(merge_metadata(current.metadata, patch))  # the result must fit the limits too
+        updated = await self.registry.update(thread_id, title=_check_title(title), metadata=patch)
         if updated is None:
             raise ThreadNotFound(thread_id)
         return updated

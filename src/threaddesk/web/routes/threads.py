@@ -27,6 +27,8 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidArgument("metadata must be a JSON object: it nests too deeply") from exc
     if not isinstance(value, dict):
         raise InvalidArgument('metadata must be a JSON object, e.g. {"tier": "gold"}')
     return value
