@@ -81,3 +81,22 @@ def assert_unchanged(before: Snapshot, after: Snapshot) -> None:
         new = sorted(set(after.dump) - set(before.dump))[:5]
         raise AssertionError(f"the data changed: removed {gone}, added {new}")
     assert after.file_hashes == before.file_hashes, "the database file or its WAL changed"
+
+
+def postgres_dump(url: str) -> list[str]:
+    """Every row of every table in the URL's schema (LangGraph's too), as sorted text."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                " ORDER BY table_name"
+            )
+        ]
+        return [
+            f"{table}: {row}"
+            for table in tables
+            for row in sorted(str(r) for r in conn.execute(f'SELECT * FROM "{table}"'))
+        ]

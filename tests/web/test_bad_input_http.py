@@ -1,26 +1,42 @@
-"""The bad-input corpus against the HTTP API, on a SQLite file with the default size limits.
+"""The bad-input corpus against the HTTP API, on SQLite and PostgreSQL, with the default size limits.
 
-Every case gets its documented status and error code; a case that must not
-write leaves the database file, its WAL and every table's rows as they were.
+Every case gets its documented status and error code. A case that must not
+write leaves every table's rows as they were, on SQLite also the file and its
+WAL byte for byte.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from support.bad_input import Snapshot, assert_unchanged, cases, checkpoint, generated_body, nested, repeated
+from support.bad_input import (
+    Snapshot,
+    assert_unchanged,
+    cases,
+    checkpoint,
+    generated_body,
+    nested,
+    postgres_dump,
+    repeated,
+)
+from support.postgres import postgres_schema
 
 from threaddesk import Settings, SupportDesk
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return str(tmp_path / "corpus.sqlite")
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """SQLite (byte-level check), and PostgreSQL, which refuses NUL where SQLite would not."""
+    if request.param == "postgres":
+        with postgres_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "corpus.sqlite")
 
 
 @pytest.fixture
@@ -65,19 +81,26 @@ def _request(case: dict[str, Any], callers: dict[str, dict[str, str]]) -> dict[s
     return request
 
 
+def _snapshot(database_url: str) -> Snapshot | list[str]:
+    if database_url.startswith("postgresql"):
+        return postgres_dump(database_url)
+    checkpoint(Path(database_url))
+    return Snapshot.take(Path(database_url))
+
+
 @pytest.mark.parametrize("case", cases("http"))
 async def test_bad_input_over_http(client: httpx.AsyncClient, seeded, database_url: str, case) -> None:
-    database = Path(database_url)
-    checkpoint(database)
-    before = Snapshot.take(database)
+    before = _snapshot(database_url)
     response = await client.request(case["method"], case["path"], **_request(case, seeded))
     assert response.status_code == case["status"], response.text[:300]
     if "code" in case:
         assert response.json()["error"]["code"] == case["code"], response.text[:300]
     if case["status"] >= 400:
         assert set(response.json()) == {"error"} and response.json()["error"]["message"]
-    if not case["writes"]:
-        assert_unchanged(before, Snapshot.take(database))
+    if not case["writes"] and isinstance(before, Snapshot):
+        assert_unchanged(before, Snapshot.take(Path(database_url)))
+    elif not case["writes"]:
+        assert postgres_dump(database_url) == before
     if "stored" in case:
         shown = await client.get(case["stored"]["path"], headers=seeded["alice"])
         assert shown.status_code == 200
