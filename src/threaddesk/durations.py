@@ -8,21 +8,26 @@ from datetime import timedelta
 from threaddesk.errors import InvalidDuration
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Past this, "now minus the duration" falls off the calendar; nobody needs a longer TTL.
+MAX_DURATION = timedelta(weeks=52 * 100)
 _DURATION = re.compile(r"\s*(\d{1,9})\s*([smhdw])\s*")
 
 
 def parse_duration(text: str | timedelta) -> timedelta:
-    """Parse `<number><unit>`; raise `InvalidDuration` for anything else (zero included)."""
+    """Parse `<number><unit>`; raise `InvalidDuration` for anything else (zero, over 100 years)."""
     if isinstance(text, timedelta):
-        if text <= timedelta(0):
+        if not timedelta(0) < text <= MAX_DURATION:
             raise InvalidDuration(text)
         return text
     if not isinstance(text, str):
         raise InvalidDuration(text)
     match = _DURATION.fullmatch(text.lower())
-    if not match or int(match.group(1)) == 0:
+    if not match:
         raise InvalidDuration(text)
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if not 0 < seconds <= MAX_DURATION.total_seconds():
+        raise InvalidDuration(text)
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -44,6 +44,7 @@ class InvalidDuration(InvalidArgument):
         self.text = text
         super().__init__(
             f"invalid duration {text!r}: use a number and a unit, e.g. 90s, 15m, 12h, 7d or 2w"
+            " (at most 100 years)"
         )
 
 

@@ -33,6 +33,7 @@ from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
 from threaddesk.users import UserManager
 from threaddesk.users.store.memory import MemoryUserStore
+from threaddesk.values import check_text
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +120,7 @@ class SupportDesk:
         """The customer's message, checked, with an id to recognise it by."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("message text must be a non-empty string")
-        if "\x00" in text:
-            raise InvalidArgument("message text must not contain NUL characters")
-        size = len(text.encode("utf-8", "surrogatepass"))
+        size = len(check_text(text, "message text").encode("utf-8"))
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
         return HumanMessage(content=text, id=str(uuid.uuid4()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -193,3 +194,20 @@ def test_cleanup_needs_a_valid_duration(run, seeded, stored, args, message) -> N
     assert result.exit_code == 2
     assert message in result.stderr
     assert stored.threads() == before
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_list_by_user_shows_exactly_that_users_threads(run, open_db, seed) -> None:
+    rng = random.Random(seed)
+    users = ["ann", "ben", "cat", "ann's evil twin", "ben%"]  # quotes and LIKE wildcards in names
+    owners: dict[str, str] = {}
+    with open_db() as desk:
+        for _ in range(rng.randint(15, 30)):
+            owner = rng.choice(users)
+            owners[desk.threads.create(owner).thread_id] = owner
+    for user in [*users, "nobody"]:
+        result = run("threads", "list", "--user", user, "--limit", "1000", "--json")
+        assert result.exit_code == 0, result.stderr
+        listed = json.loads(result.stdout)
+        assert {t["thread_id"] for t in listed} == {tid for tid, owner in owners.items() if owner == user}
+        assert {t["user_id"] for t in listed} <= {user}

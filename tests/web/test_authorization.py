@@ -7,6 +7,9 @@ the thread.
 
 from __future__ import annotations
 
+import json
+import random
+
 import httpx
 import pytest
 
@@ -74,10 +77,14 @@ async def test_another_user_gets_404_and_changes_nothing(client, web_desk, alice
     assert response.json() == {
         "error": {"code": "thread_not_found", "message": f"thread {alices_thread!r} not found"}
     }
-    # Same answer as for a thread that does not exist at all.
-    missing = await _call(client, route, "no-such-thread", bob.headers)
-    assert missing.status_code == 404 and missing.json()["error"]["code"] == "thread_not_found"
     await _intact(web_desk, alices_thread)
+    # Byte for byte the answer for an id nobody has: the same id once the thread is gone.
+    await web_desk.threads.delete(alices_thread)
+    missing = await _call(client, route, alices_thread, bob.headers)
+    assert (missing.status_code, missing.content) == (response.status_code, response.content)
+    assert {k: v for k, v in missing.headers.items() if k != "date"} == {
+        k: v for k, v in response.headers.items() if k != "date"
+    }
 
 
 @pytest.mark.parametrize("route", ALL_ROUTES, ids=IDS)
@@ -129,3 +136,52 @@ async def test_me_names_the_caller(client, alice, admin) -> None:
 async def test_health_probes_need_no_token(client) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     assert (await client.get("/readyz")).json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_listings_never_show_another_users_threads(client, web_desk, admin, seed) -> None:
+    """Random owners and tags; every page of every listing holds exactly the caller's threads."""
+    rng = random.Random(seed)
+    headers = {}
+    for name in ("ann", "ben", "cat", "dan"):
+        headers[name] = {"Authorization": f"Bearer {(await web_desk.users.add(name))[1]}"}
+    threads: dict[str, tuple[str, str]] = {}  # thread id -> (owner, tier)
+    for index in range(rng.randint(20, 40)):
+        owner, tier = rng.choice(list(headers)), rng.choice(["gold", "free"])
+        body = {"title": f"t{index}", "metadata": {"tier": tier}}
+        if rng.random() < 0.5:
+            body["thread_id"] = f"{rng.choice(['order', 'case'])}-{index}"
+        created = await client.post("/threads", json=body, headers=headers[owner])
+        threads[created.json()["thread_id"]] = (owner, tier)
+    for name, caller_headers in [*headers.items(), ("root", admin.headers)]:
+        for tier in (None, "gold"):
+            wanted = {
+                tid
+                for tid, (owner, its_tier) in threads.items()
+                if name in ("root", owner) and tier in (None, its_tier)
+            }
+            assert await _listed_by_pages(client, caller_headers, tier, rng.randint(1, 7)) == wanted
+            assert await _searched_by_offsets(client, caller_headers, tier, rng.randint(1, 7)) == wanted
+
+
+async def _listed_by_pages(client, headers, tier: str | None, size: int) -> set[str]:
+    found: list[str] = []
+    params: dict = {"limit": size, **({"metadata": json.dumps({"tier": tier})} if tier else {})}
+    while True:
+        page = (await client.get("/threads", params=params, headers=headers)).json()
+        found += [thread["thread_id"] for thread in page["threads"]]
+        if not page["next_cursor"]:
+            assert len(found) == len(set(found))
+            return set(found)
+        params["cursor"] = page["next_cursor"]
+
+
+async def _searched_by_offsets(client, headers, tier: str | None, size: int) -> set[str]:
+    found: list[str] = []
+    while True:
+        body = {"limit": size, "offset": len(found), **({"metadata": {"tier": tier}} if tier else {})}
+        page = (await client.post("/threads/search", json=body, headers=headers)).json()
+        found += [thread["thread_id"] for thread in page]
+        if len(page) < size:
+            assert len(found) == len(set(found))
+            return set(found)

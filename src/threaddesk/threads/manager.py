@@ -28,7 +28,8 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
-from threaddesk.threads.registry.base import ThreadRegistry
+from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
+from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
 MAX_TITLE_LENGTH = 200
@@ -38,17 +39,9 @@ CLEANUP_BATCH = 500
 def _check_title(title: str | None) -> str | None:
     if title is None:
         return None
-    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH or "\x00" in title:
+    if not isinstance(title, str) or len(title) > MAX_TITLE_LENGTH:
         raise InvalidArgument(f"title must be a string of at most {MAX_TITLE_LENGTH} characters")
-    return title.strip() or None
-
-
-def _check_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping) or not all(isinstance(k, str) for k in metadata):
-        raise InvalidArgument("metadata must be a mapping with string keys")
-    return dict(metadata)
+    return check_text(title, "title").strip() or None
 
 
 def _implements_prune(checkpointer: BaseCheckpointSaver) -> bool:
@@ -131,7 +124,7 @@ class ThreadManager:
             thread_id=thread_id,
             user_id=user_id,
             title=_check_title(title),
-            metadata=_check_metadata(metadata),
+            metadata=check_metadata(metadata),
             created_at=now,
             last_active_at=now,
         )
@@ -191,6 +184,7 @@ class ThreadManager:
         if isinstance(inactive_since, timedelta | str):
             inactive_since = self.clock() - parse_duration(inactive_since)
         after = PageCursor.decode(cursor) if cursor else None
+        metadata = check_metadata(metadata)
         if status is ThreadStatus.BUSY and not len(self.locks):
             return ThreadPage([])
         # The registry filters what it stores; `busy` is live, so rows are checked
@@ -200,7 +194,7 @@ class ThreadManager:
             rows = await self.registry.list(
                 user_id=user_id,
                 status=None if status is ThreadStatus.BUSY else status,
-                metadata=_check_metadata(metadata),
+                metadata=metadata,
                 inactive_before=inactive_since,
                 limit=limit + 1,
                 after=after,
@@ -232,10 +226,10 @@ class ThreadManager:
         user_id: str | None = None,
     ) -> Thread:
         """Rename and/or merge metadata (a None value removes that key)."""
-        await self.get(thread_id, user_id=user_id)
-        updated = await self.registry.update(
-            thread_id, title=_check_title(title), metadata=_check_metadata(metadata)
-        )
+        current = await self.get(thread_id, user_id=user_id)
+        patch = check_metadata(metadata)
+        check_metadata(merge_metadata(current.metadata, patch))  # the result must fit the limits too
+        updated = await self.registry.update(thread_id, title=_check_title(title), metadata=patch)
         if updated is None:
             raise ThreadNotFound(thread_id)
         return updated

@@ -79,8 +79,9 @@ class PageCursor:
             at, thread_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
             if not isinstance(at, int | float) or not isinstance(thread_id, str):
                 raise ValueError
+            datetime.fromtimestamp(at, UTC)  # a real instant (not NaN, infinite or off the calendar)
             return cls(float(at), thread_id)
-        except (ValueError, TypeError, json.JSONDecodeError) as exc:
+        except (ValueError, TypeError, OverflowError, OSError, json.JSONDecodeError) as exc:
             raise InvalidArgument(f"invalid cursor {cursor!r}") from exc
 
 

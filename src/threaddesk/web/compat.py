@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import BaseMessage
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from threaddesk.agent.graph import AGENT_NAME
 from threaddesk.errors import InvalidArgument, ThreadDeskError
@@ -30,13 +30,23 @@ _EPOCH = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
 STREAM_MODES = ("values", "messages-tuple")
 
 
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer (10 or 10.0), not "10" or true, which pydantic's lax mode would take."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class ThreadSearch(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     metadata: dict[str, Any] | None = None
     status: Literal["idle", "busy", "error", "interrupted"] | None = None
-    limit: int = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+    offset: JsonInteger = Field(default=0, ge=0)
 
 
 class AssistantSearch(BaseModel):
@@ -45,8 +55,8 @@ class AssistantSearch(BaseModel):
     metadata: dict[str, Any] | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+    offset: JsonInteger = Field(default=0, ge=0)
 
 
 class RunCreate(BaseModel):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from threaddesk.config import Settings
 from threaddesk.service import SupportDesk
 from threaddesk.users import User
 from threaddesk.web.auth import authenticate
 from threaddesk.web.errors import APIError
+from threaddesk.web.schemas import THREAD_ID_SCHEMA
 
 
 def get_desk(request: Request) -> SupportDesk:
@@ -21,6 +22,8 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Checked by the core (422 invalid_thread_id), documented here.
+ThreadIdPath = Annotated[str, Path(description="The thread id", json_schema_extra=THREAD_ID_SCHEMA)]
 DeskDep = Annotated[SupportDesk, Depends(get_desk)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

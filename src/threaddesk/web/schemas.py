@@ -13,11 +13,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threaddesk.ids import MAX_THREAD_ID_LENGTH
 from threaddesk.service import ChatMessage
+from threaddesk.threads.manager import MAX_TITLE_LENGTH
 from threaddesk.threads.models import Thread, ThreadStatus
 from threaddesk.users import User
+from threaddesk.values import MAX_METADATA_BYTES, MAX_METADATA_DEPTH
 
 MultitaskStrategy = Literal["enqueue", "reject"]
+
+# What the core enforces, stated in the OpenAPI schema for clients (and schemathesis). Documentation
+# only: the core stays the one place that checks, so every surface gets the same error codes.
+THREAD_ID_SCHEMA = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", "maxLength": MAX_THREAD_ID_LENGTH}
+TITLE_SCHEMA = {"pattern": r"^[^\x00]*$", "maxLength": MAX_TITLE_LENGTH}
+# Not blank (Python's str.isspace() whitespace, spelled out), no NUL.
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+CONTENT_SCHEMA = {"pattern": rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"}
+DURATION_SCHEMA = {"pattern": r"^(?!0+[smhdw]$)[0-9]{1,9}[smhdw]$"}
+METADATA_DESCRIPTION = (
+    f"A JSON object: no NUL characters, nested at most {MAX_METADATA_DEPTH} levels,"
+    f" at most {MAX_METADATA_BYTES} bytes as JSON."
+)
 
 
 class _Strict(BaseModel):
@@ -27,9 +43,13 @@ class _Strict(BaseModel):
 
 
 class ThreadCreate(_Strict):
-    thread_id: str | None = Field(default=None, description="Choose the id (else a UUID4 is generated).")
-    title: str | None = None
-    metadata: dict[str, Any] | None = None
+    thread_id: str | None = Field(
+        default=None,
+        description="Choose the id (else a UUID4 is generated).",
+        json_schema_extra=THREAD_ID_SCHEMA,
+    )
+    title: str | None = Field(default=None, json_schema_extra=TITLE_SCHEMA)
+    metadata: dict[str, Any] | None = Field(default=None, description=METADATA_DESCRIPTION)
     if_exists: Literal["raise", "do_nothing"] = Field(
         default="raise",
         description="If the id is taken: 'raise' (409) or 'do_nothing' (return your existing thread).",
@@ -37,9 +57,10 @@ class ThreadCreate(_Strict):
 
 
 class ThreadUpdate(_Strict):
-    title: str | None = None
+    title: str | None = Field(default=None, json_schema_extra=TITLE_SCHEMA)
     metadata: dict[str, Any] | None = Field(
-        default=None, description="Merged into the current metadata; a null value removes that key."
+        default=None,
+        description="Merged into the current metadata (null removes a key). " + METADATA_DESCRIPTION,
     )
 
 
@@ -82,7 +103,10 @@ class ThreadList(BaseModel):
 
 
 class MessageCreate(_Strict):
-    content: str = Field(description="The customer's message (UTF-8, at most max_message_bytes).")
+    content: str = Field(
+        description="The customer's message (not blank, no NUL, UTF-8, at most max_message_bytes).",
+        json_schema_extra=CONTENT_SCHEMA,
+    )
     multitask_strategy: MultitaskStrategy = Field(
         default="enqueue",
         description="If a turn is running on the thread: 'enqueue' (wait for it) or 'reject' (409).",
@@ -109,7 +133,10 @@ class ReplyPublic(BaseModel):
 
 
 class CleanupRequest(_Strict):
-    idle_for: str = Field(description="Remove threads idle longer than this: 90s, 15m, 12h, 7d, 2w.")
+    idle_for: str = Field(
+        description="Remove threads idle longer than this: 90s, 15m, 12h, 7d, 2w (at most 100 years).",
+        json_schema_extra=DURATION_SCHEMA,
+    )
     dry_run: bool = False
 
 
@@ -140,8 +167,10 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
+        400: "Unparseable body (not UTF-8, nested too deeply) or a bad Content-Length",
         401: "Missing or invalid token",
         404: "No such thread (or not yours)",
+        413: "Request body over THREADDESK_MAX_REQUEST_BYTES",
         422: "Malformed request",
     }.items()
 }

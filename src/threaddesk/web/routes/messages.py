@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query
 
 from threaddesk.errors import ThreadDeskError
 from threaddesk.service import Reply, SupportDesk, Token
-from threaddesk.web.deps import CurrentUser, DeskDep, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
 from threaddesk.web.errors import error_body, status_of
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
@@ -53,7 +53,7 @@ def _sse_frames(desk: SupportDesk):
 
 @router.post("", response_model=ReplyPublic, responses=_SSE_DOC)
 async def send_message(
-    thread_id: str,
+    thread_id: ThreadIdPath,
     body: MessageCreate,
     user: CurrentUser,
     desk: DeskDep,
@@ -69,7 +69,7 @@ async def send_message(
 
 @router.get("", response_model=MessageList)
 async def list_messages(
-    thread_id: str,
+    thread_id: ThreadIdPath,
     user: CurrentUser,
     desk: DeskDep,
     limit: Annotated[int | None, Query(ge=0, description="Only the last `limit` messages")] = None,

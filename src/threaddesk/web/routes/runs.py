@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from threaddesk.web import compat
-from threaddesk.web.deps import CurrentUser, DeskDep, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import ERROR_RESPONSES, ThreadPublic
 from threaddesk.web.sse import EventStreamResponse, StartedStream
@@ -26,7 +26,7 @@ async def search_threads(body: compat.ThreadSearch, user: CurrentUser, desk: Des
 
 
 @router.get("/{thread_id}/state")
-async def get_thread_state(thread_id: str, user: CurrentUser, desk: DeskDep) -> dict[str, Any]:
+async def get_thread_state(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> dict[str, Any]:
     """LangGraph's ThreadState: values, checkpoint, metadata."""
     thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
     return await compat.thread_state(desk, thread.thread_id)
@@ -34,7 +34,7 @@ async def get_thread_state(thread_id: str, user: CurrentUser, desk: DeskDep) -> 
 
 @router.post("/{thread_id}/runs/wait")
 async def run_wait(
-    thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
 ) -> dict[str, Any]:
     """Run one turn and answer the thread's final state values."""
     options = compat.run_options(body, user, owner_scope(user))
@@ -47,7 +47,7 @@ async def run_wait(
     responses={200: {"description": "LangGraph run events", "content": {"text/event-stream": {}}}},
 )
 async def run_stream(
-    thread_id: str, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
 ) -> EventStreamResponse:
     """Run one turn as SSE: `metadata`, then `values` and/or `messages` events (stream_mode)."""
     options = compat.run_options(body, user, owner_scope(user))

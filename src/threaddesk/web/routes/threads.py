@@ -13,9 +13,16 @@ from fastapi import APIRouter, Header, Query, Response, status
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
 from threaddesk.web import compat
-from threaddesk.web.deps import CurrentUser, DeskDep, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
 from threaddesk.web.presenters import present_thread
-from threaddesk.web.schemas import ERROR_RESPONSES, ThreadCreate, ThreadList, ThreadPublic, ThreadUpdate
+from threaddesk.web.schemas import (
+    DURATION_SCHEMA,
+    ERROR_RESPONSES,
+    ThreadCreate,
+    ThreadList,
+    ThreadPublic,
+    ThreadUpdate,
+)
 
 router = APIRouter(prefix="/threads", tags=["threads"], responses=ERROR_RESPONSES)
 
@@ -27,6 +34,8 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidArgument("metadata must be a JSON object: it nests too deeply") from exc
     if not isinstance(value, dict):
         raise InvalidArgument('metadata must be a JSON object, e.g. {"tier": "gold"}')
     return value
@@ -56,7 +65,10 @@ async def list_threads(
     desk: DeskDep,
     status: Annotated[ThreadStatus | None, Query(description="idle, busy or error")] = None,
     metadata: Annotated[str | None, Query(description="JSON object the metadata must contain")] = None,
-    idle_for: Annotated[str | None, Query(description="Only threads idle at least this long (7d)")] = None,
+    idle_for: Annotated[
+        str | None,
+        Query(description="Only threads idle at least this long (7d)", json_schema_extra=DURATION_SCHEMA),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ThreadList:
@@ -75,7 +87,7 @@ async def list_threads(
 
 
 @router.get("/{thread_id}", response_model=ThreadPublic)
-async def get_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
+async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """The thread, with its LangGraph state `values` (the stored messages)."""
     thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
     state = await compat.thread_state(desk, thread.thread_id)
@@ -86,7 +98,7 @@ async def get_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> Thread
     "/{thread_id}", response_model=ThreadPublic, responses={204: {"description": "Prefer: return=minimal"}}
 )
 async def update_thread(
-    thread_id: str,
+    thread_id: ThreadIdPath,
     body: ThreadUpdate,
     user: CurrentUser,
     desk: DeskDep,
@@ -102,7 +114,7 @@ async def update_thread(
 
 
 @router.delete("/{thread_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_thread(thread_id: str, user: CurrentUser, desk: DeskDep) -> Response:
+async def delete_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> Response:
     """Delete the thread and its memory (after any running turn ends)."""
     await desk.threads.delete(thread_id, user_id=owner_scope(user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
