@@ -128,3 +128,13 @@ async def test_a_window_not_above_the_kept_messages_is_refused() -> None:
     with pytest.raises(InvalidArgument):
         async with open_desk(_settings("memory", max_state_messages=KEEP)):
             pass
+
+
+async def test_streamed_turns_archive_and_count_the_same_way() -> None:
+    async with open_desk(_settings("memory")) as desk:
+        await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
+        for i in range(12):
+            events = [event async for event in desk.stream("t1", f"Parcel {i} is missing.")]
+        assert events[-1].thread.message_count == 26 == len(await desk.history("t1"))
+        assert len(await _state_messages(desk, "t1")) <= HIGH
+        assert len(await _archived(desk, "t1")) == 26 - len(await _state_messages(desk, "t1"))
