@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Most messages one user may send a minute, per process (unset: no limit).",
     )
+    max_state_messages: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "When a thread's checkpoint holds more messages than this, the oldest move to the message"
+            " archive (keeping at least context_messages); default 2 x context_messages, 0 never moves."
+        ),
+    )
     keep_checkpoints: int = Field(
         default=1,
         ge=0,

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from threaddesk.agent import build_agent, build_model
+from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
 from threaddesk.errors import (
     InvalidArgument,
@@ -90,6 +91,11 @@ def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
+def _message_count(values: dict[str, Any]) -> int:
+    """All of a thread's messages: those archived and those still in its state."""
+    return values.get("archived_messages", 0) + len(values.get("messages", []))
+
+
 class SupportDesk:
     """Send customer messages to threads and read their history.
 
@@ -99,6 +105,12 @@ class SupportDesk:
     `users` are the people who may call it (tokens, admins), stored beside the threads.
     With a `limiter`, each message a `user_id` sends spends from their budget
     before anything is stored (`RateLimited` when it is spent).
+
+    A thread's checkpoint stays bounded: once its state holds more than
+    `archive_after` messages (0: never), the oldest move to the thread manager's
+    message archive, keeping at least `keep_messages` (whole turns), so a turn on
+    a long thread reads and writes as little as one on a new thread.
+    `history` joins the archive and the state back together.
     """
 
     def __init__(
@@ -109,12 +121,20 @@ class SupportDesk:
         users: UserManager | None = None,
         max_message_bytes: int = 32 * 1024,
         limiter: RateLimiter | None = None,
+        keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
+        archive_after: int = 0,
     ) -> None:
+        if archive_after and (threads.archive is None or archive_after <= keep_messages):
+            raise InvalidArgument(
+                "archiving old messages needs a message archive and archive_after > keep_messages"
+            )
         self.threads = threads
         self.limiter = limiter
         self.agent = agent
         self.users = users or UserManager(MemoryUserStore())
         self.max_message_bytes = max_message_bytes
+        self.keep_messages = keep_messages
+        self.archive_after = archive_after
 
     def _question(self, text: object) -> HumanMessage:
         """The customer's message, checked, with an id to recognise it by."""
@@ -159,12 +179,40 @@ class SupportDesk:
         state = await self.agent.aget_state(config)
         messages = state.values.get("messages", [])
         if not messages or messages[-1].id != question.id:
-            return len(messages)
+            return _message_count(state.values)
         if state.parent_config is None:
             await self.threads.checkpointer.adelete_thread(thread_id)
             return 0
         await self.agent.aupdate_state(state.parent_config, None, as_node="__copy__")
-        return len((await self.agent.aget_state(config)).values.get("messages", []))
+        return _message_count((await self.agent.aget_state(config)).values)
+
+    async def _archive_old_messages(self, thread_id: str, values: dict[str, Any]) -> None:
+        """Move the oldest messages out of a state grown past `archive_after`.
+
+        They are written to the archive first, then removed from the state (with
+        the count moved), so a failure in between leaves them in both places, and
+        the next move writes the same positions again. The turn has succeeded by
+        now: a failed move is logged and tried again after the next turn.
+        """
+        messages = values.get("messages", [])
+        if not self.archive_after or len(messages) <= self.archive_after:
+            return
+        cut = len(messages) - self.keep_messages
+        while cut > 0 and not isinstance(messages[cut], HumanMessage):  # keep whole turns
+            cut -= 1
+        if cut <= 0:
+            return
+        archived = values.get("archived_messages", 0)
+        moved = messages[:cut]
+        try:
+            await self.threads.archive.put(thread_id, archived, moved)
+            await self.agent.aupdate_state(
+                _config(thread_id),
+                {"messages": [RemoveMessage(id=m.id) for m in moved], "archived_messages": archived + cut},
+                as_node="agent",
+            )
+        except Exception:
+            log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
     async def send(
         self,
@@ -185,9 +233,9 @@ class SupportDesk:
             state = await self.agent.ainvoke(
                 {"messages": [question]}, _config(thread_id), durability="exit"
             )
-            messages = state["messages"]
-            thread = await self.threads.record_turn(thread_id, message_count=len(messages))
-        return Reply(thread, ChatMessage.from_langchain(messages[-1]))
+            await self._archive_old_messages(thread_id, state)
+            thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
+        return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
 
     async def stream(
         self,
@@ -202,7 +250,7 @@ class SupportDesk:
         question = self._question(text)
         self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
-            messages: list[BaseMessage] = []
+            values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
             events = self.agent.astream(
@@ -214,24 +262,30 @@ class SupportDesk:
             async with aclosing(events):
                 async for mode, payload in events:
                     if mode == "values":
-                        messages = payload["messages"]
+                        values = payload
                     elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
                         yield Token(payload[0].text)
-            thread = await self.threads.record_turn(thread_id, message_count=len(messages))
-        yield Reply(thread, ChatMessage.from_langchain(messages[-1]))
+            await self._archive_old_messages(thread_id, values)
+            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
+        yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
 
     async def history(
         self, thread_id: str, *, user_id: str | None = None, limit: int | None = None
     ) -> list[ChatMessage]:
-        """The thread's stored messages, oldest first (the last `limit` of them if given)."""
+        """The thread's messages, archived and recent, oldest first (the last `limit` of them if given)."""
+        if limit is not None and limit < 0:
+            raise InvalidArgument("limit must not be negative")
         await self.threads.get(thread_id, user_id=user_id)
-        state = await self.agent.aget_state(_config(thread_id))
-        messages = [ChatMessage.from_langchain(m) for m in state.values.get("messages", [])]
+        values = (await self.agent.aget_state(_config(thread_id))).values
+        messages: list[BaseMessage] = list(values.get("messages", []))
+        archived = values.get("archived_messages", 0)
+        wanted = archived + len(messages) if limit is None else limit
+        if archived and wanted > len(messages) and self.threads.archive is not None:
+            start = max(0, archived - (wanted - len(messages)))
+            messages = [*await self.threads.archive.read(thread_id, start, archived), *messages]
         if limit is not None:
-            if limit < 0:
-                raise InvalidArgument("limit must not be negative")
             messages = messages[-limit:] if limit else []
-        return messages
+        return [ChatMessage.from_langchain(m) for m in messages]
 
 
 @asynccontextmanager
@@ -264,11 +318,21 @@ async def open_desk(
             clock=clock,
             keep_checkpoints=settings.keep_checkpoints,
             max_threads_per_user=settings.max_threads_per_user,
+            archive=storage.archive,
         )
         users = UserManager(storage.users, clock=clock)
         limiter = RateLimiter(settings.messages_per_minute) if settings.messages_per_minute else None
+        archive_after = settings.max_state_messages
+        if archive_after is None:
+            archive_after = 2 * settings.context_messages
         yield SupportDesk(
-            manager, agent, users=users, max_message_bytes=settings.max_message_bytes, limiter=limiter
+            manager,
+            agent,
+            users=users,
+            max_message_bytes=settings.max_message_bytes,
+            limiter=limiter,
+            keep_messages=settings.context_messages,
+            archive_after=archive_after if storage.archive is not None else 0,
         )
     finally:
         await storage.aclose()

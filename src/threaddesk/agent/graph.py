@@ -3,8 +3,9 @@
 The system prompt is prepended at call time and never stored, so each thread's
 checkpoint holds only that customer's conversation. The model sees a trimmed
 context (the latest messages, by count and optionally by tokens) so a turn
-costs the same on a long thread as on a new one; the full history stays in the
-state, and the customer's name, once given, rides along in the system prompt.
+costs the same on a long thread as on a new one; the customer's name, once
+given, rides along in the system prompt. The service keeps the state itself
+bounded by moving old messages to an archive (see `SupportDesk`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ DEFAULT_CONTEXT_MESSAGES = 40
 
 
 class SupportState(MessagesState):
-    """The conversation, and the customer's name as last given (absent until first looked for)."""
+    """The recent conversation, the customer's name as last given (absent until first looked for),
+    and how many older messages were moved to the thread's archive (absent: none).
+    """
 
     customer_name: str | None
+    archived_messages: int
 
 
 def _new_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.threads.archive.base import MessageArchive
 from threaddesk.threads.registry.base import ThreadRegistry
 from threaddesk.users.store.base import UserStore
 
@@ -23,7 +24,7 @@ def is_postgres_url(url: str) -> bool:
 
 @dataclass
 class Storage:
-    """A registry, a checkpointer and a user store over the same database, closed together."""
+    """A registry, a checkpointer, a user store and a message archive over one database, closed together."""
 
     url: str
     registry: ThreadRegistry
@@ -31,6 +32,7 @@ class Storage:
     users: UserStore
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+    archive: MessageArchive | None = None
 
     async def aclose(self) -> None:
         await self.registry.close()
@@ -63,10 +65,11 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
     if url in MEMORY_URLS:
         from langgraph.checkpoint.memory import InMemorySaver
 
+        from threaddesk.threads.archive.memory import MemoryArchive
         from threaddesk.threads.registry.memory import MemoryRegistry
         from threaddesk.users.store.memory import MemoryUserStore
 
-        return Storage(url, MemoryRegistry(), InMemorySaver(), MemoryUserStore())
+        return Storage(url, MemoryRegistry(), InMemorySaver(), MemoryUserStore(), archive=MemoryArchive())
     path = sqlite_path(url)
     if path is None:
         raise StorageUnavailable(
@@ -74,6 +77,7 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
             " postgresql://user@host/dbname or 'memory'"
         )
     from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver, migrate
+    from threaddesk.threads.archive.sqlite import SqliteArchive
     from threaddesk.threads.registry.sqlite import SqliteRegistry
     from threaddesk.users.store.sqlite import SqliteUserStore
 
@@ -86,7 +90,13 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
         database.close()
         raise
     return Storage(
-        url, SqliteRegistry(database), checkpointer, SqliteUserStore(database), applied, [database.close]
+        url,
+        SqliteRegistry(database),
+        checkpointer,
+        SqliteUserStore(database),
+        applied,
+        [database.close],
+        archive=SqliteArchive(database),
     )
 
 
@@ -98,6 +108,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
             f"PostgreSQL support is not installed ({exc.name} is missing):"
             " pip install 'threaddesk[postgres]'"
         ) from exc
+    from threaddesk.threads.archive.postgres import PostgresArchive
     from threaddesk.threads.registry.postgres import PostgresRegistry
     from threaddesk.users.store.postgres import PostgresUserStore
 
@@ -110,4 +121,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         PostgresUserStore(database),
         applied,
         [database.close],
+        archive=PostgresArchive(database),
     )

@@ -84,11 +84,24 @@ _M002_USERS = [
     """,
 ]
 
+_M003_MESSAGES = [
+    """
+    CREATE TABLE threaddesk_messages (
+        thread_id TEXT COLLATE "C" NOT NULL,
+        position INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        message BYTEA NOT NULL,
+        PRIMARY KEY (thread_id, position)
+    )
+    """,
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; the names match storage/sqlite.py's MIGRATIONS.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("001_threads", _M001_THREADS),
     ("002_users", _M002_USERS),
+    ("003_messages", _M003_MESSAGES),
 ]
 
 

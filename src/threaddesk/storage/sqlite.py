@@ -57,11 +57,26 @@ def _m002_users(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m003_messages(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_messages (
+            thread_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            message BLOB NOT NULL,
+            PRIMARY KEY (thread_id, position)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_threads", _m001_threads),
     ("002_users", _m002_users),
+    ("003_messages", _m003_messages),
 ]
 
 

@@ -18,6 +18,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.durations import parse_duration
 from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
+from threaddesk.threads.archive.base import MessageArchive
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
     Clock,
@@ -62,6 +63,8 @@ class ThreadManager:
         max_threads_per_user: creating a thread beyond this many for one user
             raises `TooManyThreads` (None: no limit). Exact within a process;
             replicas creating for the same user at the same instant may overshoot.
+        archive: where messages moved out of long threads' checkpoints live
+            (see `SupportDesk`); deleting a thread deletes them too.
     """
 
     def __init__(
@@ -72,6 +75,7 @@ class ThreadManager:
         clock: Clock = utc_now,
         keep_checkpoints: int = 0,
         max_threads_per_user: int | None = None,
+        archive: MessageArchive | None = None,
     ) -> None:
         if keep_checkpoints < 0:
             raise InvalidArgument("keep_checkpoints must not be negative")
@@ -79,6 +83,7 @@ class ThreadManager:
             raise InvalidArgument("max_threads_per_user must be at least 1")
         self.registry = registry
         self.checkpointer = checkpointer
+        self.archive = archive
         self.clock = clock
         self.locks = ThreadLocks()
         self.max_threads_per_user = max_threads_per_user
@@ -235,12 +240,14 @@ class ThreadManager:
         return updated
 
     async def delete(self, thread_id: str, *, user_id: str | None = None) -> Thread:
-        """Remove the thread and its checkpoints, after any turn running on it ends."""
+        """Remove the thread, its checkpoints and archived messages, after any turn running on it ends."""
         thread = await self.get(thread_id, user_id=user_id)
         async with self._hold(thread_id):
             if not await self.registry.delete(thread_id):
                 raise ThreadNotFound(thread_id)
             await self.checkpointer.adelete_thread(thread_id)
+            if self.archive is not None:
+                await self.archive.delete([thread_id])
         return thread
 
     async def cleanup(
@@ -250,7 +257,7 @@ class ThreadManager:
         dry_run: bool = False,
         on_removed: Callable[[Thread], object] | None = None,
     ) -> list[Thread]:
-        """Remove every thread idle longer than `max_idle`, with its checkpoints.
+        """Remove every thread idle longer than `max_idle`, with its checkpoints and archived messages.
 
         Works in batches; a thread with a turn in progress is skipped, and a
         thread that became active meanwhile is kept. Returns what was (or, with
@@ -281,16 +288,18 @@ class ThreadManager:
                     self.registry.try_turn_locks([t.thread_id for t in idle])
                 )
                 gone = set(await self.registry.delete_many(unlocked, inactive_before=cutoff))
-                await self._delete_checkpoints(sorted(gone))
+                await self._delete_conversations(sorted(gone))
             for thread in idle:
                 if thread.thread_id in gone:
                     removed.append(thread)
                     if on_removed is not None:
                         on_removed(thread)
 
-    async def _delete_checkpoints(self, thread_ids: list[str]) -> None:
+    async def _delete_conversations(self, thread_ids: list[str]) -> None:
         if not thread_ids:
             return
+        if self.archive is not None:
+            await self.archive.delete(thread_ids)
         if self._prunes:
             await self.checkpointer.aprune(thread_ids, strategy="delete")
             return
