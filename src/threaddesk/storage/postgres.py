@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -28,6 +28,8 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
+
+T = TypeVar("T")
 
 # What LangGraph's saver needs from its connections (see AsyncPostgresSaver.from_conn_string).
 CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
@@ -209,25 +211,25 @@ class PostgresDatabase:
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
-    async def session_try_locks(self, keys: list[int]) -> AsyncIterator[set[int]]:
-        """Try advisory locks `keys` on one dedicated connection; yield the ones taken.
+    async def _advisory_session(
+        self,
+        take: Callable[[AsyncConnection], Awaitable[T]],
+        give_back: Callable[[AsyncConnection, T], Awaitable[object]],
+    ) -> AsyncIterator[T]:
+        """`take(conn)` advisory locks on a dedicated connection, and `give_back` them after.
 
-        For batch jobs (cleanup): one connection and two round trips for a whole
-        batch instead of one connection per lock. Released as `session_lock` is.
+        Should anything go wrong between asking for a lock and giving it back
+        (a cancelled wait may have been granted; an unlock may fail), the
+        connection is closed instead of reused: ending the session is what
+        releases its locks for sure.
         """
-        if not keys:
-            yield set()
-            return
         try:
             conn = await self.turn_pool.getconn()
         except PoolTimeout as exc:
             raise self._unavailable(exc) from exc
         try:
             try:
-                cur = await conn.execute(
-                    "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", (keys,)
-                )
-                held = {key for (key,) in await cur.fetchall()}
+                held = await take(conn)
             except BaseException as exc:
                 await conn.close()
                 if isinstance(exc, psycopg.OperationalError):
@@ -236,53 +238,57 @@ class PostgresDatabase:
             try:
                 yield held
             finally:
-                if held:
-                    try:
-                        await conn.execute(
-                            "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", (list(held),)
-                        )
-                    except BaseException:
-                        await conn.close()  # the session's end released the locks
-                        raise
+                try:
+                    await give_back(conn, held)
+                except Exception:
+                    await conn.close()  # the session's end released the locks
+                except BaseException:
+                    await conn.close()
+                    raise
         finally:
             await self.turn_pool.putconn(conn)
 
     @asynccontextmanager
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
-        """Hold advisory lock `key` on a dedicated connection; yield False if `wait` is off and it is taken.
+        """Hold advisory lock `key` on a dedicated connection; yield False if `wait` is off and it is taken."""
 
-        Should anything go wrong between asking for the lock and giving it back
-        (a cancelled wait may have been granted; an unlock may fail), the
-        connection is closed instead of reused: ending the session is what
-        releases the lock for sure.
+        async def take(conn: AsyncConnection) -> bool:
+            if wait:
+                await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                return True
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            return bool((await cur.fetchone())[0])
+
+        async def give_back(conn: AsyncConnection, held: bool) -> None:
+            if held:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+        async with self._advisory_session(take, give_back) as held:
+            yield held
+
+    @asynccontextmanager
+    async def session_try_locks(self, keys: list[int]) -> AsyncIterator[set[int]]:
+        """Try advisory locks `keys` without waiting, on one connection; yield the ones taken.
+
+        For batch jobs (cleanup): one connection and two round trips for a whole
+        batch instead of one connection per lock.
         """
-        try:
-            conn = await self.turn_pool.getconn()
-        except PoolTimeout as exc:
-            raise self._unavailable(exc) from exc
-        try:
-            try:
-                if wait:
-                    await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-                    held = True
-                else:
-                    cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-                    held = bool((await cur.fetchone())[0])
-            except BaseException as exc:
-                await conn.close()
-                if isinstance(exc, psycopg.OperationalError):
-                    raise self._unavailable(exc) from exc
-                raise
-            try:
-                yield held
-            finally:
-                if held:
-                    try:
-                        await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-                    except Exception:
-                        await conn.close()  # the session's end released the lock
-                    except BaseException:
-                        await conn.close()
-                        raise
-        finally:
-            await self.turn_pool.putconn(conn)
+
+        if not keys:
+            yield set()
+            return
+
+        async def take(conn: AsyncConnection) -> set[int]:
+            cur = await conn.execute(
+                "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", (keys,)
+            )
+            return {key for (key,) in await cur.fetchall()}
+
+        async def give_back(conn: AsyncConnection, held: set[int]) -> None:
+            if held:
+                await conn.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", (list(held),)
+                )
+
+        async with self._advisory_session(take, give_back) as held:
+            yield held
