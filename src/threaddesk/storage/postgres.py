@@ -250,7 +250,7 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
-        """Hold advisory lock `key` on a dedicated connection; yield False if `wait` is off and it is taken."""
+        """Hold advisory lock `key` on its own connection; yield False if `wait` is off and it is taken."""
 
         async def take(conn: AsyncConnection) -> bool:
             if wait:
