@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from support.models import FlakyModel
 
 from threaddesk import InvalidArgument, ModelUnavailable, SupportDesk, open_desk
-from threaddesk.agent.offline import OfflineChatModel
 from threaddesk.config import Settings
 from threaddesk.storage import open_storage
 
 KEEP, HIGH = 4, 8  # context_messages, max_state_messages
-
-
-class FlakyModel(OfflineChatModel):
-    fail: ClassVar[bool] = False
-
-    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
-        if type(self).fail:
-            raise RuntimeError("timeout talking to provider")
-        return self._generate(messages, stop, **kwargs)
 
 
 def _settings(database_url: str, **extra: object) -> Settings:
@@ -81,17 +71,17 @@ async def test_delete_and_cleanup_remove_archived_messages(database_url: str, cl
 
 
 async def test_failed_turn_on_an_archived_thread_rolls_back(database_url: str) -> None:
-    FlakyModel.fail = False
-    async with open_desk(_settings(database_url), model=FlakyModel()) as desk:
+    model = FlakyModel()
+    async with open_desk(_settings(database_url), model=model) as desk:
         await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
         for i in range(9):
             await desk.send("t1", f"Parcel {i} is missing.")
         before = await desk.history("t1")
         assert await _archived(desk, "t1")
-        FlakyModel.fail = True
+        model.fail = True
         with pytest.raises(ModelUnavailable):
             await desk.send("t1", "My order is late.")
-        FlakyModel.fail = False
+        model.fail = False
         assert await desk.history("t1") == before
         assert (await desk.threads.get("t1")).message_count == 20
         assert (await desk.send("t1", "What's my name?")).text == "Your name is Alice!"

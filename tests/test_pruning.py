@@ -5,12 +5,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from support.models import FlakyModel
 
 from threaddesk import ModelUnavailable, open_desk
-from threaddesk.agent.offline import OfflineChatModel
 from threaddesk.config import Settings
 
 
@@ -62,23 +61,16 @@ async def test_prune_never_deletes_the_latest_checkpoint(tmp_path: Path) -> None
 
 
 async def test_a_failed_turn_on_a_pruned_thread_rolls_back_to_the_last_good_turn(tmp_path: Path) -> None:
-    class FlakyModel(OfflineChatModel):
-        fail: ClassVar[bool] = False
-
-        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
-            if type(self).fail:
-                raise RuntimeError("provider timeout")
-            return self._generate(messages, stop, **kwargs)
-
+    model = FlakyModel()
     db = tmp_path / "p.sqlite"
-    async with open_desk(Settings(database_url=str(db), keep_checkpoints=1), model=FlakyModel()) as desk:
+    async with open_desk(Settings(database_url=str(db), keep_checkpoints=1), model=model) as desk:
         await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
         await desk.send("t1", "Parcel 1 is missing.")
         assert _rows(db, "t1")[0] == 1
-        FlakyModel.fail = True
+        model.fail = True
         with pytest.raises(ModelUnavailable, match="provider timeout"):
             await desk.send("t1", "Hello?")
-        FlakyModel.fail = False
+        model.fail = False
         assert len(await desk.history("t1")) == 4
         assert (await desk.send("t1", "What's my name?")).text == "Your name is Alice!"
         assert _rows(db, "t1")[0] == 1

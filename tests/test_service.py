@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 import pytest
 from langchain_core.messages import BaseMessage
+from support.models import FlakyModel
 
 from threaddesk import (
     InvalidArgument,
@@ -248,17 +249,10 @@ async def test_deleted_thread_forgets_everything(desk: SupportDesk) -> None:
 
 
 async def test_failed_turn_rolls_back_to_the_last_good_turn(database_url: str) -> None:
-    class FlakyModel(OfflineChatModel):
-        fail: ClassVar[bool] = False
-
-        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
-            if type(self).fail:
-                raise RuntimeError("timeout talking to provider")
-            return self._generate(messages, stop, **kwargs)
-
-    async with open_desk(database_url=database_url, model=FlakyModel()) as desk:
+    model = FlakyModel()
+    async with open_desk(database_url=database_url, model=model) as desk:
         await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
-        FlakyModel.fail = True
+        model.fail = True
         with pytest.raises(ModelUnavailable):
             await desk.send("t1", "My order is late.")
         assert [m.content for m in await desk.history("t1")] == [
@@ -266,7 +260,7 @@ async def test_failed_turn_rolls_back_to_the_last_good_turn(database_url: str) -
             "Hello Alice! How can I help?",
         ]
         assert (await desk.threads.get("t1")).message_count == 2
-        FlakyModel.fail = False
+        model.fail = False
         assert (await desk.send("t1", "What's my name?")).text == "Your name is Alice!"
         history = await desk.history("t1")
         assert [m.role for m in history] == ["user", "assistant"] * 2
