@@ -51,11 +51,13 @@ async def seed(db: Path, threads: int, now: datetime) -> None:
         ).fetchone()
         ckpts = conn.execute(
             "SELECT checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata"
-            " FROM checkpoints WHERE thread_id = ?", (TEMPLATE,)
+            " FROM checkpoints WHERE thread_id = ?",
+            (TEMPLATE,),
         ).fetchall()
         writes = conn.execute(
             "SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, value"
-            " FROM writes WHERE thread_id = ?", (TEMPLATE,)
+            " FROM writes WHERE thread_id = ?",
+            (TEMPLATE,),
         ).fetchall()
         conn.execute("DELETE FROM threaddesk_threads WHERE thread_id = ?", (TEMPLATE,))
         conn.execute("DELETE FROM checkpoints WHERE thread_id = ?", (TEMPLATE,))
@@ -67,9 +69,14 @@ async def seed(db: Path, threads: int, now: datetime) -> None:
                 "INSERT INTO threaddesk_threads (thread_id, user_id, title, metadata, status,"
                 " created_at, last_active_at, message_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (tid, f"user{i % USERS}", *row[:3],
-                     base - (60 * 86400 if i % 2 else 3600) - i, base - (60 * 86400 if i % 2 else 3600) - i,
-                     row[3])
+                    (
+                        tid,
+                        f"user{i % USERS}",
+                        *row[:3],
+                        base - (60 * 86400 if i % 2 else 3600) - i,
+                        base - (60 * 86400 if i % 2 else 3600) - i,
+                        row[3],
+                    )
                     for i, tid in ids
                 ],
             )
@@ -130,8 +137,9 @@ async def measure(db: Path, threads: int, pages: int) -> dict:
     finally:
         conn.close()
     if not ok or orphans:
-        raise SystemExit(f"cleanup check failed: removed={len(removed)} left={left} orphans={orphans}"
-                         f" reply={reply.text!r}")
+        raise SystemExit(
+            f"cleanup check failed: removed={len(removed)} left={left} orphans={orphans} reply={reply.text!r}"
+        )
     return {
         "threads": threads,
         "expired": expired,
@@ -163,14 +171,22 @@ def main() -> None:
     r["seed_s"] = seeded
     r["checkpoint_rows_before"] = before["checkpoint_rows"]
     r["write_rows_before"] = before["write_rows"]
-    print(f"seeded {args.threads} threads ({before['checkpoint_rows']} checkpoints,"
-          f" {before['write_rows']} writes) in {seeded:.1f} s")
-    print(f"list a user's threads, newest first: p50 {r['list_page_p50_ms']:.2f} ms a page,"
-          f" max {r['list_page_max_ms']:.2f} ms over {r['list_pages']} pages")
-    print(f"cleanup of {r['removed']} expired threads: {r['cleanup_s']:.1f} s"
-          f" ({r['removed'] / r['cleanup_s']:.0f} threads/s)")
-    print(f"left: {r['threads_left']} threads, {r['checkpoint_rows']} checkpoints,"
-          f" {r['write_rows']} writes, no orphans; a survivor still answers")
+    print(
+        f"seeded {args.threads} threads ({before['checkpoint_rows']} checkpoints,"
+        f" {before['write_rows']} writes) in {seeded:.1f} s"
+    )
+    print(
+        f"list a user's threads, newest first: p50 {r['list_page_p50_ms']:.2f} ms a page,"
+        f" max {r['list_page_max_ms']:.2f} ms over {r['list_pages']} pages"
+    )
+    print(
+        f"cleanup of {r['removed']} expired threads: {r['cleanup_s']:.1f} s"
+        f" ({r['removed'] / r['cleanup_s']:.0f} threads/s)"
+    )
+    print(
+        f"left: {r['threads_left']} threads, {r['checkpoint_rows']} checkpoints,"
+        f" {r['write_rows']} writes, no orphans; a survivor still answers"
+    )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"cleanup-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"bench": "cleanup", "python": platform.python_version(), **r}, indent=2))

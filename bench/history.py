@@ -86,21 +86,26 @@ def main() -> None:
                 raise SystemExit(f"{name} failed:\n{out.stderr}")
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     n = args.turns
-    head = (f"{'contender':<13} {'turns 1-10 ms':>13} {f'turns {n - 9}-{n} ms':>15} {'ratio':>6}"
-            f" {'median ms':>13} {'median ratio':>12} {'CPU ratio':>9}"
-            f" {'ckpt rows':>9} {'write rows':>10} {'DB MB':>7}")
+    head = (
+        f"{'contender':<13} {'turns 1-10 ms':>13} {f'turns {n - 9}-{n} ms':>15} {'ratio':>6}"
+        f" {'median ms':>13} {'median ratio':>12} {'CPU ratio':>9}"
+        f" {'ckpt rows':>9} {'write rows':>10} {'DB MB':>7}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         medians = f"{r['first_median_ms']:.2f} / {r['last_median_ms']:.2f}"
-        print(f"{r['contender']:<13} {r['first_ms']:>13.2f} {r['last_ms']:>15.2f} {r['ratio']:>5.2f}x"
-              f" {medians:>13} {r['median_ratio']:>11.2f}x {r['cpu_ratio']:>8.2f}x"
-              f" {r.get('checkpoint_rows', ''):>9} {r.get('write_rows', ''):>10}"
-              f" {r.get('db_bytes', 0) / 2**20:>7.2f}")
+        print(
+            f"{r['contender']:<13} {r['first_ms']:>13.2f} {r['last_ms']:>15.2f} {r['ratio']:>5.2f}x"
+            f" {medians:>13} {r['median_ratio']:>11.2f}x {r['cpu_ratio']:>8.2f}x"
+            f" {r.get('checkpoint_rows', ''):>9} {r.get('write_rows', ''):>10}"
+            f" {r.get('db_bytes', 0) / 2**20:>7.2f}"
+        )
     RESULTS.mkdir(exist_ok=True)
     out_path = RESULTS / f"history-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out_path.write_text(json.dumps({"bench": "history", "python": platform.python_version(),
-                                    "rows": rows}, indent=2))
+    out_path.write_text(
+        json.dumps({"bench": "history", "python": platform.python_version(), "rows": rows}, indent=2)
+    )
     print(f"\nwrote {out_path}")
 
 

@@ -65,8 +65,14 @@ def start_server(name: str, workdir: Path, port: int) -> tuple[subprocess.Popen,
         cmd = [str(Path(sys.executable).with_name("threaddesk")), "serve", "--port", str(port)]
         headers = {"Authorization": f"Bearer {token}"}
     else:
-        cmd = [sys.executable, str(Path(__file__).parent / "_plain_http.py"), "--db", str(db),
-               "--port", str(port)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).parent / "_plain_http.py"),
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+        ]
         headers = {}
     log = open(workdir / f"{name}.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -161,8 +167,12 @@ def main() -> None:
     )
     parser.add_argument("--clients", default="10,100", help="comma-separated N values")
     parser.add_argument("--turns", type=int, default=5, help="messages per client (>= 2)")
-    parser.add_argument("--interval", type=float, default=1.0,
-                        help="seconds between a client's messages in the paced run (0: skip it)")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="seconds between a client's messages in the paced run (0: skip it)",
+    )
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     args = parser.parse_args()
     counts = [int(n) for n in args.clients.split(",")]
@@ -179,27 +189,41 @@ def main() -> None:
                 for n in counts:
                     for interval in (0.0, args.interval) if args.interval else (0.0,):
                         tag = f"n{n}-{'paced' if interval else 'closed'}"
-                        rows.append(asyncio.run(
-                            run_load(name, base, headers, proc.pid, n, args.turns, interval, tag)))
+                        rows.append(
+                            asyncio.run(run_load(name, base, headers, proc.pid, n, args.turns, interval, tag))
+                        )
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
     by_key = {(r["clients"], r["load"], r["contender"]): r for r in rows}
-    head = (f"{'N':>4} {'load':<11} {'contender':<11} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7}"
-            f" {'max ms':>7} {'srv CPU ms/req':>14} {'td p99 ÷ this':>13}")
+    head = (
+        f"{'N':>4} {'load':<11} {'contender':<11} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'max ms':>7} {'srv CPU ms/req':>14} {'td p99 ÷ this':>13}"
+    )
     print(head)
     print("-" * len(head))
     order = {c: k for k, c in enumerate(CONTENDERS)}
     for r in sorted(rows, key=lambda r: (r["clients"], r["load"], order[r["contender"]])):
         ours = by_key.get((r["clients"], r["load"], "td-serve"))
         ratio = "" if ours is None or r is ours else f"{ours['p99_ms'] / r['p99_ms']:.2f}x"
-        print(f"{r['clients']:>4} {r['load']:<11} {r['contender']:<11} {r['rps']:>6.0f} {r['p50_ms']:>7.1f}"
-              f" {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['server_cpu_ms_per_req']:>14.1f} {ratio:>13}")
+        print(
+            f"{r['clients']:>4} {r['load']:<11} {r['contender']:<11} {r['rps']:>6.0f} {r['p50_ms']:>7.1f}"
+            f" {r['p99_ms']:>7.1f} {r['max_ms']:>7.1f} {r['server_cpu_ms_per_req']:>14.1f} {ratio:>13}"
+        )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"http-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"bench": "http", "python": platform.python_version(),
-                               "turns": args.turns,
-                               "interval": args.interval, "rows": rows}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "bench": "http",
+                "python": platform.python_version(),
+                "turns": args.turns,
+                "interval": args.interval,
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {out}")
 
 

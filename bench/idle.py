@@ -42,8 +42,13 @@ async def run(threads: int, workdir: Path) -> dict:
         gc.collect()
         after = current_rss_mb()
         locks_held = len(c.extra["desk"].threads.locks)
-    return {"threads": threads, "rss_before_mb": before, "rss_after_mb": after,
-            "added_mb": after - before, "locks_held": locks_held}
+    return {
+        "threads": threads,
+        "rss_before_mb": before,
+        "rss_after_mb": after,
+        "added_mb": after - before,
+        "locks_held": locks_held,
+    }
 
 
 def main() -> None:
@@ -54,8 +59,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="threaddesk-bench-") as tmp:
         r = asyncio.run(run(args.threads, Path(tmp)))
-    print(f"{r['threads']} idle threads on SQLite: RSS {r['rss_before_mb']:.1f} -> {r['rss_after_mb']:.1f} MB"
-          f" (+{r['added_mb']:.1f} MB), per-thread locks still held: {r['locks_held']}")
+    print(
+        f"{r['threads']} idle threads on SQLite: RSS {r['rss_before_mb']:.1f} -> {r['rss_after_mb']:.1f} MB"
+        f" (+{r['added_mb']:.1f} MB), per-thread locks still held: {r['locks_held']}"
+    )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"idle-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"bench": "idle", "python": platform.python_version(), **r}, indent=2))

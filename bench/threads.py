@@ -92,8 +92,18 @@ async def child(name: str, threads: int, turns: int, concurrency: int, workdir: 
 
 def run_child(name: str, threads: int, args: argparse.Namespace, workdir: Path) -> dict:
     cmd = [
-        sys.executable, __file__, "--child", name, "--threads", str(threads),
-        "--turns", str(args.turns), "--concurrency", str(args.concurrency), "--workdir", str(workdir),
+        sys.executable,
+        __file__,
+        "--child",
+        name,
+        "--threads",
+        str(threads),
+        "--turns",
+        str(args.turns),
+        "--concurrency",
+        str(args.concurrency),
+        "--workdir",
+        str(workdir),
     ]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
@@ -102,8 +112,10 @@ def run_child(name: str, threads: int, args: argparse.Namespace, workdir: Path) 
 
 
 def table(rows: list[dict]) -> str:
-    head = f"{'T':>6} {'contender':<13} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>7}" \
-           f" {'ckpt rows':>9} {'DB MB':>6} {'td-sqlite/this':>14}"
+    head = (
+        f"{'T':>6} {'contender':<13} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>7}"
+        f" {'ckpt rows':>9} {'DB MB':>6} {'td-sqlite/this':>14}"
+    )
     lines = [head, "-" * len(head)]
     by_t: dict[int, dict[str, dict]] = {}
     for r in rows:
@@ -153,10 +165,18 @@ def main() -> None:
     print(table(rows))
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"threads-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({
-        "bench": "threads", "python": platform.python_version(), "turns_per_thread": args.turns,
-        "concurrency": args.concurrency, "rows": rows,
-    }, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "bench": "threads",
+                "python": platform.python_version(),
+                "turns_per_thread": args.turns,
+                "concurrency": args.concurrency,
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {out}")
 
 

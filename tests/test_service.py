@@ -57,6 +57,7 @@ async def test_switching_back_recalls_context(desk: SupportDesk) -> None:
 async def test_thousand_threads_randomly_interleaved(database_url: str) -> None:
     """1,000 customers, turns shuffled: every thread names its own customer and no other."""
     rng = random.Random(20261126)
+
     def suffix(i: int) -> str:
         return "".join(chr(97 + i // 26**k % 26) for k in range(3))
 

@@ -53,8 +53,14 @@ def test_validation_matches_the_documented_rule(tid: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "delta"),
-    [("90s", timedelta(seconds=90)), ("15m", timedelta(minutes=15)), ("12h", timedelta(hours=12)),
-     ("7d", timedelta(days=7)), ("2w", timedelta(weeks=2)), (" 30D ", timedelta(days=30))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("15m", timedelta(minutes=15)),
+        ("12h", timedelta(hours=12)),
+        ("7d", timedelta(days=7)),
+        ("2w", timedelta(weeks=2)),
+        (" 30D ", timedelta(days=30)),
+    ],
 )
 def test_durations_parse(text: str, delta: timedelta) -> None:
     assert parse_duration(text) == delta
@@ -84,10 +90,18 @@ def test_durations_past_100_years_are_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "name"),
-    [("I'm Alice", "Alice"), ("I am Bob.", "Bob"), ("my name is Carol", "Carol"),
-     ("Hello, this is Dave from Acme", "Dave"), ("call me Erin!", "Erin"), ("Hey, I'm Frank.", "Frank"),
-     ("I'm having trouble with my order", None), ("I am Not sure", None), ("Do you know who I am?", None),
-     ("i'm grace", None)],
+    [
+        ("I'm Alice", "Alice"),
+        ("I am Bob.", "Bob"),
+        ("my name is Carol", "Carol"),
+        ("Hello, this is Dave from Acme", "Dave"),
+        ("call me Erin!", "Erin"),
+        ("Hey, I'm Frank.", "Frank"),
+        ("I'm having trouble with my order", None),
+        ("I am Not sure", None),
+        ("Do you know who I am?", None),
+        ("i'm grace", None),
+    ],
 )
 def test_names_are_read_from_introductions(text: str, name: str | None) -> None:
     assert name_in(text) == name

@@ -120,9 +120,10 @@ def main(database_url: str = "memory", out: Print = print) -> int:
         out("[OK] Thread manager ready")
         out("")
         replies = run_parallel_conversations(desk, out)
-        parallel_ok = replies["alice_session"][-1] == "Your name is Alice!" and replies[
-            "bob_session"
-        ][-1] == "Yes, you're Bob!"
+        parallel_ok = (
+            replies["alice_session"][-1] == "Your name is Alice!"
+            and replies["bob_session"][-1] == "Yes, you're Bob!"
+        )
         isolated = test_thread_isolation(desk, out)
         out("")
         switching = demonstrate_thread_switching(desk, out)

@@ -160,9 +160,7 @@ class SupportDesk:
             except BaseException as exc:
                 try:
                     count = await self._discard_failed_turn(thread_id, question)
-                    await self.threads.record_turn(
-                        thread_id, message_count=count, status=ThreadStatus.ERROR
-                    )
+                    await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
                 if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
@@ -230,9 +228,7 @@ class SupportDesk:
         question = self._question(text)
         self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
-            state = await self.agent.ainvoke(
-                {"messages": [question]}, _config(thread_id), durability="exit"
-            )
+            state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
         return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
@@ -336,4 +332,3 @@ async def open_desk(
         )
     finally:
         await storage.aclose()
-

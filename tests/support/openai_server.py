@@ -97,9 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, status: int, message: str, type_: str = "invalid_request_error") -> None:
-        self._send_json(
-            status, {"error": {"message": message, "type": type_, "param": None, "code": None}}
-        )
+        self._send_json(status, {"error": {"message": message, "type": type_, "param": None, "code": None}})
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -206,9 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "created": created,
                 "model": model,
                 "system_fingerprint": "fp_fake",
-                "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-                ],
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
             }
             if include_usage:
                 payload["usage"] = None

@@ -64,9 +64,7 @@ async def test_different_keys_run_concurrently() -> None:
                 both_checked.set()
             await asyncio.wait_for(both_checked.wait(), TIMEOUT)
 
-    await asyncio.wait_for(
-        asyncio.gather(holder("a", a_in, b_in), holder("b", b_in, a_in)), TIMEOUT * 2
-    )
+    await asyncio.wait_for(asyncio.gather(holder("a", a_in, b_in), holder("b", b_in, a_in)), TIMEOUT * 2)
     assert both_locked == [True, True]
     assert len(locks) == 0
 
@@ -225,7 +223,5 @@ async def test_many_keys_leave_no_entries() -> None:
         async with locks.hold(key):
             await asyncio.sleep(0)
 
-    await asyncio.wait_for(
-        asyncio.gather(*(turn(f"k{i % 37}") for i in range(500))), TIMEOUT
-    )
+    await asyncio.wait_for(asyncio.gather(*(turn(f"k{i % 37}") for i in range(500))), TIMEOUT)
     assert len(locks) == 0

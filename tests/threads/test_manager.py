@@ -53,9 +53,7 @@ def ids(threads: list[Thread]) -> list[str]:
 # --- create --------------------------------------------------------------------
 
 
-async def test_create_generates_unique_valid_uuid4_ids(
-    manager: ThreadManager, storage: Storage
-) -> None:
+async def test_create_generates_unique_valid_uuid4_ids(manager: ThreadManager, storage: Storage) -> None:
     created = [await manager.create("alice") for _ in range(1000)]
     thread_ids = ids(created)
     assert len(set(thread_ids)) == 1000
@@ -104,9 +102,7 @@ async def test_longest_valid_id_is_accepted(manager: ThreadManager) -> None:
     assert (await manager.create("alice", thread_id=longest)).thread_id == longest
 
 
-async def test_create_duplicate_id_raises_thread_exists(
-    manager: ThreadManager, storage: Storage
-) -> None:
+async def test_create_duplicate_id_raises_thread_exists(manager: ThreadManager, storage: Storage) -> None:
     await manager.create("alice", thread_id="dup", title="first")
     with pytest.raises(ThreadExists) as info:
         await manager.create("alice", thread_id="dup", title="second")
@@ -206,9 +202,7 @@ async def test_list_shows_only_the_users_threads_newest_first_paginated(
     assert flat == newest_first and len(set(flat)) == 5
 
 
-async def test_list_pagination_through_ties_and_activity_order(
-    manager: ThreadManager, clock: Any
-) -> None:
+async def test_list_pagination_through_ties_and_activity_order(manager: ThreadManager, clock: Any) -> None:
     # Seven threads created at the same instant: the cursor must break ties by id.
     made = [(await manager.create("alice")).thread_id for _ in range(7)]
     clock.advance(timedelta(seconds=5))
@@ -339,9 +333,7 @@ async def test_update_by_another_user_or_unknown_is_not_found(manager: ThreadMan
 @pytest.mark.parametrize(
     "kwargs", [{"title": "x" * 201}, {"title": "a\x00b"}, {"metadata": {1: "x"}}, {"metadata": [1]}]
 )
-async def test_update_rejects_bad_title_or_metadata(
-    manager: ThreadManager, kwargs: dict[str, Any]
-) -> None:
+async def test_update_rejects_bad_title_or_metadata(manager: ThreadManager, kwargs: dict[str, Any]) -> None:
     thread = await manager.create("alice", title="Mine", metadata={"a": 1})
     with pytest.raises(InvalidArgument):
         await manager.update(thread.thread_id, **kwargs)

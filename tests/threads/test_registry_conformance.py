@@ -69,9 +69,7 @@ def ids(threads: list[Thread]) -> list[str]:
 
 def expected_order(threads: list[Thread]) -> list[str]:
     """Newest activity first, ties broken by thread id descending."""
-    return ids(
-        sorted(threads, key=lambda t: (t.last_active_at, t.thread_id), reverse=True)
-    )
+    return ids(sorted(threads, key=lambda t: (t.last_active_at, t.thread_id), reverse=True))
 
 
 def cursor_after(thread: Thread) -> PageCursor:
@@ -164,9 +162,7 @@ async def test_keyset_pagination_visits_every_row_once_with_ties(
     registry: ThreadRegistry, page_size: int
 ) -> None:
     # 30 threads on only 4 distinct activity times: most pages cut through a tie.
-    threads = [
-        make_thread(f"t{i:02d}", at=T0 + timedelta(seconds=(i * 7) % 4)) for i in range(30)
-    ]
+    threads = [make_thread(f"t{i:02d}", at=T0 + timedelta(seconds=(i * 7) % 4)) for i in range(30)]
     await insert_all(registry, threads)
 
     seen: list[str] = []
@@ -261,9 +257,7 @@ async def test_filter_inactive_before_is_strict(registry: ThreadRegistry) -> Non
 
 
 async def test_filter_inactive_before_accepts_other_timezones(registry: ThreadRegistry) -> None:
-    await insert_all(
-        registry, [make_thread("old", at=T0 - timedelta(hours=1)), make_thread("new", at=T0)]
-    )
+    await insert_all(registry, [make_thread("old", at=T0 - timedelta(hours=1)), make_thread("new", at=T0)])
     # The same instant as T0, written in UTC+05:30.
     cutoff = T0.astimezone(timezone(timedelta(hours=5, minutes=30)))
     assert ids(await registry.list(inactive_before=cutoff)) == ["old"]
@@ -309,9 +303,7 @@ METADATA_ROWS: dict[str, dict[str, Any]] = {
 async def test_filter_by_metadata_equality(
     registry: ThreadRegistry, filter_: dict[str, Any], expected: set[str]
 ) -> None:
-    await insert_all(
-        registry, [make_thread(tid, metadata=md) for tid, md in METADATA_ROWS.items()]
-    )
+    await insert_all(registry, [make_thread(tid, metadata=md) for tid, md in METADATA_ROWS.items()])
     assert set(ids(await registry.list(metadata=filter_))) == expected
 
 
@@ -357,9 +349,7 @@ async def test_dotted_key_does_not_reach_into_nested_objects(registry: ThreadReg
     assert ids(await registry.list(metadata={"a": {"b": 1}})) == ["nested"]
 
 
-async def test_metadata_filter_ignores_nested_key_order(
-    registry: ThreadRegistry
-) -> None:
+async def test_metadata_filter_ignores_nested_key_order(registry: ThreadRegistry) -> None:
     await insert_all(registry, [make_thread("n", metadata={"ctx": {"plan": "pro", "seats": 5}})])
     # Python dicts (and JSON objects) are equal whatever their key order.
     assert ids(await registry.list(metadata={"ctx": {"seats": 5, "plan": "pro"}})) == ["n"]
@@ -446,9 +436,7 @@ async def test_record_turn_sets_activity_count_and_status(registry: ThreadRegist
     await registry.insert(original)
     later = T0 + timedelta(hours=3, microseconds=17)
 
-    recorded = await registry.record_turn(
-        "r", at=later, message_count=4, status=ThreadStatus.ERROR
-    )
+    recorded = await registry.record_turn("r", at=later, message_count=4, status=ThreadStatus.ERROR)
     assert recorded is not None
     assert_same_instant(recorded.last_active_at, later)
     assert recorded.message_count == 4
@@ -469,9 +457,7 @@ async def test_record_turn_sets_activity_count_and_status(registry: ThreadRegist
 async def test_record_turn_moves_thread_to_the_front_of_the_list(
     registry: ThreadRegistry,
 ) -> None:
-    await insert_all(
-        registry, [make_thread("old", at=T0 - timedelta(days=1)), make_thread("new", at=T0)]
-    )
+    await insert_all(registry, [make_thread("old", at=T0 - timedelta(days=1)), make_thread("new", at=T0)])
     assert ids(await registry.list()) == ["new", "old"]
     await registry.record_turn("old", at=T0 + timedelta(minutes=1), message_count=2)
     assert ids(await registry.list()) == ["old", "new"]
@@ -521,9 +507,7 @@ async def test_delete_inactive_before_removes_an_idle_thread(registry: ThreadReg
 # --- returned values are snapshots --------------------------------------------
 
 
-async def test_returned_threads_do_not_alias_stored_metadata(
-    registry: ThreadRegistry
-) -> None:
+async def test_returned_threads_do_not_alias_stored_metadata(registry: ThreadRegistry) -> None:
     inserted = make_thread("s", metadata={"a": 1, "ctx": {"b": 2}})
     await registry.insert(inserted)
     inserted.metadata["after_insert"] = True

@@ -56,8 +56,10 @@ def _is_substantive(text: str) -> bool:
     return bool(stripped) and not (
         name_in(stripped)
         or stripped.endswith("?")
-        or _GREETING.match(stripped) and len(stripped.split()) <= 3
-        or _THANKS.search(stripped) and len(stripped.split()) <= 4
+        or _GREETING.match(stripped)
+        and len(stripped.split()) <= 3
+        or _THANKS.search(stripped)
+        and len(stripped.split()) <= 4
     )
 
 

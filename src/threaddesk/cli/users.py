@@ -16,6 +16,7 @@ T = TypeVar("T")
 
 app = typer.Typer(help="Manage the users (and their tokens) of the HTTP service.", no_args_is_help=True)
 
+
 def _with_users(ctx: typer.Context, action: Callable[[UserManager], Awaitable[T]]) -> T:
     """Run `action` on the user store of the database the root options name."""
     database_url = cli_state(ctx).settings.database_url

@@ -105,8 +105,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres import PooledPostgresSaver, PostgresDatabase
     except ImportError as exc:
         raise StorageUnavailable(
-            f"PostgreSQL support is not installed ({exc.name} is missing):"
-            " pip install 'threaddesk[postgres]'"
+            f"PostgreSQL support is not installed ({exc.name} is missing): pip install 'threaddesk[postgres]'"
         ) from exc
     from threaddesk.threads.archive.postgres import PostgresArchive
     from threaddesk.threads.registry.postgres import PostgresRegistry

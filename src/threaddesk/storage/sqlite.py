@@ -105,7 +105,6 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         raise
 
 
-
 class SqliteDatabase:
     """One connection and the lock that serialises it, shared by registry and checkpointer.
 
@@ -119,9 +118,7 @@ class SqliteDatabase:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000
-            )
+            self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -203,9 +200,7 @@ class ThreadedSqliteSaver(SqliteSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         await asyncio.to_thread(self.delete_thread, thread_id)
 
-    def prune(
-        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int = 1
-    ) -> None:
+    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int = 1) -> None:
         """Drop superseded checkpoints (and their writes) of these threads, in one transaction.
 
         `"keep_latest"` keeps the `keep` newest checkpoints per namespace, so the

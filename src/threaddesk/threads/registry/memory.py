@@ -86,9 +86,7 @@ class MemoryRegistry(ThreadRegistry):
         thread = self._threads.get(thread_id)
         if thread is None:
             return None
-        thread = dataclasses.replace(
-            thread, last_active_at=at, message_count=message_count, status=status
-        )
+        thread = dataclasses.replace(thread, last_active_at=at, message_count=message_count, status=status)
         self._threads[thread_id] = thread
         return _snapshot(thread)
 
