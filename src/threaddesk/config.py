@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
@@ -77,6 +78,29 @@ class Settings(BaseSettings):
         ge=1,
         description="Idle keep-alive of HTTP connections; keep it above your load balancer's idle timeout"
         " so the server never closes a connection a client is about to reuse.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Most open HTTP connections per server process. Past it, the connection that has waited"
+        " longest without sending a request is closed to make room, or (all busy) the new one gets 503."
+        " Lowered at start, with a warning, to fit the open-file limit (`ulimit -n`).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection has to send a complete request line and headers, from connecting"
+        " or from its first byte after a response; then it is closed (slow or silent clients).",
+    )
+    backlog: int = Field(
+        default=128,
+        ge=1,
+        le=65535,
+        description="Connections the kernel queues for `threaddesk serve` before they are accepted.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`threaddesk serve` logs as text lines, or as one JSON object a line (with request_id).",
     )
     trusted_user_header: str | None = Field(
         default=None,
