@@ -102,6 +102,16 @@ class Settings(BaseSettings):
         default="text",
         description="`threaddesk serve` logs as text lines, or as one JSON object a line (with request_id).",
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A token that may read /metrics and nothing else (for a Prometheus scraper); admin"
+        " tokens may read it too. Unset: admins only.",
+    )
+    tracing: bool = Field(
+        default=False,
+        description="Record an OpenTelemetry span per turn (needs the `tracing` extra). Spans go where the"
+        " OpenTelemetry SDK configured in the process sends them; off, nothing is imported.",
+    )
     trusted_user_header: str | None = Field(
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",

@@ -6,12 +6,15 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -28,10 +31,12 @@ from threaddesk.errors import (
     StorageUnavailable,
     ThreadDeskError,
 )
+from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import RateLimiter
-from threaddesk.storage import Storage, open_storage
+from threaddesk.storage import Storage, is_postgres_url, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.tracing import TurnSpan, turn_tracer
 from threaddesk.users import UserManager
 from threaddesk.users.store.memory import MemoryUserStore
 from threaddesk.values import check_text
@@ -106,6 +111,15 @@ class SupportDesk:
     With a `limiter`, each message a `user_id` sends spends from their budget
     before anything is stored (`RateLimited` when it is spent).
 
+    A turn is committed when the model's reply is stored. A turn abandoned
+    before that (its caller cancelled it, or closed its stream) leaves nothing
+    behind; one abandoned after it stays stored whole. Either way the thread
+    is left `idle`: only a real failure marks it `error`.
+
+    `observer` hears about every turn (queued, running, how it ended) and
+    every cleanup, for metrics; `tracer` (OpenTelemetry's, optional) gets a
+    span per turn. `backend` names the storage in both.
+
     A thread's checkpoint stays bounded: once its state holds more than
     `archive_after` messages (0: never), the oldest move to the thread manager's
     message archive, keeping at least `keep_messages` (whole turns), so a turn on
@@ -123,6 +137,9 @@ class SupportDesk:
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        observer: DeskObserver | None = None,
+        tracer: Any | None = None,
+        backend: str = "sqlite",
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -135,6 +152,9 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.observer = observer or DeskObserver()
+        self.tracer = tracer
+        self.backend = backend
 
     def _question(self, text: object) -> HumanMessage:
         """The customer's message, checked, with an id to recognise it by."""
@@ -152,23 +172,55 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, question: HumanMessage, user_id: str | None, create: bool, wait: bool
+        self,
+        thread_id: str,
+        question: HumanMessage,
+        user_id: str | None,
+        create: bool,
+        wait: bool,
+        owner: str | None = None,
     ) -> AsyncIterator[Thread]:
-        async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
-            try:
-                yield thread
-            except BaseException as exc:
+        """Hold the thread for one turn; roll back what a failed or abandoned turn left; report it."""
+        asked = time.perf_counter()
+        span = TurnSpan(self.tracer, thread_id, self.backend)
+        self.observer.turn_queued()
+        started = False
+        outcome = Outcome.OK
+        error: BaseException | None = None
+        try:
+            async with self.threads.turn(
+                thread_id, user_id=user_id, wait=wait, create=create, owner=owner
+            ) as thread:
+                started = True
+                self.observer.turn_started()
                 try:
-                    count = await self._discard_failed_turn(thread_id, question)
-                    await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
-                except Exception:  # never mask the turn's own error with the cleanup's
-                    log.exception("could not roll back the failed turn on thread %r", thread_id)
-                if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
-                    raise _turn_error(exc) from exc
-                raise
+                    yield thread
+                except BaseException as exc:
+                    abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+                    await self._end_failed_turn(thread_id, question, abandoned)
+                    if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
+                        raise _turn_error(exc) from exc
+                    raise
+        except BaseException as exc:
+            outcome, error = Outcome.of(exc, started=started), exc
+            raise
+        finally:
+            self.observer.turn_ended(outcome, time.perf_counter() - asked, started=started)
+            span.end(outcome, error)
+
+    async def _end_failed_turn(self, thread_id: str, question: HumanMessage, abandoned: bool) -> None:
+        """Roll back a half turn and record the thread: `idle` if merely abandoned, else `error`."""
+        status = ThreadStatus.IDLE if abandoned else ThreadStatus.ERROR
+        try:
+            count = await self._discard_failed_turn(thread_id, question)
+            await self.threads.record_turn(thread_id, message_count=count, status=status)
+        except Exception:  # never mask the turn's own error with the cleanup's
+            log.exception("could not roll back the failed turn on thread %r", thread_id)
 
     async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
         """Undo a turn that failed after storing its question, so no half turn remains.
+
+        A turn whose reply is stored already is committed and stays (its count is returned).
 
         The thread goes back to the checkpoint before the turn (LangGraph's
         `__copy__` update forks it as the latest), or to empty if it was the first.
@@ -220,14 +272,16 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        owner: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
-        `user_id`, when given, must own the thread (else `ThreadNotFound`).
+        `user_id`, when given, must own the thread (else `ThreadNotFound`). With
+        `create`, a missing thread is created for `owner` (default `user_id`).
         """
         question = self._question(text)
-        self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        self._spend(user_id if user_id is not None else owner)
+        async with self._turn(thread_id, question, user_id, create, wait, owner):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
@@ -241,11 +295,12 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        owner: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
-        self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        self._spend(user_id if user_id is not None else owner)
+        async with self._turn(thread_id, question, user_id, create, wait, owner):
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
@@ -264,6 +319,19 @@ class SupportDesk:
             await self._archive_old_messages(thread_id, values)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
+
+    async def cleanup(
+        self,
+        max_idle: timedelta | str,
+        *,
+        dry_run: bool = False,
+        on_removed: Callable[[Thread], object] | None = None,
+    ) -> list[Thread]:
+        """`ThreadManager.cleanup`, with the removals reported to the observer."""
+        removed = await self.threads.cleanup(max_idle, dry_run=dry_run, on_removed=on_removed)
+        if not dry_run:
+            self.observer.cleanup_removed(len(removed))
+        return removed
 
     async def history(
         self, thread_id: str, *, user_id: str | None = None, limit: int | None = None
@@ -295,8 +363,10 @@ async def open_desk(
     """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
     settings = settings or Settings()
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
+    tracer = turn_tracer(settings.tracing)
+    url = database_url or settings.database_url
     storage: Storage = await open_storage(
-        database_url or settings.database_url,
+        url,
         pool_size=settings.pg_pool_size,
         turn_pool_size=settings.pg_turn_pool_size,
     )
@@ -329,6 +399,8 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            tracer=tracer,
+            backend="postgres" if is_postgres_url(url) else "sqlite",
         )
     finally:
         await storage.aclose()

@@ -201,13 +201,18 @@ def run_text(body: RunCreate) -> str:
     return content
 
 
-def run_options(body: RunCreate, user: User, owner: str | None) -> dict[str, Any]:
-    """`SupportDesk.send`/`stream` keyword arguments for this run."""
+def run_options(body: RunCreate, user: User, scope: str | None) -> dict[str, Any]:
+    """`SupportDesk.send`/`stream` keyword arguments for this run.
+
+    `if_not_exists: "create"` creates a missing thread for the caller; another
+    user's thread is a 404 as on every route (an admin's scope is every thread,
+    so an admin's run uses a customer's thread as it is).
+    """
     check_assistant(body.assistant_id)
-    create = body.if_not_exists == "create"
     return {
-        "user_id": user.name if create else owner,
-        "create": create,
+        "user_id": scope,
+        "create": body.if_not_exists == "create",
+        "owner": user.name,
         "wait": body.multitask_strategy != "reject",
     }
 
