@@ -21,7 +21,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # the caller went away before the reply was stored: nothing kept
     MODEL_ERROR = "model_error"
     STORAGE_ERROR = "storage_error"
-    REFUSED = "refused"  # never ran: unknown or busy thread, bad input, budget spent
+    REFUSED = "refused"  # never ran: unknown thread, or busy with multitask_strategy=reject
     FAILED = "failed"  # anything else (a bug): logged, rolled back
 
     @classmethod

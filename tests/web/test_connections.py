@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,16 +47,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("connections")
+@contextmanager
+def _serve(tmp: Path, **settings: str) -> Iterator[Server]:
+    """`threaddesk serve` in a subprocess with `RLIMIT_NOFILE` at 256 and `THREADDESK_*` settings."""
     port = _free_port()
     log = tmp / "serve.log"
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "THREADDESK_HEADER_TIMEOUT_S": str(HEADER_TIMEOUT_S),
-    }
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.update({f"THREADDESK_{name.upper()}": value for name, value in settings.items()})
     command = [sys.executable, "-m", "threaddesk.cli", "--db", str(tmp / "desk.sqlite"), "serve"]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -79,6 +77,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with _serve(tmp_path_factory.mktemp("connections"), header_timeout_s=str(HEADER_TIMEOUT_S)) as server:
+        yield server
 
 
 def _raw(server: Server, request: bytes, timeout: float = 10.0) -> bytes:
@@ -207,3 +211,24 @@ def test_plain_chunked_and_sized_requests_still_pass(server: Server) -> None:
                 break
             answers += chunk
     assert answers.startswith(b"HTTP/1.1 401 ") and b"HTTP/1.1 400 " in answers, answers
+
+
+def test_with_every_connection_busy_a_new_one_is_refused_at_once_with_503(tmp_path: Path) -> None:
+    with _serve(tmp_path, max_connections="3") as server:
+        busy = []
+        for _ in range(3):  # requests whose bodies never come: in progress, not idle
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"POST /threads HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            busy.append(sock)
+        try:
+            time.sleep(0.5)
+            started = time.monotonic()
+            answer = _raw(server, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 503 "), answer
+            assert time.monotonic() - started < 2
+        finally:
+            for sock in busy:
+                sock.close()
+        time.sleep(0.5)
+        assert httpx.get(f"{server.url}/healthz").status_code == 200  # room again
+        assert b"connection limit (3) reached" in server.log.read_bytes()
