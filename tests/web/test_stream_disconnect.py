@@ -30,9 +30,12 @@ def model() -> GatedModel:
     return GatedModel()
 
 
-@pytest.fixture
-async def gated_desk(model: GatedModel) -> AsyncIterator[SupportDesk]:
-    async with open_desk(Settings(database_url="memory"), model=model) as desk:
+@pytest.fixture(params=["memory", "sqlite"])
+async def gated_desk(
+    model: GatedModel, request: pytest.FixtureRequest, tmp_path
+) -> AsyncIterator[SupportDesk]:
+    url = "memory" if request.param == "memory" else str(tmp_path / "desk.sqlite")
+    async with open_desk(Settings(database_url=url), model=model) as desk:
         yield desk
 
 
