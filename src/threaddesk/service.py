@@ -33,7 +33,6 @@ from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
 from threaddesk.users import UserManager
-from threaddesk.users.store.memory import MemoryUserStore
 from threaddesk.values import check_text
 
 log = logging.getLogger(__name__)
@@ -118,7 +117,7 @@ class SupportDesk:
         threads: ThreadManager,
         agent: CompiledStateGraph,
         *,
-        users: UserManager | None = None,
+        users: UserManager,
         max_message_bytes: int = 32 * 1024,
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
@@ -131,7 +130,7 @@ class SupportDesk:
         self.threads = threads
         self.limiter = limiter
         self.agent = agent
-        self.users = users or UserManager(MemoryUserStore())
+        self.users = users
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after

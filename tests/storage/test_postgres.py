@@ -27,7 +27,7 @@ psycopg = pytest.importorskip(
     "psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'"
 )
 
-from threaddesk.storage.postgres import MIGRATIONS, advisory_key  # noqa: E402
+from threaddesk.storage.postgres.database import MIGRATIONS, advisory_key  # noqa: E402
 
 DAY = timedelta(days=1)
 
@@ -101,7 +101,9 @@ async def test_unreachable_server_is_storage_unavailable() -> None:
 
 
 def test_advisory_key_is_the_same_in_every_process() -> None:
-    code = "from threaddesk.storage.postgres import advisory_key; print(advisory_key('alice_session'))"
+    code = (
+        "from threaddesk.storage.postgres.database import advisory_key; print(advisory_key('alice_session'))"
+    )
     keys = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -9,9 +9,9 @@ from pathlib import Path
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.errors import StorageUnavailable
-from threaddesk.threads.archive.base import MessageArchive
-from threaddesk.threads.registry.base import ThreadRegistry
-from threaddesk.users.store.base import UserStore
+from threaddesk.threads.archive import MessageArchive
+from threaddesk.threads.interfaces import ThreadRegistry
+from threaddesk.users.interfaces import UserStore
 
 MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -43,10 +43,12 @@ class Storage:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file path of a SQLite URL or plain path; None for anything else."""
+    """The file of a SQLite URL or plain path (`:memory:` for the memory URLs); None for anything else."""
     if url.startswith("sqlite:///"):
         return Path(url.removeprefix("sqlite:///"))
-    if "://" in url or url in MEMORY_URLS:
+    if url in MEMORY_URLS:
+        return Path(":memory:")
+    if "://" in url:
         return None
     return Path(url).expanduser()
 
@@ -54,7 +56,7 @@ def sqlite_path(url: str) -> Path | None:
 async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> Storage:
     """Open (creating and migrating if needed) the store at `url`.
 
-    `memory` keeps everything in this process; a path or `sqlite:///path`
+    `memory` keeps everything in this process (a SQLite `:memory:` database); a path or `sqlite:///path`
     opens one SQLite file (WAL) for threads, users and checkpoints;
     `postgresql://...` opens PostgreSQL for all three, shared by any number of
     replicas (`pool_size` and `turn_pool_size` size its two connection pools,
@@ -62,24 +64,16 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
     """
     if is_postgres_url(url):
         return await _open_postgres(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
-    if url in MEMORY_URLS:
-        from langgraph.checkpoint.memory import InMemorySaver
-
-        from threaddesk.threads.archive.memory import MemoryArchive
-        from threaddesk.threads.registry.memory import MemoryRegistry
-        from threaddesk.users.store.memory import MemoryUserStore
-
-        return Storage(url, MemoryRegistry(), InMemorySaver(), MemoryUserStore(), archive=MemoryArchive())
     path = sqlite_path(url)
     if path is None:
         raise StorageUnavailable(
             f"unsupported database URL {url!r}: use a file path, sqlite:///path,"
             " postgresql://user@host/dbname or 'memory'"
         )
-    from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver, migrate
-    from threaddesk.threads.archive.sqlite import SqliteArchive
-    from threaddesk.threads.registry.sqlite import SqliteRegistry
-    from threaddesk.users.store.sqlite import SqliteUserStore
+    from threaddesk.storage.sqlite.archive import SqliteArchive
+    from threaddesk.storage.sqlite.database import SqliteDatabase, ThreadedSqliteSaver, migrate
+    from threaddesk.storage.sqlite.threads import SqliteRegistry
+    from threaddesk.storage.sqlite.users import SqliteUserStore
 
     database = SqliteDatabase(path)
     try:
@@ -102,14 +96,14 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
 
 async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
     try:
-        from threaddesk.storage.postgres import PooledPostgresSaver, PostgresDatabase
+        from threaddesk.storage.postgres.database import PooledPostgresSaver, PostgresDatabase
     except ImportError as exc:
         raise StorageUnavailable(
             f"PostgreSQL support is not installed ({exc.name} is missing): pip install 'threaddesk[postgres]'"
         ) from exc
-    from threaddesk.threads.archive.postgres import PostgresArchive
-    from threaddesk.threads.registry.postgres import PostgresRegistry
-    from threaddesk.users.store.postgres import PostgresUserStore
+    from threaddesk.storage.postgres.archive import PostgresArchive
+    from threaddesk.storage.postgres.threads import PostgresRegistry
+    from threaddesk.storage.postgres.users import PostgresUserStore
 
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()

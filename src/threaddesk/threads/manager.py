@@ -18,7 +18,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.durations import parse_duration
 from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
-from threaddesk.threads.archive.base import MessageArchive
+from threaddesk.threads.archive import MessageArchive
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
     Clock,
@@ -29,7 +30,6 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]

@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from threaddesk.storage.sqlite import SqliteDatabase, migrate
+from threaddesk.storage.sqlite.database import SqliteDatabase, migrate
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 

@@ -10,9 +10,9 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
-from threaddesk.storage.postgres import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -31,7 +31,7 @@ def _row(row: dict[str, Any]) -> Thread:
 
 
 class PostgresRegistry(ThreadRegistry):
-    """Schema comes from `threaddesk.storage.postgres.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.database.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
