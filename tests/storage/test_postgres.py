@@ -27,7 +27,8 @@ psycopg = pytest.importorskip(
     "psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'"
 )
 
-from threaddesk.storage.postgres.database import MIGRATIONS, advisory_key  # noqa: E402
+from threaddesk.storage.postgres.database import advisory_key  # noqa: E402
+from threaddesk.storage.postgres.migrations import MIGRATIONS  # noqa: E402
 
 DAY = timedelta(days=1)
 

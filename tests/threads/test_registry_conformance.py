@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from threaddesk.storage.sqlite.database import MIGRATIONS, SqliteDatabase, migrate
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import MIGRATIONS, migrate
 from threaddesk.storage.sqlite.threads import SqliteRegistry
 from threaddesk.threads.interfaces import ThreadRegistry
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus

@@ -1,4 +1,10 @@
-"""Open the backing store named by a database URL: registry and checkpointer together."""
+"""Open the backing store named by a database URL: every store of one backend, and what it can do.
+
+Each backend lives in its own package (`storage/sqlite/`, `storage/postgres/`)
+and implements the interfaces the core declares (`threads.interfaces`,
+`users.interfaces`); this module is the only place that chooses one. Nothing in
+the core imports from here, so imports point one way: storage -> core.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,14 @@ from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
-from threaddesk.threads.archive import MessageArchive
-from threaddesk.threads.interfaces import ThreadRegistry
+from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
+__all__ = ["MEMORY_URLS", "Storage", "is_postgres_url", "open_storage", "sqlite_path"]
+
 MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(url: str) -> bool:
-    """Whether `url` names a PostgreSQL database (the only store several processes can share)."""
-    return url.startswith(POSTGRES_SCHEMES)
 
 
 @dataclass
@@ -33,6 +35,15 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+
+    @property
+    def supports_prune(self) -> bool:
+        """Whether the checkpointer can drop superseded checkpoints (`THREADDESK_KEEP_CHECKPOINTS`)."""
+        return isinstance(self.checkpointer, PrunableSaver)
+
+    async def ping(self) -> None:
+        """One cheap round trip to the database; `StorageUnavailable` if it does not answer."""
+        await self.registry.ping()
 
     async def aclose(self) -> None:
         await self.registry.close()
@@ -56,11 +67,12 @@ def sqlite_path(url: str) -> Path | None:
 async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> Storage:
     """Open (creating and migrating if needed) the store at `url`.
 
-    `memory` keeps everything in this process (a SQLite `:memory:` database); a path or `sqlite:///path`
-    opens one SQLite file (WAL) for threads, users and checkpoints;
-    `postgresql://...` opens PostgreSQL for all three, shared by any number of
-    replicas (`pool_size` and `turn_pool_size` size its two connection pools,
-    see `threaddesk.storage.postgres`).
+    A path or `sqlite:///path` opens one SQLite file (WAL) for threads, users
+    and checkpoints; `memory` (or `:memory:`) is the same in a SQLite database
+    that lives and dies with this process; `postgresql://...` opens PostgreSQL
+    for all of them, shared by any number of replicas (`pool_size` and
+    `turn_pool_size` size its two connection pools, see
+    `threaddesk.storage.postgres.database`).
     """
     if is_postgres_url(url):
         return await _open_postgres(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
@@ -70,8 +82,14 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
             f"unsupported database URL {url!r}: use a file path, sqlite:///path,"
             " postgresql://user@host/dbname or 'memory'"
         )
+    return await _open_sqlite(url, path)
+
+
+async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.archive import SqliteArchive
-    from threaddesk.storage.sqlite.database import SqliteDatabase, ThreadedSqliteSaver, migrate
+    from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
+    from threaddesk.storage.sqlite.database import SqliteDatabase
+    from threaddesk.storage.sqlite.migrations import migrate
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -96,21 +114,22 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
 
 async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
     try:
-        from threaddesk.storage.postgres.database import PooledPostgresSaver, PostgresDatabase
+        from threaddesk.storage.postgres.archive import PostgresArchive
+        from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
+        from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.threads import PostgresRegistry
+        from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
         raise StorageUnavailable(
             f"PostgreSQL support is not installed ({exc.name} is missing): pip install 'threaddesk[postgres]'"
         ) from exc
-    from threaddesk.storage.postgres.archive import PostgresArchive
-    from threaddesk.storage.postgres.threads import PostgresRegistry
-    from threaddesk.storage.postgres.users import PostgresUserStore
 
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()
     return Storage(
         url,
         PostgresRegistry(database),
-        PooledPostgresSaver(database.pool),
+        PooledPostgresSaver(database),
         PostgresUserStore(database),
         applied,
         [database.close],

@@ -137,17 +137,13 @@ async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | No
     return threads[query.offset : wanted]
 
 
-def _config(thread_id: str) -> dict[str, Any]:
-    return {"configurable": {"thread_id": thread_id}}
-
-
 def message_dict(message: BaseMessage) -> dict[str, Any]:
     """A LangChain message as LangGraph's server serialises it."""
     return message.model_dump(mode="json")
 
 
 async def _messages(desk: SupportDesk, thread_id: str) -> list[BaseMessage]:
-    state = await desk.agent.aget_state(_config(thread_id))
+    state = await desk.state(thread_id)
     return list(state.values.get("messages", []))
 
 
@@ -164,7 +160,7 @@ def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def thread_state(desk: SupportDesk, thread_id: str) -> dict[str, Any]:
     """LangGraph's ThreadState of a thread whose access was already checked."""
-    state = await desk.agent.aget_state(_config(thread_id))
+    state = await desk.state(thread_id)
     messages = state.values.get("messages", [])
     return {
         "values": {"messages": [message_dict(m) for m in messages]} if messages else {},

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     LimitExceeded,
     MessageTooLarge,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (LimitExceeded, 429),
     (StorageUnavailable, 503),
     (ModelUnavailable, 503),
+    (InternalError, 500),
 ]
 
 CODE_BY_STATUS = {
@@ -54,6 +56,7 @@ CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    500: "internal_error",
     503: "unavailable",
 }
 

@@ -1,4 +1,4 @@
-"""The archive as a table in PostgreSQL (schema: `threaddesk.storage.postgres.database.MIGRATIONS`)."""
+"""The archive as a table in PostgreSQL (schema: `threaddesk.storage.postgres.migrations.MIGRATIONS`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 
 from threaddesk.storage.postgres.database import PostgresDatabase
-from threaddesk.threads.archive import SERDE, MessageArchive
+from threaddesk.threads.interfaces import SERDE, MessageArchive
 
 
 class PostgresArchive(MessageArchive):

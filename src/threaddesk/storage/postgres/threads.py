@@ -31,7 +31,7 @@ def _row(row: dict[str, Any]) -> Thread:
 
 
 class PostgresRegistry(ThreadRegistry):
-    """Schema comes from `threaddesk.storage.postgres.database.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
@@ -155,6 +155,9 @@ class PostgresRegistry(ThreadRegistry):
         async with self.db.connection() as conn:
             cur = await conn.execute(sql + " RETURNING thread_id", params)
             return [row["thread_id"] for row in await cur.fetchall()]
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1 AS ok")
 
     async def count(self) -> int:
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")

@@ -17,7 +17,7 @@ def _user(row: dict[str, Any]) -> User:
 
 
 class PostgresUserStore(UserStore):
-    """Schema comes from `threaddesk.storage.postgres.database.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database

@@ -1,4 +1,4 @@
-"""The archive as a table in the SQLite file (schema: `threaddesk.storage.sqlite.database.MIGRATIONS`)."""
+"""The archive as a table in the SQLite file (schema: `threaddesk.storage.sqlite.migrations.MIGRATIONS`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from langchain_core.messages import BaseMessage
 
 from threaddesk.storage.sqlite.database import SqliteDatabase
-from threaddesk.threads.archive import SERDE, MessageArchive
+from threaddesk.threads.interfaces import SERDE, MessageArchive
 
 
 class SqliteArchive(MessageArchive):

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from threaddesk.storage.sqlite.database import SqliteDatabase, migrate
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 
@@ -184,6 +185,9 @@ class SqliteRegistry(ThreadRegistry):
             params = (ids, inactive_before.timestamp())
         sql += " RETURNING thread_id"
         return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
+
+    async def ping(self) -> None:
+        await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
         return await self.db.run(

@@ -18,7 +18,7 @@ def _user(row: tuple) -> User:
 
 
 class SqliteUserStore(UserStore):
-    """Schema comes from `threaddesk.storage.sqlite.database.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.sqlite.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
