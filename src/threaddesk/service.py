@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
@@ -89,7 +90,7 @@ def _turn_error(thread_id: str, exc: Exception) -> InternalError:
     return InternalError(f"the turn failed unexpectedly ({type(exc).__name__}) and was rolled back")
 
 
-def _config(thread_id: str) -> dict[str, Any]:
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -195,7 +196,8 @@ class SupportDesk:
         now: a failed move is logged and tried again after the next turn.
         """
         messages = values.get("messages", [])
-        if not self.archive_after or len(messages) <= self.archive_after:
+        archive = self.threads.archive
+        if archive is None or not self.archive_after or len(messages) <= self.archive_after:
             return
         cut = len(messages) - self.keep_messages
         while cut > 0 and not isinstance(messages[cut], HumanMessage):  # keep whole turns
@@ -205,7 +207,7 @@ class SupportDesk:
         archived = values.get("archived_messages", 0)
         moved = messages[:cut]
         try:
-            await self.threads.archive.put(thread_id, archived, moved)
+            await archive.put(thread_id, archived, moved)
             await self.agent.aupdate_state(
                 _config(thread_id),
                 {"messages": [RemoveMessage(id=m.id) for m in moved], "archived_messages": archived + cut},
@@ -243,7 +245,7 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
         self._spend(user_id)
@@ -251,7 +253,7 @@ class SupportDesk:
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
-            events = self.agent.astream(
+            events: AsyncGenerator[tuple[str, Any], None] = self.agent.astream(  # type: ignore[assignment]
                 {"messages": [question]},
                 _config(thread_id),
                 stream_mode=["messages", "values"],

@@ -70,7 +70,7 @@ def fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
 class ThreadDeskGroup(TyperGroup):
     """The root command group: maps core errors to one stderr line and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer types it as its click copy
         try:
             return super().invoke(ctx)
         except ThreadDeskError as error:

@@ -7,6 +7,7 @@ backend over a blocking driver runs its statements in a worker thread.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -104,7 +105,7 @@ class ThreadRegistry(ABC):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """`delete` for several threads at once; the ids actually removed.
 
         Backends override this with one statement where they can.

@@ -7,6 +7,7 @@ expire, and turns on one thread are serialised.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -251,7 +252,7 @@ class ThreadManager:
         *,
         dry_run: bool = False,
         on_removed: Callable[[Thread], object] | None = None,
-    ) -> list[Thread]:
+    ) -> builtins.list[Thread]:
         """Remove every thread idle longer than `max_idle`, with its checkpoints and archived messages.
 
         Works in batches; a thread with a turn in progress is skipped, and a
@@ -290,7 +291,7 @@ class ThreadManager:
                     if on_removed is not None:
                         on_removed(thread)
 
-    async def _delete_conversations(self, thread_ids: list[str]) -> None:
+    async def _delete_conversations(self, thread_ids: builtins.list[str]) -> None:
         if not thread_ids:
             return
         if self.archive is not None:
@@ -322,9 +323,9 @@ class ThreadManager:
         async with self._hold(thread_id, wait=wait):
             thread = await self.registry.get(thread_id)  # one round trip when the thread exists
             if create:
-                validate_user_id(user_id)
+                owner = validate_user_id(user_id)
                 if thread is None:
-                    thread = await self.create(user_id, thread_id, if_exists="get")
+                    thread = await self.create(owner, thread_id, if_exists="get")
                 elif thread.user_id != user_id:
                     raise ThreadExists(thread_id)
             elif thread is None or (user_id is not None and thread.user_id != user_id):

@@ -7,7 +7,7 @@ search and state, one-message runs (wait and stream), and the one assistant.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -147,7 +147,7 @@ async def _messages(desk: SupportDesk, thread_id: str) -> list[BaseMessage]:
     return list(state.values.get("messages", []))
 
 
-def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
+def _checkpoint(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not config:
         return None
     configurable = config.get("configurable", {})
@@ -256,7 +256,7 @@ async def run_events(
         if not started and "values" in modes:
             # The state once the input is applied, as LangGraph sends first.
             before = [message_dict(m) for m in await _messages(desk, thread_id)]
-            question = {
+            question: dict[str, Any] = {
                 "type": "human",
                 "content": text,
                 "id": None,

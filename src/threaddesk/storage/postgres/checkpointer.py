@@ -53,7 +53,7 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
     """
 
     def __init__(self, database: PostgresDatabase, **kwargs: Any) -> None:
-        super().__init__(database.pool, **kwargs)  # type: ignore[arg-type]
+        super().__init__(database.pool, **kwargs)
         self.database = database
         self.lock = asyncio.Semaphore(database.pool.max_size)  # type: ignore[assignment]
 

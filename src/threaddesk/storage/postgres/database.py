@@ -22,13 +22,16 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
 from threaddesk.storage.postgres.migrations import migrate
 
 T = TypeVar("T")
+
+# A connection of the query pool: rows come back as dicts.
+DictConnection = AsyncConnection[DictRow]
 
 # What LangGraph's saver needs from its connections (see AsyncPostgresSaver.from_conn_string).
 CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
@@ -62,7 +65,13 @@ class PostgresDatabase:
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
         self.pool = AsyncConnectionPool(
-            url, min_size=1, max_size=pool_size, kwargs=CONNECTION_KWARGS, open=False, name="threaddesk"
+            url,
+            min_size=1,
+            max_size=pool_size,
+            connection_class=DictConnection,
+            kwargs=CONNECTION_KWARGS,
+            open=False,
+            name="threaddesk",
         )
         self.turn_pool = AsyncConnectionPool(
             url,
@@ -84,7 +93,11 @@ class PostgresDatabase:
         """Connect, migrate, open the pools; return the migrations applied."""
         try:
             conn = await AsyncConnection.connect(
-                self.url, connect_timeout=CONNECT_TIMEOUT_S, **CONNECTION_KWARGS
+                self.url,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                autocommit=True,
+                prepare_threshold=0,
+                row_factory=dict_row,
             )
         except psycopg.Error as exc:
             raise self.unavailable(exc, "cannot connect to PostgreSQL") from exc
@@ -103,7 +116,7 @@ class PostgresDatabase:
         await self.pool.close()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
+    async def connection(self) -> AsyncIterator[DictConnection]:
         """A pooled connection (autocommit, dict rows); connection failures become StorageUnavailable."""
         try:
             async with self.pool.connection() as conn:
@@ -158,7 +171,8 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
                 return True
             cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            return bool((await cur.fetchone())[0])
+            row = await cur.fetchone()
+            return row is not None and bool(row[0])
 
         async def give_back(conn: AsyncConnection, held: bool) -> None:
             if held:

@@ -6,6 +6,7 @@ import asyncio
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 
 # Each migration is a list of statements (psycopg sends one statement per execute).
 _M001_THREADS = [
@@ -58,7 +59,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
 ]
 
 
-async def migrate(conn: AsyncConnection, lock_key: int) -> list[str]:
+async def _try_lock(conn: AsyncConnection[DictRow], key: int) -> bool:
+    row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,))).fetchone()
+    return row is not None and bool(row["ok"])
+
+
+async def migrate(conn: AsyncConnection[DictRow], lock_key: int) -> list[str]:
     """Set up LangGraph's tables, then apply pending migrations; return the names applied.
 
     Idempotent, and safe when several replicas start at once: everything runs
@@ -67,9 +73,7 @@ async def migrate(conn: AsyncConnection, lock_key: int) -> list[str]:
     a snapshot that the checkpointer's `CREATE INDEX CONCURRENTLY` would wait
     for, a deadlock. `conn` must be in autocommit mode, outside a transaction.
     """
-    while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (lock_key,))).fetchone())[
-        "ok"
-    ]:
+    while not await _try_lock(conn, lock_key):
         await asyncio.sleep(0.05)
     try:
         await AsyncPostgresSaver(conn).setup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -117,7 +118,8 @@ class PostgresRegistry(ThreadRegistry):
                 f" WHERE thread_id = %s RETURNING {_COLUMNS}",
                 (row["title"] if title is None else title, Jsonb(merged), thread_id),
             )
-            return _row(await cur.fetchone())
+            updated = await cur.fetchone()
+            return None if updated is None else _row(updated)
 
     async def record_turn(
         self,
@@ -136,6 +138,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         # Two replicas deleting the same row: the second waits for the first, then finds nothing.
+        params: tuple[object, ...]
         if inactive_before is None:
             sql, params = "DELETE FROM threaddesk_threads WHERE thread_id = %s", (thread_id,)
         else:
@@ -146,7 +149,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
         params: tuple = (list(thread_ids),)
         if inactive_before is not None:
@@ -164,7 +167,7 @@ class PostgresRegistry(ThreadRegistry):
         return row["n"] if row else 0
 
     @asynccontextmanager
-    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
         keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
         async with self.db.session_try_locks(list(keys)) as held:
             yield [thread_id for key, thread_id in keys.items() if key in held]

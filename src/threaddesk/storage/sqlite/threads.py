@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -84,7 +85,8 @@ class SqliteRegistry(ThreadRegistry):
         limit: int = 50,
         after: PageCursor | None = None,
     ) -> list[Thread]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if user_id is not None:
             where.append("user_id = ?")
             params.append(user_id)
@@ -176,7 +178,7 @@ class SqliteRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         ids = json.dumps(list(thread_ids))
         sql = "DELETE FROM threaddesk_threads WHERE thread_id IN (SELECT value FROM json_each(?))"
         params: tuple = (ids,)
