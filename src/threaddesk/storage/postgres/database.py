@@ -15,13 +15,13 @@ sessions and every lock it held is released.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -39,8 +39,18 @@ CONNECT_TIMEOUT_S = 10
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for error messages and logs."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """Where the database is, without its password, for error messages and logs.
+
+    libpq's own parser reads the URL (or `key=value` string), so a password
+    in the query string (`?password=...`) goes too; the rest comes back as
+    `key=value` pairs (`user=postgres host=db dbname=desk`).
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "an unparsable PostgreSQL URL"
+    params.pop("password", None)
+    return make_conninfo("", **params)
 
 
 def one_line(exc: Exception) -> str:

@@ -51,7 +51,8 @@ _M003_MESSAGES = [
 ]
 
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
-# `checkpoint_writes`. Append only; the names match storage/sqlite/migrations.py's MIGRATIONS.
+# `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
+# (tests/storage/test_migrations.py checks).
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("001_threads", _M001_THREADS),
     ("002_users", _M002_USERS),
