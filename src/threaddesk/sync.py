@@ -7,12 +7,11 @@ connections and rules.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import threading
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import ExitStack
 from typing import Any, Concatenate, ParamSpec, TypeVar
-
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from threaddesk.service import StreamEvent, SupportDesk, open_desk
 from threaddesk.threads.manager import ThreadManager
@@ -21,18 +20,39 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class BackgroundLoop:
+    """An asyncio event loop running in a daemon thread.
+
+    A daemon thread, so a script that never closes its desk still exits (an
+    executor-based portal would keep the interpreter waiting for its loop).
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="threaddesk-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join()
+        self.loop.close()
+
+
 def _blocking(
     method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
 ) -> Callable[Concatenate[Any, P], T]:
-    """The async `method` as a blocking method of a twin that holds `_async` and `_portal`.
+    """The async `method` as a blocking method of a twin that holds `_async` and `_loop`.
 
-    Same parameters and return type as the async original (the type checker sees them too).
+    Same parameters and return type as the async original, for the type checker too.
     """
 
     @functools.wraps(method)
     def call(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        portal: BlockingPortal = self._portal
-        return portal.call(functools.partial(method, self._async, *args, **kwargs))
+        loop: BackgroundLoop = self._loop
+        return loop.run(method(self._async, *args, **kwargs))
 
     return call
 
@@ -40,9 +60,9 @@ def _blocking(
 class SyncThreadManager:
     """`ThreadManager` with blocking methods (same arguments, same errors)."""
 
-    def __init__(self, manager: ThreadManager, portal: BlockingPortal) -> None:
+    def __init__(self, manager: ThreadManager, loop: BackgroundLoop) -> None:
         self._async = manager
-        self._portal = portal
+        self._loop = loop
 
     create = _blocking(ThreadManager.create)
     new_conversation = _blocking(ThreadManager.new_conversation)
@@ -56,34 +76,36 @@ class SyncThreadManager:
 class ThreadDesk:
     """`SupportDesk` with blocking methods; open it with `ThreadDesk.open(...)` in a `with`."""
 
-    def __init__(self, desk: SupportDesk, portal: BlockingPortal, close: Callable[[], None]) -> None:
+    def __init__(self, desk: SupportDesk, loop: BackgroundLoop, close: Callable[[], None]) -> None:
         self._async = desk
-        self._portal = portal
+        self._loop = loop
         self._close = close
-        self.threads = SyncThreadManager(desk.threads, portal)
+        self.threads = SyncThreadManager(desk.threads, loop)
         self.agent = desk.agent
 
     @classmethod
     def open(cls, *args: Any, **kwargs: Any) -> ThreadDesk:
-        """Same arguments as `open_desk`; the desk runs on an event loop in a thread of its own."""
-        stack = ExitStack()
+        """Same arguments as `open_desk`."""
+        loop = BackgroundLoop()
+        opener = open_desk(*args, **kwargs)
         try:
-            portal = stack.enter_context(start_blocking_portal(name="threaddesk-loop"))
-            desk = stack.enter_context(portal.wrap_async_context_manager(open_desk(*args, **kwargs)))
+            desk = loop.run(opener.__aenter__())
         except BaseException:
-            stack.close()
+            loop.close()
             raise
-        return cls(desk, portal, stack.close)
+
+        def close() -> None:
+            try:
+                loop.run(opener.__aexit__(None, None, None))
+            finally:
+                loop.close()
+
+        return cls(desk, loop, close)
 
     @property
     def desk(self) -> SupportDesk:
-        """The async desk underneath, for code that runs on this desk's event loop (`portal`)."""
+        """The async desk underneath, for code that runs on this desk's background loop."""
         return self._async
-
-    @property
-    def portal(self) -> BlockingPortal:
-        """The portal to this desk's event loop: `desk.portal.call(async_fn, ...)` runs there."""
-        return self._portal
 
     send = _blocking(SupportDesk.send)
     history = _blocking(SupportDesk.history)
@@ -99,10 +121,10 @@ class ThreadDesk:
                 return None
 
         try:
-            while (event := self._portal.call(step)) is not None:
+            while (event := self._loop.run(step())) is not None:
                 yield event
         finally:
-            self._portal.call(events.aclose)
+            self._loop.run(events.aclose())
 
     def close(self) -> None:
         self._close()
