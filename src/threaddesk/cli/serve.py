@@ -59,7 +59,7 @@ def _export(settings: Settings) -> None:
 def _run_workers(settings: Settings, workers: int) -> None:
     from uvicorn.supervisors import Multiprocess
 
-    from threaddesk.storage import is_postgres_url
+    from threaddesk.config import is_postgres_url
     from threaddesk.web.server import server_config
 
     if not is_postgres_url(settings.database_url):

@@ -39,7 +39,7 @@ class PrometheusObserver(DeskObserver):
 
     def __init__(self, desk: SupportDesk) -> None:
         self.backend = desk.backend
-        self.registry = registry = CollectorRegistry()
+        self.collectors = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
         PlatformCollector(registry=registry)
         self.turns = Counter(
@@ -123,4 +123,4 @@ router = APIRouter(tags=["health"])
 )
 async def metrics(desk: DeskDep, _: Annotated[None, Depends(_scraper)]) -> Response:
     """The process's figures in Prometheus' text format (admin or metrics token)."""
-    return Response(generate_latest(observe(desk).registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(observe(desk).collectors), media_type=CONTENT_TYPE_LATEST)
