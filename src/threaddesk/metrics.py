@@ -18,7 +18,7 @@ class Outcome(StrEnum):
     """How a turn ended."""
 
     OK = "ok"
-    ABANDONED = "abandoned"  # the caller went away before the reply was stored: nothing kept
+    ABANDONED = "abandoned"  # the caller went away: rolled back, unless its reply was stored already
     MODEL_ERROR = "model_error"
     STORAGE_ERROR = "storage_error"
     REFUSED = "refused"  # never ran: unknown thread, or busy with multitask_strategy=reject

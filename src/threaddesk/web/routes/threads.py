@@ -45,7 +45,12 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     "",
     status_code=status.HTTP_200_OK,
     response_model=ThreadPublic,
-    responses={429: {"description": "You own `max_threads_per_user` threads already"}},
+    responses={
+        409: {
+            "description": "The chosen thread_id is taken (by you, unless if_exists=do_nothing, or another)"
+        },
+        429: {"description": "You own `max_threads_per_user` threads already"},
+    },
 )
 async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """Start a thread you own. A taken id is a 409, unless `if_exists="do_nothing"` and it is yours."""
