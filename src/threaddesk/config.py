@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         description="Seconds a connection has to send a complete request line and headers, from connecting"
         " or from its first byte after a response; then it is closed (slow or silent clients).",
     )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request's body has to arrive once its headers have; then the connection is"
+        " closed (slow uploads).",
+    )
     backlog: int = Field(
         default=128,
         ge=1,

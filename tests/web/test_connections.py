@@ -81,7 +81,8 @@ def _serve(tmp: Path, **settings: str) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with _serve(tmp_path_factory.mktemp("connections"), header_timeout_s=str(HEADER_TIMEOUT_S)) as server:
+    timeouts = {"header_timeout_s": str(HEADER_TIMEOUT_S), "body_timeout_s": str(HEADER_TIMEOUT_S)}
+    with _serve(tmp_path_factory.mktemp("connections"), **timeouts) as server:
         yield server
 
 
@@ -158,6 +159,18 @@ def test_a_silent_or_trickling_client_is_closed_after_the_header_timeout(server:
             trickling.settimeout(5)
             assert trickling.recv(1) == b""
         assert time.monotonic() - started < HEADER_TIMEOUT_S + 5
+
+
+def test_a_body_that_trickles_is_closed_after_the_body_timeout(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+        slow.sendall(b"POST /threads HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        try:
+            while slow.recv(4096):  # whatever the app answers to a cut-off body, then the close
+                pass
+        except ConnectionResetError:
+            pass
+        assert HEADER_TIMEOUT_S - 0.5 < time.monotonic() - started < HEADER_TIMEOUT_S + 5
 
 
 def test_a_kept_alive_connection_still_serves_its_next_request(server: Server) -> None:

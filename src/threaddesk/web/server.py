@@ -8,8 +8,9 @@
   traceback for every failed accept, up to `backlog` of them per loop turn).
 - A deadline for a request's head (`header_timeout_s`), from connecting or from
   the first byte after a response: a client that trickles its headers
-  (slowloris) or never sends any is closed. Idle keep-alive connections keep
-  uvicorn's own `timeout_keep_alive`.
+  (slowloris) or never sends any is closed. A body must then arrive within
+  `body_timeout_s` (a slow POST is closed too). Idle keep-alive connections
+  keep uvicorn's own `timeout_keep_alive`.
 - Strict framing: h11 already refuses conflicting lengths and unknown
   transfer codings; on top, a request that carries both `Content-Length` and
   `Transfer-Encoding`, repeats `Content-Length`, sends `Transfer-Encoding` in
@@ -105,10 +106,13 @@ class StrictConnection(h11.Connection):
 class ServerConfig(uvicorn.Config):
     """uvicorn's `Config` with the connection limits of `GuardedH11Protocol`."""
 
-    def __init__(self, app: Any, *, max_connections: int, header_timeout_s: float, **kwargs: Any) -> None:
+    def __init__(
+        self, app: Any, *, max_connections: int, header_timeout_s: float, body_timeout_s: float, **kwargs: Any
+    ) -> None:
         super().__init__(app, http=GuardedH11Protocol, **kwargs)
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
+        self.body_timeout_s = body_timeout_s
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -121,6 +125,7 @@ class GuardedH11Protocol(H11Protocol):
         self.config = config
         self.conn = StrictConnection(self.conn._max_incomplete_event_size)
         self._head_deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._idle_since = time.monotonic()
         self._counted = False
 
@@ -143,6 +148,7 @@ class GuardedH11Protocol(H11Protocol):
             OpenConnections.count -= 1
             self._counted = False
         self._disarm_head_deadline()
+        self._disarm_body_deadline()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -151,6 +157,10 @@ class GuardedH11Protocol(H11Protocol):
         super().data_received(data)
         if not self._awaiting_head():
             self._disarm_head_deadline()
+        if self.conn.their_state is h11.SEND_BODY and self._body_deadline is None:
+            self._body_deadline = self.loop.call_later(self.config.body_timeout_s, self._body_timed_out)
+        elif self.conn.their_state is not h11.SEND_BODY:
+            self._disarm_body_deadline()
 
     def on_response_complete(self) -> None:
         self._idle_since = time.monotonic()
@@ -182,6 +192,17 @@ class GuardedH11Protocol(H11Protocol):
         if self._head_deadline is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
+
+    def _disarm_body_deadline(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_timed_out(self) -> None:
+        """A body still arriving: close (the app's `receive()` then reports a disconnect)."""
+        self._body_deadline = None
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            self.transport.close()
 
     def _head_timed_out(self) -> None:
         self._head_deadline = None
@@ -230,6 +251,7 @@ def server_config(app: Any, settings: Settings, **kwargs: Any) -> ServerConfig:
         log_config=log_config(settings.log_format),
         max_connections=settings.max_connections,
         header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
         backlog=settings.backlog,
         **kwargs,
     )
