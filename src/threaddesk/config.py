@@ -129,10 +129,11 @@ class Settings(BaseSettings):
         " closed (slow uploads).",
     )
     backlog: int = Field(
-        default=128,
+        default=2048,
         ge=1,
         le=65535,
-        description="Connections the kernel queues for `threaddesk serve` before they are accepted.",
+        description="Connections the kernel queues for `threaddesk serve` before they are accepted"
+        " (uvicorn's default; a burst beyond it waits for SYN retries or is reset).",
     )
     log_format: Literal["text", "json"] = Field(
         default="text",
