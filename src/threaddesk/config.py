@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         " as a connection reset on the client).",
     )
     max_connections: int = Field(
-        default=1000,
+        default=2048,
         ge=1,
         description="Most open HTTP connections per server process. Past it, the connection that has waited"
         " longest without sending a request is closed to make room, or (all busy) the new one gets 503."

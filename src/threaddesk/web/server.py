@@ -48,6 +48,9 @@ _REFUSAL = (
     b"connection: close\r\nretry-after: 1\r\ncontent-length: 34\r\n\r\n"
     b"too many open connections, retry\r\n"
 )
+# A connection is closed to make room only once it has waited this long without a request: one that
+# connected a moment ago (its request perhaps already on the way) is never taken for an idle one.
+EVICTION_GRACE_S = 1.0
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _FOLDED_LINE = re.compile(rb"\n[ \t]")
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length[ \t]*:([^\r\n]*)")
@@ -135,7 +138,7 @@ class GuardedH11Protocol(H11Protocol):
         self._counted = True
         if not self._make_room():
             log.warning(
-                "connection limit (%d) reached with every connection busy: refused with 503",
+                "connection limit (%d) reached, no connection idle to close: refused with 503",
                 self.config.max_connections,
             )
             transport.write(_REFUSAL)
@@ -171,12 +174,17 @@ class GuardedH11Protocol(H11Protocol):
         return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
 
     def _make_room(self) -> bool:
-        """Within the cap, or made so by closing the connection idle longest; False if all are busy."""
+        """Within the cap, or made so by closing the connection idle longest; False if none is idle."""
         open_ = [c for c in self.connections if not (c.transport and c.transport.is_closing())]
         if len(open_) <= self.config.max_connections:
             return True
+        now = time.monotonic()
         idle = [
-            c for c in open_ if c is not self and isinstance(c, GuardedH11Protocol) and c._awaiting_head()
+            c
+            for c in open_
+            if isinstance(c, GuardedH11Protocol)
+            and c._awaiting_head()
+            and now - c._idle_since >= EVICTION_GRACE_S
         ]
         if not idle:
             return False
