@@ -152,9 +152,17 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, question: HumanMessage, user_id: str | None, create: bool, wait: bool
+        self,
+        thread_id: str,
+        question: HumanMessage,
+        user_id: str | None,
+        create: bool,
+        wait: bool,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
-        async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
+        async with self.threads.turn(
+            thread_id, user_id=user_id, wait=wait, create=create, title=title
+        ) as thread:
             try:
                 yield thread
             except BaseException as exc:
@@ -220,14 +228,17 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
-        `user_id`, when given, must own the thread (else `ThreadNotFound`).
+        `user_id`, when given, must own the thread (else `ThreadNotFound`). With
+        `create`, a missing thread is created for `user_id` (titled `title`), only
+        once the message has passed every check: a refused message creates nothing.
         """
         question = self._question(text)
         self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        async with self._turn(thread_id, question, user_id, create, wait, title):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
@@ -241,11 +252,12 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
         self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        async with self._turn(thread_id, question, user_id, create, wait, title):
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.

@@ -12,7 +12,6 @@ import asyncio
 import typer
 
 from threaddesk.cli.state import cli_state
-from threaddesk.storage import open_storage
 
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 
@@ -20,6 +19,8 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations (threads, users, LangGraph checkpoints)."""
+    from threaddesk.storage import open_storage
+
     database_url = cli_state(ctx).settings.database_url
 
     async def run() -> list[str]:

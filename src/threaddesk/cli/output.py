@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from threaddesk.cli.tables import Column, fit_table, one_line, print_table
 from threaddesk.durations import format_duration
-from threaddesk.service import ChatMessage
-from threaddesk.threads import Thread
-from threaddesk.threads.models import utc_now
+from threaddesk.threads.models import Thread, utc_now
+
+if TYPE_CHECKING:
+    from threaddesk.service import ChatMessage
 
 _SPEAKERS = {"user": "you", "assistant": "agent"}
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+LABEL_WIDTH = 24
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -27,6 +31,32 @@ def console(*, stderr: bool = False) -> Console:
 
 def echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def describe_database(url: str) -> str:
+    """Where `url` leads, as a person should read it: a SQLite URL's absolute path, a password masked.
+
+    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
+    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
+    path shows which one was meant.
+    """
+    from urllib.parse import urlsplit
+
+    from threaddesk.storage import MEMORY_URLS, is_postgres_url, sqlite_path
+
+    if url in MEMORY_URLS:
+        return "in memory (gone when the process exits)"
+    if is_postgres_url(url):
+        parts = urlsplit(url)
+        if parts.password is not None:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+            url = parts._replace(netloc=netloc).geturl()
+        return url
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    resolved = path.resolve()
+    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
@@ -42,19 +72,36 @@ def _tags(metadata: dict[str, Any]) -> str:
     return " ".join(f"{key}={value}" for key, value in sorted(metadata.items()))
 
 
-def thread_table(threads: Sequence[Thread], *, current: str | None = None, owners: bool = True) -> Table:
-    """One row per thread; `current` is marked with `*`."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    if current is not None:
-        table.add_column("", width=1)
-    table.add_column("thread", no_wrap=True, overflow="fold")
+def ellipsize(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def thread_label(thread: Thread) -> str:
+    """A short name for the thread: its title, else its id (a generated UUID cut to 8 characters)."""
+    if thread.title:
+        return ellipsize(one_line(thread.title), LABEL_WIDTH)
+    if _UUID.fullmatch(thread.thread_id):
+        return thread.thread_id[:8]
+    return ellipsize(thread.thread_id, LABEL_WIDTH)
+
+
+def print_thread_table(
+    out: Console, threads: Sequence[Thread], *, current: str | None = None, owners: bool = True
+) -> None:
+    """One line per thread, fitted to the console's width; `current` is marked with `*`."""
+    columns = [Column("thread")]
     if owners:
-        table.add_column("user", overflow="fold")
-    table.add_column("title", overflow="fold")
-    table.add_column("msgs", justify="right")
-    table.add_column("last active", no_wrap=True)
-    table.add_column("tags", overflow="fold")
+        columns.append(Column("user", flexible=True))
+    columns += [
+        Column("title", flexible=True),
+        Column("msgs", justify="right"),
+        Column("last active"),
+        Column("tags", flexible=True),
+    ]
+    if current is not None:
+        columns.insert(0, Column(""))
     now = utc_now()
+    rows = []
     for thread in threads:
         row = [thread.thread_id]
         if owners:
@@ -67,8 +114,8 @@ def thread_table(threads: Sequence[Thread], *, current: str | None = None, owner
         ]
         if current is not None:
             row.insert(0, "*" if thread.thread_id == current else "")
-        table.add_row(*(Text(cell) for cell in row))
-    return table
+        rows.append(row)
+    print_table(out, fit_table(columns, rows, out.width))
 
 
 def thread_details(thread: Thread) -> Text:
@@ -88,6 +135,27 @@ def thread_details(thread: Thread) -> Text:
     for line in lines:
         line.rstrip()
     return Text("\n").join(lines)
+
+
+def thread_markdown(thread: Thread, messages: Iterable[ChatMessage]) -> str:
+    """The thread as a Markdown document: a heading, its details, then one quoted section per message."""
+    lines = [
+        f"# {one_line(thread.title or thread.thread_id)}",
+        "",
+        f"- thread: `{thread.thread_id}`",
+        f"- user: {thread.user_id}",
+        f"- status: {thread.status}",
+        f"- created: {thread.created_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"- last active: {thread.last_active_at:%Y-%m-%d %H:%M:%S} UTC",
+        f"- messages: {thread.message_count}",
+    ]
+    if thread.metadata:
+        lines.append(f"- tags: {_tags(thread.metadata)}")
+    for message in messages:
+        # Quoted, so a message can never pose as a heading of the document.
+        quoted = [f"> {line}".rstrip() for line in message.content.strip().splitlines()] or [">"]
+        lines += ["", f"## {_SPEAKERS.get(message.role, message.role)}", "", *quoted]
+    return "\n".join(lines) + "\n"
 
 
 def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from threaddesk.cli.errors import fail
+from threaddesk.cli.output import describe_database
 from threaddesk.cli.state import cli_state
-from threaddesk.config import Settings
-from threaddesk.service import SupportDesk
+
+if TYPE_CHECKING:
+    from threaddesk.config import Settings
+    from threaddesk.service import SupportDesk
 
 # The app factory every worker process calls: it reads its settings from THREADDESK_*.
 APP_FACTORY = "threaddesk.web.app:create_app"
@@ -101,6 +104,7 @@ def serve(
     settings = cli_state(ctx).settings.model_copy(
         update={key: value for key, value in overrides.items() if value is not None}
     )
+    typer.echo(f"Database: {describe_database(settings.database_url)}")
     try:
         if workers > 1:
             _run_workers(settings, workers)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from threaddesk.cli.output import describe_database
 from threaddesk.cli.state import cli_state
-from threaddesk.storage import open_storage
-from threaddesk.users import User, UserManager
+
+if TYPE_CHECKING:
+    from threaddesk.users import User, UserManager
 
 T = TypeVar("T")
 
@@ -19,6 +21,9 @@ app = typer.Typer(help="Manage the users (and their tokens) of the HTTP service.
 
 def _with_users(ctx: typer.Context, action: Callable[[UserManager], Awaitable[T]]) -> T:
     """Run `action` on the user store of the database the root options name."""
+    from threaddesk.storage import open_storage
+    from threaddesk.users import UserManager
+
     database_url = cli_state(ctx).settings.database_url
 
     async def run() -> T:
@@ -38,7 +43,9 @@ def add(
     admin: Annotated[bool, typer.Option("--admin", help="May see every thread and run cleanup.")] = False,
 ) -> None:
     """Create a user and print their token (the only time it is shown)."""
+    where = describe_database(cli_state(ctx).settings.database_url)
     user, token = _with_users(ctx, lambda users: users.add(name, admin=admin))
+    typer.echo(f"Database: {where}", err=True)
     typer.echo(
         f"Created {'admin ' if user.is_admin else ''}user {user.name!r}. Token (shown only now):", err=True
     )

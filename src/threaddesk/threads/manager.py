@@ -314,12 +314,13 @@ class ThreadManager:
         user_id: str | None = None,
         wait: bool = True,
         create: bool = False,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`).
 
         The lock is taken before anything is awaited, so turns sent to one
         thread run in the order they were sent. With `create`, a missing
-        thread is created for `user_id` first.
+        thread is created for `user_id` first (titled `title`).
         """
         validate_thread_id(thread_id)
         if create and user_id is None:
@@ -329,7 +330,7 @@ class ThreadManager:
             if create:
                 validate_user_id(user_id)
                 if thread is None:
-                    thread = await self.create(user_id, thread_id, if_exists="get")
+                    thread = await self.create(user_id, thread_id, title=title, if_exists="get")
                 elif thread.user_id != user_id:
                     raise ThreadExists(thread_id)
             elif thread is None or (user_id is not None and thread.user_id != user_id):
