@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
@@ -29,7 +30,7 @@ from threaddesk.errors import (
     ThreadDeskError,
 )
 from threaddesk.ratelimit import RateLimiter
-from threaddesk.storage import Storage, open_storage
+from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
 from threaddesk.users import UserManager
@@ -294,6 +295,26 @@ class SupportDesk:
         if limit is not None:
             messages = messages[-limit:] if limit else []
         return [ChatMessage.from_langchain(m) for m in messages]
+
+
+def database_location(url: str) -> str:
+    """Where the database URL `url` leads, as a person should read it: a SQLite file's absolute path.
+
+    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
+    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
+    path shows which one was meant. `(new)` marks a file not created yet; a
+    PostgreSQL URL is shown with its password masked.
+    """
+    if url in MEMORY_URLS:
+        return "in memory (gone when the process exits)"
+    path = sqlite_path(url)
+    if path is None:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+        return url
+    resolved = path.resolve()
+    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
 
 
 @asynccontextmanager

@@ -34,29 +34,10 @@ def echo_json(value: Any) -> None:
 
 
 def describe_database(url: str) -> str:
-    """Where `url` leads, as a person should read it: a SQLite URL's absolute path, a password masked.
+    """Where `url` leads, as a person should read it (see `threaddesk.service.database_location`)."""
+    from threaddesk.service import database_location
 
-    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
-    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
-    path shows which one was meant.
-    """
-    from urllib.parse import urlsplit
-
-    from threaddesk.storage import MEMORY_URLS, is_postgres_url, sqlite_path
-
-    if url in MEMORY_URLS:
-        return "in memory (gone when the process exits)"
-    if is_postgres_url(url):
-        parts = urlsplit(url)
-        if parts.password is not None:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-            url = parts._replace(netloc=netloc).geturl()
-        return url
-    path = sqlite_path(url)
-    if path is None:
-        return url
-    resolved = path.resolve()
-    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
+    return database_location(url)
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from threaddesk.cli.output import describe_database
+from threaddesk.cli.options import JsonOption
+from threaddesk.cli.output import console, describe_database, echo_json
 from threaddesk.cli.state import cli_state
+from threaddesk.cli.tables import Column, fit_table, print_table
 
 if TYPE_CHECKING:
     from threaddesk.users import User, UserManager
@@ -53,12 +55,22 @@ def add(
 
 
 @app.command("list")
-def list_users(ctx: typer.Context) -> None:
+def list_users(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List users (never their tokens)."""
     found: list[User] = _with_users(ctx, lambda users: users.list())
-    for user in found:
-        role = "admin" if user.is_admin else "user"
-        typer.echo(f"{user.name}\t{role}\t{user.created_at.isoformat(timespec='seconds')}")
+    if as_json:
+        echo_json([user.to_dict() for user in found])
+        return
+    out = console()
+    if not found:
+        out.print("No users.")
+        return
+    rows = [
+        [user.name, "admin" if user.is_admin else "user", f"{user.created_at:%Y-%m-%d %H:%M:%S} UTC"]
+        for user in found
+    ]
+    columns = [Column("name"), Column("role"), Column("created")]
+    print_table(out, fit_table(columns, rows, out.width))
 
 
 @app.command("revoke")
