@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from threaddesk.agent import OfflineChatModel, build_agent, build_model
     from threaddesk.config import Settings
     from threaddesk.errors import (
+        InternalError,
         InvalidArgument,
         InvalidDuration,
         InvalidThreadId,
@@ -36,6 +37,7 @@ _EXPORTS = {
     "build_agent": "threaddesk.agent",
     "build_model": "threaddesk.agent",
     "Settings": "threaddesk.config",
+    "InternalError": "threaddesk.errors",
     "InvalidArgument": "threaddesk.errors",
     "InvalidDuration": "threaddesk.errors",
     "InvalidThreadId": "threaddesk.errors",
@@ -60,6 +62,8 @@ _EXPORTS = {
 
 __all__ = [
     "ChatMessage",
+    "InternalError",
+    "InternalError",
     "InvalidArgument",
     "InvalidDuration",
     "InvalidThreadId",

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from threaddesk.cli.tables import Column, fit_table, one_line, print_table
-from threaddesk.durations import format_duration
+from threaddesk.durations import format_duration, rough_duration
 from threaddesk.threads.models import Thread, utc_now
 
 if TYPE_CHECKING:
@@ -42,11 +42,7 @@ def describe_database(url: str) -> str:
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
     """`3m ago`, `2d ago`: the largest whole unit, for a glance at idleness."""
-    seconds = max(0, int(((now or utc_now()) - moment).total_seconds()))
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+    return f"{rough_duration((now or utc_now()) - moment)} ago"
 
 
 def _tags(metadata: dict[str, Any]) -> str:
