@@ -28,12 +28,15 @@ from threaddesk.errors import (
     InvalidArgument,
     MessageTooLarge,
     ThreadDeskError,
+    ThreadNotFound,
 )
-from threaddesk.ids import validate_thread_id
+from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
+from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.users import UserManager
 from threaddesk.values import check_text
 
@@ -100,6 +103,16 @@ def _message_count(values: dict[str, Any]) -> int:
     return values.get("archived_messages", 0) + len(values.get("messages", []))
 
 
+def _searchable(message: ChatMessage) -> bool:
+    """What search covers: what the customer and the agent said (not tool calls or their results)."""
+    return message.role in ("user", "assistant") and bool(message.content.strip())
+
+
+def _indexable(messages: list[BaseMessage]) -> list[IndexedMessage]:
+    said = [ChatMessage.from_langchain(m) for m in messages]
+    return [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+
+
 class SupportDesk:
     """Send customer messages to threads and read their history.
 
@@ -127,6 +140,7 @@ class SupportDesk:
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        index: MessageIndex | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -139,6 +153,7 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.index = index
 
     def _question(self, text: object) -> HumanMessage:
         """The customer's message, checked, with an id to recognise it by."""
@@ -225,6 +240,57 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
+    async def _index_turn(self, thread_id: str, question: HumanMessage, messages: list[BaseMessage]) -> None:
+        """Put the turn's question and reply in the search index.
+
+        The turn has succeeded by now: a failure is logged, and `reindex` puts back what is missing.
+        """
+        if self.index is None:
+            return
+        start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == question.id), 0)
+        try:
+            await self.index.add(thread_id, _indexable(messages[start:]))
+        except Exception:
+            log.exception("could not index the turn on thread %r for search", thread_id)
+
+    async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Stored questions and replies holding every word of `text`, best match first.
+
+        Each word matches a word that starts with it, ignoring case ("refund"
+        finds "Refunds"); punctuation is ignored. With `user_id`, only that
+        user's threads are searched.
+        """
+        terms = search_terms(text)
+        check_search_limit(limit)
+        if user_id is not None:
+            validate_user_id(user_id)
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        return await self.index.search(terms, user_id=user_id, limit=limit)
+
+    async def reindex(self) -> int:
+        """Index every stored message of every thread (after an upgrade, or a failed indexing); threads done.
+
+        Indexing is idempotent, so running it while turns are served is harmless.
+        """
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        done = 0
+        cursor: str | None = None
+        while True:
+            page = await self.threads.list(limit=MAX_PAGE_SIZE, cursor=cursor)
+            for thread in page.threads:
+                try:
+                    said = await self.history(thread.thread_id)
+                except ThreadNotFound:
+                    continue  # deleted meanwhile
+                indexed = [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+                await self.index.add(thread.thread_id, indexed)
+                done += 1
+            if page.next_cursor is None:
+                return done
+            cursor = page.next_cursor
+
     async def send(
         self,
         thread_id: str,
@@ -247,6 +313,7 @@ class SupportDesk:
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
+            await self._index_turn(thread_id, question, state["messages"])
         return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
 
     async def stream(
@@ -280,6 +347,7 @@ class SupportDesk:
                         yield Token(payload[0].text)
             await self._archive_old_messages(thread_id, values)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
+            await self._index_turn(thread_id, question, values["messages"])
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
 
     async def state(self, thread_id: str) -> StateSnapshot:
@@ -379,6 +447,7 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            index=storage.search,
         )
     finally:
         await storage.aclose()

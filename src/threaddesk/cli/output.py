@@ -18,6 +18,7 @@ from threaddesk.threads.models import Thread, utc_now
 
 if TYPE_CHECKING:
     from threaddesk.service import ChatMessage
+    from threaddesk.threads.search import SearchHit
 
 _SPEAKERS = {"user": "you", "assistant": "agent"}
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -93,6 +94,27 @@ def print_thread_table(
             row.insert(0, "*" if thread.thread_id == current else "")
         rows.append(row)
     print_table(out, fit_table(columns, rows, out.width))
+
+
+def print_search_hits(out: Console, hits: Sequence[SearchHit], *, owners: bool = True) -> None:
+    """Two lines per message found: its thread (owner, title), then who said it and the words around it.
+
+    Not a table: the words around the match need the whole width, and a cell cut
+    at its end could hide the very word searched for.
+    """
+    for hit in hits:
+        thread = hit.thread
+        about = [thread.user_id] if owners else []
+        if thread.title:
+            about.append(one_line(thread.title))
+        heading = Text(thread.thread_id, style="bold")
+        if about:
+            heading.append("  " + ellipsize("  ".join(about), max(8, out.width - len(thread.thread_id) - 2)))
+        speaker = _SPEAKERS.get(hit.message.role, hit.message.role)
+        line = Text.assemble("  ", (f"{speaker}: ", "cyan" if hit.message.role == "user" else "green"))
+        line.append(hit.snippet(max(20, out.width - line.cell_len)))
+        out.print(heading, crop=False)
+        out.print(line, crop=False)
 
 
 def thread_details(thread: Thread) -> Text:

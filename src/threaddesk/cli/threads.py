@@ -20,12 +20,14 @@ from threaddesk.cli.output import (
     echo_json,
     idle_phrase,
     print_messages,
+    print_search_hits,
     print_thread_table,
     thread_details,
     thread_markdown,
 )
 from threaddesk.cli.state import cli_state
 from threaddesk.threads.models import MAX_PAGE_SIZE, Thread, ThreadStatus
+from threaddesk.threads.search import MAX_SEARCH_RESULTS
 
 app = typer.Typer(
     name="threads",
@@ -65,6 +67,12 @@ def list_threads(
         list[str] | None,
         typer.Option("--tag", metavar="KEY=VALUE", help="Only threads with this tag (repeat: all of them)."),
     ] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            "--title", help="Only threads whose title contains this (ignoring case).", show_default=False
+        ),
+    ] = None,
     idle_for: Annotated[
         timedelta | None, duration_option("--idle-for", help="Only threads idle at least this long")
     ] = None,
@@ -99,6 +107,7 @@ def list_threads(
                 inactive_since=idle_for,
                 limit=limit if limit is not None else (MAX_PAGE_SIZE if every else DEFAULT_PAGE_SIZE),
                 cursor=cursor,
+                title=title,
             )
             found += page.threads
             cursor = page.next_cursor
@@ -141,6 +150,31 @@ def history(
         echo_json([message.to_dict() for message in messages])
     elif not print_messages(console(), messages):
         console().print("No messages yet.")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="Words to find (all of them).", show_default=False)
+    ],
+    user: UserFilterOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help=f"At most this many messages (1-{MAX_SEARCH_RESULTS}).")
+    ] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Messages that say TEXT, best match first: each word matches words starting with it, any case."""
+    with cli_state(ctx).open_admin_desk() as desk:
+        hits = desk.search(text, user_id=user, limit=limit)
+    if as_json:
+        echo_json([hit.to_dict() for hit in hits])
+        return
+    out = console()
+    if not hits:
+        out.print("No messages found.")
+        return
+    print_search_hits(out, hits, owners=user is None)
 
 
 class ExportFormat(StrEnum):

@@ -169,13 +169,19 @@ class ThreadManager:
         inactive_since: datetime | timedelta | str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        title: str | None = None,
     ) -> ThreadPage:
         """Threads by most recent activity, one page at a time.
 
         `inactive_since` keeps threads with no activity since then: a datetime,
-        or an idle duration (`timedelta` or "7d") counted back from now.
+        or an idle duration (`timedelta` or "7d") counted back from now; `title`
+        those whose title contains it, ignoring case.
         """
         check_limit(limit)
+        if title is not None:
+            title = _check_title(title)
+            if title is None:
+                raise InvalidArgument("the title to search for must not be empty")
         if status is not None:
             try:
                 status = ThreadStatus(status)
@@ -199,6 +205,7 @@ class ThreadManager:
                 inactive_before=inactive_since,
                 limit=limit + 1,
                 after=after,
+                title=title,
             )
             found += [t for t in map(self._live, rows) if status is None or t.status is status]
             if len(rows) <= limit:

@@ -59,12 +59,13 @@ class SearchHit:
 
     thread: Thread
     message: IndexedMessage
+    terms: tuple[str, ...] = ()
 
-    def snippet(self, terms: Sequence[str], width: int = 80) -> str:
-        """The message on one line, cut to about `width` characters around its first match."""
-        return snippet(self.message.content, terms, width)
+    def snippet(self, width: int = 80) -> str:
+        """The message on one line, at most `width` characters, around its first matching word."""
+        return snippet(self.message.content, self.terms, width)
 
-    def to_dict(self, terms: Sequence[str] = ()) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "thread": self.thread.to_dict(),
             "message": {
@@ -72,7 +73,7 @@ class SearchHit:
                 "role": self.message.role,
                 "content": self.message.content,
             },
-            "snippet": self.snippet(terms),
+            "snippet": self.snippet(),
         }
 
 
