@@ -8,11 +8,9 @@ Messages stored before the search index existed are found once `reindex` has run
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 
-from threaddesk.cli.state import cli_state
+from threaddesk.cli.state import asyncio_run, cli_state
 
 app = typer.Typer(help="Manage the database schema and the search index.", no_args_is_help=True)
 
@@ -22,7 +20,7 @@ def upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations (threads, users, LangGraph checkpoints)."""
     from threaddesk.service import upgrade_database
 
-    applied = asyncio.run(upgrade_database(cli_state(ctx).settings.database_url))
+    applied = asyncio_run(upgrade_database(cli_state(ctx).settings.database_url))
     for name in applied:
         typer.echo(f"applied {name}")
     typer.echo("database schema is up to date")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from threaddesk.cli.errors import fail
 from threaddesk.cli.output import describe_database
-from threaddesk.cli.state import cli_state
+from threaddesk.cli.state import asyncio_run, cli_state
 
 if TYPE_CHECKING:
     from threaddesk.config import Settings
@@ -75,7 +74,7 @@ def _run_workers(settings: Settings, workers: int) -> None:
             f"--workers {workers} needs PostgreSQL (--db postgresql://...): each worker is a process,"
             " and only PostgreSQL shares threads, users and turn locks between processes"
         )
-    asyncio.run(_prepare(settings))
+    asyncio_run(_prepare(settings))
     _export(settings)
     uvicorn.run(
         APP_FACTORY,
@@ -109,6 +108,6 @@ def serve(
         if workers > 1:
             _run_workers(settings, workers)
         else:
-            asyncio.run(_run(settings))
+            asyncio_run(_run(settings))
     except KeyboardInterrupt:
         pass

@@ -6,9 +6,10 @@ pay for pydantic-settings, LangChain or LangGraph (they load when a command runs
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -17,6 +18,8 @@ from threaddesk.cli.errors import fail
 if TYPE_CHECKING:
     from threaddesk.config import Settings
     from threaddesk.sync import ThreadDesk
+
+T = TypeVar("T")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -71,3 +74,10 @@ def cli_state(ctx: typer.Context) -> CliState:
     if state is None:
         raise RuntimeError("threaddesk commands run under the root `threaddesk` app")
     return state
+
+
+def asyncio_run(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, imported when a command first needs it (asyncio costs `--help` 20 ms)."""
+    import asyncio
+
+    return asyncio.run(coro)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -10,7 +9,7 @@ import typer
 
 from threaddesk.cli.options import JsonOption
 from threaddesk.cli.output import console, describe_database, echo_json
-from threaddesk.cli.state import cli_state
+from threaddesk.cli.state import asyncio_run, cli_state
 from threaddesk.cli.tables import Column, fit_table, print_table
 
 if TYPE_CHECKING:
@@ -32,7 +31,7 @@ def _with_users(ctx: typer.Context, action: Callable[[UserManager], Awaitable[T]
         async with open_desk(settings, model=OfflineChatModel()) as desk:
             return await action(desk.users)
 
-    return asyncio.run(run())
+    return asyncio_run(run())
 
 
 @app.command("add")
