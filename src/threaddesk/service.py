@@ -240,18 +240,12 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
-    async def _index_turn(self, thread_id: str, question: HumanMessage, messages: list[BaseMessage]) -> None:
-        """Put the turn's question and reply in the search index.
-
-        The turn has succeeded by now: a failure is logged, and `reindex` puts back what is missing.
-        """
+    def _said(self, question: HumanMessage, messages: list[BaseMessage]) -> list[IndexedMessage]:
+        """The turn's question and what the agent said after it, for the search index (if there is one)."""
         if self.index is None:
-            return
+            return []
         start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == question.id), 0)
-        try:
-            await self.index.add(thread_id, _indexable(messages[start:]))
-        except Exception:
-            log.exception("could not index the turn on thread %r for search", thread_id)
+        return _indexable(messages[start:])
 
     async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
         """Stored questions and replies holding every word of `text`, best match first.
@@ -312,8 +306,9 @@ class SupportDesk:
         async with self._turn(thread_id, question, user_id, create, wait, title):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
-            await self._index_turn(thread_id, question, state["messages"])
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(state), said=self._said(question, state["messages"])
+            )
         return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
 
     async def stream(
@@ -346,8 +341,9 @@ class SupportDesk:
                     elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
                         yield Token(payload[0].text)
             await self._archive_old_messages(thread_id, values)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
-            await self._index_turn(thread_id, question, values["messages"])
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(values), said=self._said(question, values["messages"])
+            )
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
 
     async def state(self, thread_id: str) -> StateSnapshot:

@@ -99,8 +99,14 @@ class ThreadRegistry(ABC):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
-        """Record a finished turn: activity time, message count, status."""
+        """Record a finished turn: activity time, message count, status.
+
+        `said` (the turn's question and reply) goes into the backend's `MessageIndex`
+        in the same transaction, so the index holds exactly the turns recorded,
+        for the price of one write (nothing if the thread is gone).
+        """
 
     @abstractmethod
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
@@ -193,7 +199,10 @@ class MessageIndex(ABC):
 
     @abstractmethod
     async def add(self, thread_id: str, messages: Sequence[IndexedMessage]) -> None:
-        """Index these messages of the thread (those already indexed are left as they are)."""
+        """Index these messages of the thread (those already indexed are left as they are).
+
+        For `SupportDesk.reindex`; a turn's messages arrive with `ThreadRegistry.record_turn`.
+        """
 
     @abstractmethod
     async def search(self, terms: Sequence[str], *, user_id: str | None, limit: int) -> list[SearchHit]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
+from threaddesk.threads.search import IndexedMessage
 from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
@@ -341,11 +342,16 @@ class ThreadManager:
             yield thread
 
     async def record_turn(
-        self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE
+        self,
+        thread_id: str,
+        *,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread:
-        """Note a finished turn (activity time, message count, status); prune superseded checkpoints."""
+        """Note a finished turn (activity, message count, status, `said` for search); prune checkpoints."""
         thread = await self.registry.record_turn(
-            thread_id, at=self.clock(), message_count=message_count, status=status
+            thread_id, at=self.clock(), message_count=message_count, status=status, said=said
         )
         if thread is None:
             raise ThreadNotFound(thread_id)

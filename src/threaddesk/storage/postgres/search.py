@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from threaddesk.storage.postgres.database import PostgresDatabase
-from threaddesk.storage.postgres.threads import COLUMNS, thread_from_row
+from threaddesk.storage.postgres.threads import COLUMNS, insert_text, thread_from_row
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.search import IndexedMessage, SearchHit
 
@@ -28,13 +28,8 @@ class PostgresMessageIndex(MessageIndex):
         self.db = database
 
     async def add(self, thread_id: str, messages: Sequence[IndexedMessage]) -> None:
-        rows = [(thread_id, m.message_id, m.role, m.content) for m in messages]
-        async with self.db.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING",
-                rows,
-            )
+        async with self.db.connection() as conn, conn.transaction():
+            await insert_text(conn, thread_id, messages)
 
     async def search(self, terms: Sequence[str], *, user_id: str | None, limit: int) -> list[SearchHit]:
         sql = (

@@ -8,14 +8,26 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.search import IndexedMessage
 
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
+
+
+async def insert_text(conn: AsyncConnection[Any], thread_id: str, said: Sequence[IndexedMessage]) -> None:
+    """Put messages in the search index (`storage.postgres.search`); one already there stays as it is."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING",
+            [(thread_id, m.message_id, m.role, m.content) for m in said],
+        )
 
 
 def like_escape(text: str) -> str:
@@ -137,13 +149,22 @@ class PostgresRegistry(ThreadRegistry):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
-        row = await self._one(
+        update = (
             "UPDATE threaddesk_threads SET last_active_at = %s, message_count = %s, status = %s"
-            f" WHERE thread_id = %s RETURNING {COLUMNS}",
-            (at, message_count, str(status), thread_id),
+            f" WHERE thread_id = %s RETURNING {COLUMNS}"
         )
-        return thread_from_row(row) if row else None
+        params = (at, message_count, str(status), thread_id)
+        if not said:
+            row = await self._one(update, params)
+            return thread_from_row(row) if row else None
+        async with self.db.connection() as conn, conn.transaction():
+            row = await (await conn.execute(update, params)).fetchone()
+            if row is None:
+                return None
+            await insert_text(conn, thread_id, said)
+            return thread_from_row(row)
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         # Two replicas deleting the same row: the second waits for the first, then finds nothing.

@@ -7,11 +7,10 @@ each term as a word prefix, like the PostgreSQL backend's `simple` configuration
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from threaddesk.storage.sqlite.database import SqliteDatabase
-from threaddesk.storage.sqlite.threads import COLUMNS, thread_from_row
+from threaddesk.storage.sqlite.threads import COLUMNS, insert_text, thread_from_row
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.search import IndexedMessage, SearchHit
 
@@ -28,16 +27,7 @@ class SqliteMessageIndex(MessageIndex):
         self.db = database
 
     async def add(self, thread_id: str, messages: Sequence[IndexedMessage]) -> None:
-        rows = [(thread_id, m.message_id, m.role, m.content) for m in messages]
-
-        def run(conn: sqlite3.Connection) -> None:
-            conn.executemany(
-                "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (thread_id, message_id) DO NOTHING",
-                rows,
-            )
-
-        await self.db.run(run)
+        await self.db.run(lambda conn: insert_text(conn, thread_id, messages))
 
     async def search(self, terms: Sequence[str], *, user_id: str | None, limit: int) -> list[SearchHit]:
         sql = (

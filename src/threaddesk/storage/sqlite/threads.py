@@ -13,6 +13,7 @@ from threaddesk.storage.sqlite.database import SqliteDatabase
 from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.search import IndexedMessage
 
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -20,6 +21,15 @@ COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_
 def _canonical(value: Any) -> str:
     """Sorted keys, no spaces: equal structures give equal text, whatever their key order."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def insert_text(conn: sqlite3.Connection, thread_id: str, said: Sequence[IndexedMessage]) -> None:
+    """Put messages in the search index (`storage.sqlite.search`); one already there stays as it is."""
+    conn.executemany(
+        "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (thread_id, message_id) DO NOTHING",
+        [(thread_id, m.message_id, m.role, m.content) for m in said],
+    )
 
 
 def like_escape(text: str) -> str:
@@ -161,6 +171,7 @@ class SqliteRegistry(ThreadRegistry):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(
@@ -168,7 +179,10 @@ class SqliteRegistry(ThreadRegistry):
                 f" WHERE thread_id = ? RETURNING {COLUMNS}",
                 (at.timestamp(), message_count, str(status), thread_id),
             ).fetchone()
-            return thread_from_row(row) if row else None
+            if row is None:
+                return None
+            insert_text(conn, thread_id, said)
+            return thread_from_row(row)
 
         return await self.db.run(run)
 
