@@ -15,6 +15,7 @@ from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
@@ -30,13 +31,16 @@ from threaddesk.errors import (
     InvalidArgument,
     MessageTooLarge,
     ThreadDeskError,
+    ThreadNotFound,
 )
-from threaddesk.ids import validate_thread_id
+from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import RateLimiter
-from threaddesk.storage import Storage, open_storage
+from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
+from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.tracing import TurnSpan, turn_tracer
 from threaddesk.users import UserManager
 from threaddesk.values import check_text
@@ -104,6 +108,16 @@ def _message_count(values: dict[str, Any]) -> int:
     return values.get("archived_messages", 0) + len(values.get("messages", []))
 
 
+def _searchable(message: ChatMessage) -> bool:
+    """What search covers: what the customer and the agent said (not tool calls or their results)."""
+    return message.role in ("user", "assistant") and bool(message.content.strip())
+
+
+def _indexable(messages: list[BaseMessage]) -> list[IndexedMessage]:
+    said = [ChatMessage.from_langchain(m) for m in messages]
+    return [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+
+
 class SupportDesk:
     """Send customer messages to threads and read their history.
 
@@ -140,6 +154,7 @@ class SupportDesk:
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        index: MessageIndex | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
@@ -155,6 +170,7 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.index = index
         self.observer = observer or DeskObserver()
         self.tracer = tracer
         self.backend = backend
@@ -182,6 +198,7 @@ class SupportDesk:
         create: bool,
         wait: bool,
         owner: str | None = None,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one turn; roll back what a failed or abandoned turn left; report it."""
         asked = time.perf_counter()
@@ -192,7 +209,7 @@ class SupportDesk:
         error: BaseException | None = None
         try:
             async with self.threads.turn(
-                thread_id, user_id=user_id, wait=wait, create=create, owner=owner
+                thread_id, user_id=user_id, wait=wait, create=create, owner=owner, title=title
             ) as thread:
                 started = True
                 self.observer.turn_started()
@@ -215,15 +232,19 @@ class SupportDesk:
         """Roll back a half turn and record the thread: `idle` if merely abandoned, else `error`."""
         status = ThreadStatus.IDLE if abandoned else ThreadStatus.ERROR
         try:
-            count = await self._discard_failed_turn(thread_id, question)
-            await self.threads.record_turn(thread_id, message_count=count, status=status)
+            count, kept = await self._discard_failed_turn(thread_id, question)
+            said = self._said(question, kept) if kept else []
+            await self.threads.record_turn(thread_id, message_count=count, status=status, said=said)
         except Exception:  # never mask the turn's own error with the cleanup's
             log.exception("could not roll back the failed turn on thread %r", thread_id)
 
-    async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
+    async def _discard_failed_turn(
+        self, thread_id: str, question: HumanMessage
+    ) -> tuple[int, list[BaseMessage]]:
         """Undo a turn that failed after storing its question, so no half turn remains.
 
-        A turn whose reply is stored already is committed and stays (its count is returned).
+        Returns the thread's message count afterwards, and the thread's messages
+        if this turn's reply is stored already: then the turn is committed and stays.
 
         The thread goes back to the checkpoint before the turn (LangGraph's
         `__copy__` update forks it as the latest), or to empty if it was the first.
@@ -232,12 +253,13 @@ class SupportDesk:
         state = await self.agent.aget_state(config)
         messages = state.values.get("messages", [])
         if not messages or messages[-1].id != question.id:
-            return _message_count(state.values)
+            committed = any(message.id == question.id for message in messages)
+            return _message_count(state.values), list(messages) if committed else []
         if state.parent_config is None:
             await self.threads.checkpointer.adelete_thread(thread_id)
-            return 0
+            return 0, []
         await self.agent.aupdate_state(state.parent_config, None, as_node="__copy__")
-        return _message_count((await self.agent.aget_state(config)).values)
+        return _message_count((await self.agent.aget_state(config)).values), []
 
     async def _archive_old_messages(self, thread_id: str, values: dict[str, Any]) -> None:
         """Move the oldest messages out of a state grown past `archive_after`.
@@ -268,6 +290,51 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
+    def _said(self, question: HumanMessage, messages: list[BaseMessage]) -> list[IndexedMessage]:
+        """The turn's question and what the agent said after it, for the search index (if there is one)."""
+        if self.index is None:
+            return []
+        start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == question.id), 0)
+        return _indexable(messages[start:])
+
+    async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Stored questions and replies holding every word of `text`, best match first.
+
+        Each word matches a word that starts with it, ignoring case ("refund"
+        finds "Refunds"); punctuation is ignored. With `user_id`, only that
+        user's threads are searched.
+        """
+        terms = search_terms(text)
+        check_search_limit(limit)
+        if user_id is not None:
+            validate_user_id(user_id)
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        return await self.index.search(terms, user_id=user_id, limit=limit)
+
+    async def reindex(self) -> int:
+        """Index every stored message of every thread (after an upgrade, or a failed indexing); threads done.
+
+        Indexing is idempotent, so running it while turns are served is harmless.
+        """
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        done = 0
+        cursor: str | None = None
+        while True:
+            page = await self.threads.list(limit=MAX_PAGE_SIZE, cursor=cursor)
+            for thread in page.threads:
+                try:
+                    said = await self.history(thread.thread_id)
+                except ThreadNotFound:
+                    continue  # deleted meanwhile
+                indexed = [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+                await self.index.add(thread.thread_id, indexed)
+                done += 1
+            if page.next_cursor is None:
+                return done
+            cursor = page.next_cursor
+
     async def send(
         self,
         thread_id: str,
@@ -277,18 +344,22 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         owner: str | None = None,
+        title: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
         `user_id`, when given, must own the thread (else `ThreadNotFound`). With
-        `create`, a missing thread is created for `owner` (default `user_id`).
+        `create`, a missing thread is created for `owner` (default `user_id`; titled `title`),
+        only once the message has passed every check: a refused message creates nothing.
         """
         question = self._question(text)
         self._spend(user_id if user_id is not None else owner)
-        async with self._turn(thread_id, question, user_id, create, wait, owner):
+        async with self._turn(thread_id, question, user_id, create, wait, owner, title):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(state), said=self._said(question, state["messages"])
+            )
         return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
 
     async def stream(
@@ -300,11 +371,12 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         owner: str | None = None,
+        title: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
         self._spend(user_id if user_id is not None else owner)
-        async with self._turn(thread_id, question, user_id, create, wait, owner):
+        async with self._turn(thread_id, question, user_id, create, wait, owner, title):
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
@@ -321,7 +393,9 @@ class SupportDesk:
                     elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
                         yield Token(payload[0].text)
             await self._archive_old_messages(thread_id, values)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(values), said=self._said(question, values["messages"])
+            )
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
 
     async def cleanup(
@@ -367,6 +441,26 @@ class SupportDesk:
         if limit is not None:
             messages = messages[-limit:] if limit else []
         return [ChatMessage.from_langchain(m) for m in messages]
+
+
+def database_location(url: str) -> str:
+    """Where the database URL `url` leads, as a person should read it: a SQLite file's absolute path.
+
+    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
+    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
+    path shows which one was meant. `(new)` marks a file not created yet; a
+    PostgreSQL URL is shown with its password masked.
+    """
+    if url in MEMORY_URLS:
+        return "in memory (gone when the process exits)"
+    path = sqlite_path(url)
+    if path is None:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+        return url
+    resolved = path.resolve()
+    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
 
 
 @asynccontextmanager
@@ -416,6 +510,7 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            index=storage.search,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )

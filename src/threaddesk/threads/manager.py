@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
+from threaddesk.threads.search import IndexedMessage
 from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
@@ -169,13 +170,19 @@ class ThreadManager:
         inactive_since: datetime | timedelta | str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        title: str | None = None,
     ) -> ThreadPage:
         """Threads by most recent activity, one page at a time.
 
         `inactive_since` keeps threads with no activity since then: a datetime,
-        or an idle duration (`timedelta` or "7d") counted back from now.
+        or an idle duration (`timedelta` or "7d") counted back from now; `title`
+        those whose title contains it, ignoring case.
         """
         check_limit(limit)
+        if title is not None:
+            title = _check_title(title)
+            if title is None:
+                raise InvalidArgument("the title to search for must not be empty")
         if status is not None:
             try:
                 status = ThreadStatus(status)
@@ -199,6 +206,7 @@ class ThreadManager:
                 inactive_before=inactive_since,
                 limit=limit + 1,
                 after=after,
+                title=title,
             )
             found += [t for t in map(self._live, rows) if status is None or t.status is status]
             if len(rows) <= limit:
@@ -311,14 +319,15 @@ class ThreadManager:
         wait: bool = True,
         create: bool = False,
         owner: str | None = None,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`).
 
         The lock is taken before anything is awaited, so turns sent to one
         thread run in the order they were sent. With `create`, a missing
-        thread is created for `owner` (default `user_id`) first. A thread
-        `user_id` does not own is `ThreadNotFound`, `create` or not, as
-        everywhere else: whether someone else uses an id is not revealed.
+        thread is created for `owner` (default `user_id`) first (titled
+        `title`). A thread `user_id` does not own is `ThreadNotFound`, `create`
+        or not, as everywhere else: whether someone else uses an id is not revealed.
         """
         validate_thread_id(thread_id)
         owner = owner if owner is not None else user_id
@@ -329,7 +338,7 @@ class ThreadManager:
             if thread is None and create:
                 creator = validate_user_id(owner)
                 try:
-                    thread = await self.create(creator, thread_id, if_exists="get")
+                    thread = await self.create(creator, thread_id, title=title, if_exists="get")
                 except ThreadExists:  # taken meanwhile by another user (not through a turn)
                     thread = await self.registry.get(thread_id)
             if thread is None or (user_id is not None and thread.user_id != user_id):
@@ -337,11 +346,16 @@ class ThreadManager:
             yield thread
 
     async def record_turn(
-        self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE
+        self,
+        thread_id: str,
+        *,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread:
-        """Note a finished turn (activity time, message count, status); prune superseded checkpoints."""
+        """Note a finished turn (activity, message count, status, `said` for search); prune checkpoints."""
         thread = await self.registry.record_turn(
-            thread_id, at=self.clock(), message_count=message_count, status=status
+            thread_id, at=self.clock(), message_count=message_count, status=status, said=said
         )
         if thread is None:
             raise ThreadNotFound(thread_id)
