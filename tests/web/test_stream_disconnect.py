@@ -151,6 +151,8 @@ async def test_a_disconnect_leaves_the_thread_idle_with_the_turn_whole_or_gone(
     else:
         assert history == ["Hi, I'm Alice.", "Hello Alice! How can I help?"]
     assert thread.message_count == len(history)
+    searched = [hit.message.content for hit in await gated_desk.search("name", user_id="alice")]
+    assert sorted(searched) == sorted(m for m in history[2:] if "name" in m)  # indexed if and only if kept
     assert len(gated_desk.threads.locks) == 0
     model.pause_at = frozenset()
     assert (await gated_desk.send("t1", "Who am I?", user_id="alice", wait=False)).text == "You're Alice!"
