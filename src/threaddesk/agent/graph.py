@@ -19,7 +19,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from threaddesk.agent.profile import customer_name, with_profile
+from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 
 AGENT_NAME = "support_agent"
@@ -81,9 +81,9 @@ def build_agent(
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
         if "customer_name" in state:
-            name = customer_name(_new_messages(messages)) or state["customer_name"]
+            name = introduced_name(_new_messages(messages)) or state["customer_name"]
         else:  # a thread from before profiles existed, or a new one: look once at all of it
-            name = customer_name(messages)
+            name = introduced_name(messages)
         context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
         prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
         return prompt, {"customer_name": name}

@@ -1,0 +1,110 @@
+"""The small closed vocabularies the offline agent needs to tell a name from other words.
+
+None of these is a list of names or a list of "bad names": they are the words of
+English that fill the same slot a name could ("I'm ___", "this is ___") without
+being one — function words, states, nationalities, titles — plus the word shapes
+(`looks_like_a_state`) that mark adjectives and participles. Open classes are
+caught by shape, closed ones by listing; a name in an explicit frame ("my name
+is ___") needs neither.
+"""
+
+from __future__ import annotations
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Articles, pronouns, prepositions, conjunctions, auxiliaries, common adverbs and interjections.
+FUNCTION_WORDS = _words(
+    """
+    a an the this that these those my your his her its our their me you him them us it i we they he she
+    one someone somebody nobody noone everyone everybody anyone anybody nothing something everything
+    anything not no never nor just still also only so very really quite too here there back now then
+    today tomorrow yesterday tonight soon later again always already almost about above after against
+    all and any as at because before below between both but by can could did do does for from further
+    had has have how if in into is are am was were be been being more most other out over own same
+    should some such than to under until up down what when where which while who whom whose why will
+    with would yes yeah yep nope please sorry sure ok okay fine well able unable actually currently
+    literally honestly basically totally extremely absolutely completely definitely probably certainly
+    seriously simply finally even maybe perhaps kind sort like getting going gonna trying looking
+    waiting having writing calling contacting reaching following checking asking wondering hoping
+    afraid sad mad glad on off via per or yet
+    """
+)
+# States, evaluations and roles that follow "I'm" / "this is" / "it's" without a name's shape.
+PREDICATE_WORDS = _words(
+    """
+    alive alone angry anxious ashamed awake aware bad better best big busy calm certain cold cool crazy
+    dead done eager early easy empty fair free full furious good great happy hard hot hungry ill
+    important impossible late lost new nice normal old open poor ready real right safe serious sick
+    slow stuck true upset urgent weird wrong young terrible horrible awful amazing broken frozen stolen
+    gone closed locked missing pending home away abroad outside inside online offline ridiculous
+    insane nuts livid fuming fed annoying confusing boring customer client member user admin owner
+    guest subscriber buyer seller manager staff employee premium gold vip regular loyal back
+    """
+)
+DEMONYMS = _words(
+    """
+    american british english french german spanish italian portuguese dutch irish scottish welsh
+    canadian mexican brazilian argentinian argentine chilean colombian peruvian cuban venezuelan
+    chinese japanese korean vietnamese thai filipino indian pakistani bangladeshi indonesian malaysian
+    australian polish czech slovak hungarian romanian bulgarian greek turkish russian ukrainian swedish
+    norwegian danish finnish icelandic swiss austrian belgian israeli egyptian moroccan nigerian kenyan
+    ethiopian ghanaian iranian iraqi saudi lebanese syrian taiwanese nepalese european asian african
+    latino latina hispanic arab arabic jewish muslim catholic protestant hindu buddhist sikh vegan
+    vegetarian
+    """
+)
+TIME_WORDS = _words(
+    """
+    monday tuesday wednesday thursday friday saturday sunday weekend january february march april may
+    june july august september october november december christmas easter midnight noon morning
+    afternoon evening night
+    """
+)
+# Words that can stand before a surname: "This is Dr. Smith" names "Dr. Smith", never "Dr".
+TITLES = _words(
+    """
+    dr doctor mr mister mrs ms miss mx prof professor sir dame lady lord madam madame mme mlle rev
+    reverend fr father sr sra srta señor señora señorita herr frau capt captain officer judge sister
+    dean coach
+    """
+)
+# Lower-case particles inside a full name: "Ludwig van Beethoven", "María de la Cruz".
+NAME_PARTICLES = _words("van von de da di del della der den du la le bin ibn al el dos das ter ten y")
+# Given names that happen to have an adjective's or participle's ending.
+NAMES_SHAPED_LIKE_STATES = _words(
+    "ahmed mohammed muhammed mohamed alfred wilfred manfred winifred mildred irving"
+)
+
+# (ending, shortest word length with it) for adjectives and participles.
+_STATE_ENDINGS = (
+    ("ed", 5),
+    ("ing", 5),
+    ("ous", 5),
+    ("ful", 5),
+    ("less", 6),
+    ("able", 6),
+    ("ible", 6),
+    ("ive", 6),
+    ("ese", 6),
+)
+
+
+def looks_like_a_state(word: str) -> bool:
+    """Whether `word` has the shape of an adjective or participle ("Frustrated", "Unhappy", "Having")."""
+    w = word.lower()
+    if w in NAMES_SHAPED_LIKE_STATES:
+        return False
+    if w.startswith("un") and len(w) >= 6:
+        return True
+    if w.endswith("eed") or w.endswith("rese"):  # Reed, Therese
+        return False
+    return any(w.endswith(ending) and len(w) >= shortest for ending, shortest in _STATE_ENDINGS)
+
+
+def is_never_a_name(word: str) -> bool:
+    """Words of a closed class that fill a name's slot without being one."""
+    w = word.lower()
+    return w in FUNCTION_WORDS or w in PREDICATE_WORDS or w in DEMONYMS or w in TITLES

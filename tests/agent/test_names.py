@@ -1,0 +1,200 @@
+"""Introductions: a name is a name only where the sentence says so.
+
+The property tests generate capitalised words of any alphabet, put them where a
+name is NOT being given, and check the agent never calls the customer by them;
+and put them where one is, and check it does.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from threaddesk.agent.lexicon import DEMONYMS, is_never_a_name, looks_like_a_state
+from threaddesk.agent.names import name_in
+from threaddesk.agent.offline import reply_for
+from threaddesk.agent.profile import introduced_name
+from threaddesk.agent.sentences import tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("I'm Alice", "Alice"),
+        ("I am Bob.", "Bob"),
+        ("my name is Carol", "Carol"),
+        ("Hello, this is Dave from Acme", "Dave"),
+        ("call me Erin!", "Erin"),
+        ("Hey, I'm Frank.", "Frank"),
+        ("This is Dr. Smith", "Dr. Smith"),
+        ("I'm Mrs Patel", "Mrs Patel"),
+        ("My name is Zoé", "Zoé"),
+        ("I'm called Juan", "Juan"),
+        ("i'm called juan", "Juan"),
+        ("my name is o'brien", "O'Brien"),
+        ("Hi, I'm Alice. I'm Frustrated.", "Alice"),
+        ("I'm not Alice, I'm Bob", "Bob"),
+        ("I'm having trouble with my order", None),
+        ("I am Not sure", None),
+        ("Do you know who I am?", None),
+        ("i'm grace", None),
+        ("I am Frustrated", None),
+        ("I'm French and my order is late", None),
+        ("This is Dr", None),
+        ("My husband's name is Tom", None),
+        ("It's Friday", None),
+        ("Is my name Alice?", None),
+        ("Can you call me back?", None),
+        ("I'M ALICE", None),
+    ],
+)
+def test_names_are_read_from_introductions(text: str, name: str | None) -> None:
+    assert name_in(text) == name
+
+
+def test_only_the_customers_messages_introduce() -> None:
+    messages: list[BaseMessage] = [
+        HumanMessage("I'm Alice."),
+        AIMessage("I'm Botty."),
+        HumanMessage("Thanks"),
+    ]
+    assert introduced_name(messages) == "Alice"
+
+
+def _is_word(w: str) -> bool:
+    return (
+        unicodedata.normalize("NFC", w) == w
+        and len(w[0].upper()) == 1
+        and w[0].upper() != w[0]
+        and [t.text for t in tokens(w)] == [w]
+    )
+
+
+# Words of several alphabets (Latin with diacritics, Greek, Cyrillic), capitalised: "Zoé", "Ωmega".
+_LOWER = st.characters(
+    categories=["Ll"], min_codepoint=0x61, max_codepoint=0x4FF, exclude_characters="ßŉǰΐΰſ"
+)
+words = st.text(_LOWER, min_size=3, max_size=9).filter(_is_word).map(lambda w: w[0].upper() + w[1:])
+
+# Sentences that mention a capitalised word without the writer introducing themselves by it.
+NOT_INTRODUCTIONS = [
+    "I'm from {w}.",
+    "I live in {w}.",
+    "My order from {w} is late.",
+    "{w} sent me the wrong item.",
+    "I bought it at {w}.",
+    "Is {w} open today?",
+    "I'm not {w}.",
+    "My friend {w} said you could help.",
+    "Tell {w} I said hi.",
+    "I'm {w}'s brother.",
+    "Don't call me {w}.",
+    "Am I {w}?",
+    "Is my name {w}?",
+    "I was talking to {w} yesterday.",
+    "The courier {w} lost my parcel.",
+    "It's {w}.",
+    "Is this {w}?",
+    "Who is {w}?",
+    "I'm {w}ated.",
+    "I am {w}ing my order.",
+    "This is {w}ous!",
+    "I'm {w}ful and my parcel is late.",
+    "I'm looking for {w}.",
+    "My name is not {w}.",
+    "I AM {W}.",
+    "i'm {lw}",
+    "I'm {d}.",
+    "I'm {d} and my order is late.",
+]
+
+# Words any reply may contain whatever the customer said ("Hello", "You're", "order").
+_TEMPLATE_WORDS = {
+    t.lower
+    for text in [
+        "Hi",
+        "Thanks",
+        "bye",
+        "ok",
+        "What's my name?",
+        "What was my issue?",
+        "asdf",
+        "I'm frustrated",
+        "How are you?",
+        "Can you help me?",
+        "What's my order number?",
+        "My order is late",
+        "Hey",
+    ]
+    for t in tokens(reply_for([HumanMessage(text)]))
+}
+
+
+def _named(reply: str) -> set[str]:
+    """The words of a reply outside the customer's own words it quotes back."""
+    return {t.lower for t in tokens(re.sub(r'"[^"]*"', " ", reply)) if t.is_word}
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> tuple[list[str], list[str], str | None]:
+    """(customer messages, the capitalised words used in them, the name really introduced)."""
+    name = draw(st.sampled_from([None, "Alice", "Zoé", "Łukasz"]))
+    used: list[str] = []
+    sentences_: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        w = draw(words)
+        assume(w.lower() not in _TEMPLATE_WORDS and not is_never_a_name(w))
+        d = draw(st.sampled_from(sorted(DEMONYMS))).capitalize()
+        frame = draw(st.sampled_from(NOT_INTRODUCTIONS))
+        sentences_.append(frame.format(w=w, W=w.upper(), lw=w.lower(), d=d))
+        used += [w, d]
+    messages = [f"Hi, I'm {name}."] if name else []
+    if draw(st.booleans()):
+        messages.append(" ".join(sentences_))
+    else:
+        messages += sentences_
+    messages.append(
+        draw(st.sampled_from(["What's my name?", "Who am I?", "What was my issue?", "Thanks", "Hi"]))
+    )
+    return messages, used, name
+
+
+@given(conversations())
+def test_a_reply_never_names_anything_not_introduced(
+    conversation: tuple[list[str], list[str], str | None],
+) -> None:
+    says, used, name = conversation
+    messages: list[BaseMessage] = []
+    for text in says:
+        messages.append(HumanMessage(text))
+        reply = reply_for(messages)
+        messages.append(AIMessage(reply))
+        named = _named(reply)
+        for word in used:
+            if name is None or word.lower() not in name.lower():
+                assert word.lower() not in named, f"{says} → {reply!r} names {word!r}"
+    if says[-1] in ("What's my name?", "Who am I?"):
+        assert (name or "I don't know your name yet") in reply
+
+
+@given(words, st.sampled_from(["My name is {w}.", "Hi, I'm {w}.", "Call me {w}!", "Hello, this is {w}."]))
+def test_a_name_of_any_alphabet_is_recalled(w: str, frame: str) -> None:
+    assume(not is_never_a_name(w) and not looks_like_a_state(w))
+    messages: list[BaseMessage] = [HumanMessage(frame.format(w=w))]
+    messages += [AIMessage(reply_for(messages)), HumanMessage("What's my name?")]
+    assert reply_for(messages) == f"Your name is {w}!"
+
+
+@given(st.lists(st.text(), min_size=1, max_size=4))
+def test_any_text_gets_a_reply(says: list[str]) -> None:
+    messages: list[BaseMessage] = []
+    for text in says:
+        messages.append(HumanMessage(text))
+        reply = reply_for(messages)
+        assert reply.strip()
+        messages.append(AIMessage(reply))
