@@ -182,6 +182,29 @@ def test_a_reply_never_names_anything_not_introduced(
         assert (name or "I don't know your name yet") in reply
 
 
+# Words that never open an introduction frame, to mix with capitalised ones in any order.
+_FILLER = "my order from is late the to we went parcel and with arrived never in at you for was not a".split()
+
+
+@given(
+    st.lists(
+        st.lists(st.one_of(words, st.sampled_from(_FILLER)), min_size=1, max_size=10).map(" ".join),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_capitalised_words_outside_any_frame_are_never_names(says: list[str]) -> None:
+    used = {w for text in says for w in text.split() if w not in _FILLER}
+    assume(not any(w.lower() in _TEMPLATE_WORDS for w in used))
+    messages: list[BaseMessage] = []
+    for text in [*says, "What's my name?"]:
+        messages.append(HumanMessage(text))
+        reply = reply_for(messages)
+        messages.append(AIMessage(reply))
+        assert not {w.lower() for w in used} & _named(reply), f"{says} → {reply!r}"
+    assert reply == "I don't know your name yet. What should I call you?"
+
+
 @given(words, st.sampled_from(["My name is {w}.", "Hi, I'm {w}.", "Call me {w}!", "Hello, this is {w}."]))
 def test_a_name_of_any_alphabet_is_recalled(w: str, frame: str) -> None:
     assume(not is_never_a_name(w) and not looks_like_a_state(w))

@@ -24,7 +24,7 @@ FUNCTION_WORDS = _words(
     today tomorrow yesterday tonight soon later again always already almost about above after against
     all and any as at because before below between both but by can could did do does for from further
     had has have how if in into is are am was were be been being more most other out over own same
-    should some such than to under until up down what when where which while who whom whose why will
+    should some such than to under until up down what when where which while who whom whose why
     with would yes yeah yep nope please sorry sure ok okay fine well able unable actually currently
     literally honestly basically totally extremely absolutely completely definitely probably certainly
     seriously simply finally even maybe perhaps kind sort like getting going gonna trying looking

@@ -43,10 +43,18 @@ _EXPLICIT_FRAMES: tuple[tuple[str, ...], ...] = (
     ("im", "called"),
     ("i", "am", "called"),
     ("i", "go", "by"),
+    ("name", ":"),
 )
 _WEAK_FRAMES: tuple[tuple[str, ...], ...] = (("i'm",), ("im",), ("i", "am"))
 # Only where the sentence starts: "Hi, this is Erin", not "my order this is about".
-_OPENING_FRAMES: tuple[tuple[str, ...], ...] = (("this", "is"), ("it's",), ("it", "is"))
+_OPENING_FRAMES: tuple[tuple[str, ...], ...] = (
+    ("this", "is"),
+    ("it's",),
+    ("it", "is"),
+    ("it's", "me", ","),
+    ("it", "is", "me", ","),
+)
+_ITS: tuple[tuple[str, ...], ...] = (("it's",), ("it", "is"))
 _NEGATIONS = frozenset("don't dont not never do".split())  # "do not call me", "don't call me"
 # Interjections that may come before an introduction at the start of a sentence.
 _OPENERS = frozenset(
@@ -58,9 +66,11 @@ _QUESTION_WORDS = frozenset(
     "what who whom whose where when why how which do does did is are am was were can could would will "
     "should shall may might have has had".split()
 )
-# Lower-case words that may follow a name in a weak frame ("I'm Alice from Acme").
+# Lower-case words that may follow a name in a weak frame: "I'm Alice from Acme", and the words that
+# open the next clause when punctuation is left out ("Hi I'm Alice can you help").
 _AFTER_A_NAME = frozenset(
-    "from here speaking and with at of again btw calling writing too by but on via".split()
+    "from here speaking and with at of again btw calling writing too by but on via "
+    "i my can could would please need thanks thank what how".split()
 )
 # What must follow "it's ___" for it to be an introduction ("It's Alice here", not "It's Monday").
 _AFTER_ITS_NAME = frozenset("here again speaking from calling".split())
@@ -107,7 +117,12 @@ def _name_at(toks: list[Token], i: int, *, explicit: bool) -> tuple[str, int] | 
     j = i + (2 if len(first.text) == 1 else 1)
     while len(parts) < _MAX_NAME_WORDS and j < len(toks) and toks[j].is_word:
         tok = toks[j]
-        if tok.capitalised and not is_never_a_name(tok.text) and not tok.text.endswith("'s"):
+        if (
+            tok.capitalised
+            and not is_never_a_name(tok.text)
+            and not looks_like_a_state(tok.text)
+            and not tok.text.endswith("'s")
+        ):
             if len(tok.text) == 1 and j + 1 < len(toks) and toks[j + 1].text == ".":
                 parts.append(tok.text + ".")
                 j += 2
@@ -156,7 +171,8 @@ def _introductions(sentence: str) -> list[str]:
         if asked or not has_lower:
             continue
         weak: list[tuple[str, ...]] = [f for f in _WEAK_FRAMES if _matches(words, at, f)]
-        weak += [f for f in _OPENING_FRAMES if at == start and _matches(words, at, f)]
+        clause_start = at == start or at > 0 and toks[at - 1].text in ",;:-–—"
+        weak += [f for f in _OPENING_FRAMES if clause_start and _matches(words, at, f)]
         for frame in weak:
             after = at + len(frame)
             if all(t.text == t.text.upper() for t in toks[at:after]):
@@ -168,7 +184,7 @@ def _introductions(sentence: str) -> list[str]:
             got = _name_at(toks, after, explicit=False)
             if not got or not toks[after].capitalised or not _followed_like_a_name(toks, got[1]):
                 continue
-            if frame[0] == "it's" or frame[:2] == ("it", "is"):
+            if frame in _ITS:
                 if toks[after].lower in TIME_WORDS:
                     continue
                 if not greeted and not (got[1] < len(toks) and words[got[1]] in _AFTER_ITS_NAME):

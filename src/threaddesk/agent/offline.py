@@ -144,6 +144,8 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
         return f"Of course{you}! What do you need help with?"
     if Act.GREETING in acts:
         return f"Hello again{you}! How can I help?" if name else "Hello! How can I help you today?"
+    if Act.ABOUT_THE_AGENT in acts:
+        return f"I'm an automated support assistant{you}. How can I help?"
     if Act.SMALL_TALK in acts:
         return f"I'm well, thank you{you}! How can I help?"
     if Act.ACKNOWLEDGEMENT in acts and len(acts) == 1:

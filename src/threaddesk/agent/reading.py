@@ -28,6 +28,7 @@ class Act(Enum):
     GREETING = "greeting"
     SMALL_TALK = "small talk"  # "How are you?"
     ACKNOWLEDGEMENT = "acknowledgement"  # "ok", "no"
+    ABOUT_THE_AGENT = "about the agent"  # "Who are you?", "Are you a bot?"
     HELP = "help"  # "Can you help me?" with nothing yet to help with
     UNCLEAR = "unclear"
 
@@ -84,6 +85,12 @@ _CONCERN_QUESTION = _any(
     r"\b(?:know|remember|recall) what "
     r"(?:i (?:said|asked|told you|wrote|wanted|needed)|my (?:issue|problem) (?:is|was))\b",
     r"^my (?:issue|problem)$",
+    r"^what (?:was|is|s) the (?:issue|problem)(?: again)?$",
+)
+_ABOUT_THE_AGENT = _any(
+    r"\bwhat(?: ?s| is) your name\b",
+    r"^who (?:are you|am i (?:talking|speaking|chatting) (?:to|with))\b",
+    r"\bare you (?:a |an )?(?:bot|robot|human|person|real person|ai|machine|real)\b",
 )
 _GREETING = re.compile(
     r"^(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good (?:morning|afternoon|evening|day)|morning|evening)"
@@ -100,8 +107,9 @@ _THANKS = re.compile(
     r"(?: (?:bye|goodbye))?$"
 )
 _GOODBYE = _any(
-    r"^(?:ok |okay |thanks |thank you )?"
+    r"^(?:(?:ok|okay|great|alright|thanks|thank you|cheers) )*"
     r"(?:bye|goodbye|good bye|bye bye|see you|see ya|cya|later)(?: now| then| for now)?$",
+    r"^(?:ok |okay )?no(?:pe)? thanks?(?: you)?$",
     r"\b(?:have a (?:good|nice|great|lovely) (?:day|one|evening|night|weekend)|take care)\b",
     r"^(?:no )?(?:that s|that is) (?:all|it|everything)(?: for now| for today| thanks| thank you)*$",
     r"^(?:no )?nothing else(?: thanks| thank you)*$",
@@ -109,7 +117,7 @@ _GOODBYE = _any(
 )
 _ACKNOWLEDGEMENT = re.compile(
     r"^(?:ok|okay|k|kk|sure|alright|all right|yes|yeah|yep|yup|no|nope|nah|fine|cool|great|got it|i see|"
-    r"understood|right|hmm+|hm+|sounds good|makes sense|perfect|good)$"
+    r"understood|right|hmm+|hm+|sounds good|makes sense|perfect|good|yes please|please)$"
 )
 _HELP = re.compile(
     r"^(?:(?:hi|hello|hey) )?"
@@ -173,14 +181,16 @@ def read_sentence(sentence: str) -> Sentence:
         return Sentence(sentence, Act.ORDER_QUESTION)
     if _CONCERN_QUESTION.search(plain):
         return Sentence(sentence, Act.CONCERN_QUESTION)
+    if _ABOUT_THE_AGENT.search(plain):
+        return Sentence(sentence, Act.ABOUT_THE_AGENT)
     name = name_in_sentence(sentence)
     if name:
         return Sentence(sentence, Act.INTRODUCTION, name=name)
     for pattern, act in (
         (_GREETING, Act.GREETING),
         (_SMALL_TALK, Act.SMALL_TALK),
-        (_THANKS, Act.THANKS),
         (_GOODBYE, Act.GOODBYE),
+        (_THANKS, Act.THANKS),
         (_ACKNOWLEDGEMENT, Act.ACKNOWLEDGEMENT),
     ):
         if pattern.search(plain):
@@ -210,18 +220,16 @@ def read(text: str) -> list[Sentence]:
             out.append(read_as)
             continue
         out.append(read_as)
-        rest = _clause_after(sentence, read_as.name or "")
-        if rest and _CONCERN.search(rest):
+        if _CONCERN.search(_other_clauses(sentence, read_as.name or "")):
             out.append(Sentence(sentence, Act.CONCERN))
     return out
 
 
-def _clause_after(sentence: str, name: str) -> str:
-    """The plain text of the clause after an introduction ("I'm Alice, and my parcel is late")."""
-    found = list(re.finditer(re.escape(name), sentence, re.IGNORECASE)) if name else []
-    after = sentence[found[-1].end() :] if found else ""
-    parts = re.split(r",|;|\band\b|\bbut\b|\bso\b|\bbecause\b", after, maxsplit=1)
-    return _plain(parts[1]) if len(parts) > 1 else ""
+def _other_clauses(sentence: str, name: str) -> str:
+    """The plain text of the clauses that do not give the name ("I'm calling about my order, this is Tom")."""
+    clauses = re.split(r",|;|\band\b|\bbut\b|\bso\b|\bbecause\b", sentence)
+    with_name = [c for c in clauses if name in c] or [c for c in clauses if name.lower() in c.lower()]
+    return " ".join(_plain(c) for c in clauses if c not in with_name[:1])
 
 
 def order_numbers(text: str) -> list[str]:
