@@ -29,13 +29,14 @@ FUNCTION_WORDS = _words(
     literally honestly basically totally extremely absolutely completely definitely probably certainly
     seriously simply finally even maybe perhaps kind sort like getting going gonna trying looking
     waiting having writing calling contacting reaching following checking asking wondering hoping
-    afraid sad mad glad on off via per or yet
+    on off via per or yet
     """
 )
 # States, evaluations and roles that follow "I'm" / "this is" / "it's" without a name's shape.
 PREDICATE_WORDS = _words(
     """
-    alive alone angry anxious ashamed awake aware bad better best big busy calm certain cold cool crazy
+    afraid sad mad glad alive alone angry anxious ashamed awake aware bad better best big busy calm
+    certain cold cool crazy
     dead done eager early easy empty fair free full furious good great happy hard hot hungry ill
     important impossible late lost new nice normal old open poor ready real right safe serious sick
     slow stuck true upset urgent weird wrong young terrible horrible awful amazing broken frozen stolen

@@ -152,55 +152,88 @@ def _display(name: str) -> str:
     return name.title() if name == name.lower() else name
 
 
-def _introductions(sentence: str) -> list[str]:
-    toks = tokens(sentence)
-    words = [t.lower for t in toks]
-    has_lower = sentence != sentence.upper()  # not written all in capitals
-    start = _opening(toks)
-    greeted = start > 0 and any(t.lower in _GREETINGS for t in toks[:start])
-    asked = start < len(toks) and words[start] in _QUESTION_WORDS
-    found: list[str] = []
-    for at in range(len(toks)):
-        negated = at > 0 and words[at - 1] in _NEGATIONS
+class _Reading:
+    """One sentence's tokens and the facts about it every frame looks at."""
+
+    def __init__(self, sentence: str) -> None:
+        self.toks = tokens(sentence)
+        self.words = [t.lower for t in self.toks]
+        self.start = _opening(self.toks)
+        self.greeted = any(t.lower in _GREETINGS for t in self.toks[: self.start])
+        # A question ("Am I Bob?") or a sentence all in capitals ("I AM FURIOUS") states no weak frame.
+        asked = self.start < len(self.toks) and self.words[self.start] in _QUESTION_WORDS
+        self.weak_frames_count = not asked and sentence != sentence.upper()
+
+    def followed_like_a_name(self, j: int) -> bool:
+        """Whether what comes at `j` is what comes after names: an end, a mark, a link word."""
+        return j >= len(self.toks) or self.toks[j].kind == "mark" or self.words[j] in _AFTER_A_NAME
+
+    def explicit(self, at: int) -> str | None:
+        """The name an explicit frame starting at `at` gives ("my name is juan")."""
+        if at > 0 and self.words[at - 1] in _NEGATIONS:
+            return None
         for frame in _EXPLICIT_FRAMES:
-            if _matches(words, at, frame) and not negated:
+            if _matches(self.words, at, frame):
                 after = at + len(frame)
-                got = _name_at(toks, after, explicit=True)
-                if got and (toks[after].capitalised or _followed_like_a_name(toks, got[1])):
-                    found.append(_display(got[0]))
-        if asked or not has_lower:
-            continue
-        weak: list[tuple[str, ...]] = [f for f in _WEAK_FRAMES if _matches(words, at, f)]
-        clause_start = at == start or at > 0 and toks[at - 1].text in ",;:-–—"
-        weak += [f for f in _OPENING_FRAMES if clause_start and _matches(words, at, f)]
-        for frame in weak:
+                got = _name_at(self.toks, after, explicit=True)
+                if got and (self.toks[after].capitalised or self.followed_like_a_name(got[1])):
+                    return _display(got[0])
+        return None
+
+    def weak(self, at: int) -> str | None:
+        """The name a weak frame starting at `at` gives ("I'm Alice", "Hi, this is Erin")."""
+        frames = [f for f in _WEAK_FRAMES if _matches(self.words, at, f)]
+        if at == self.start or at > 0 and self.toks[at - 1].text in ",;:-–—":
+            frames += [f for f in _OPENING_FRAMES if _matches(self.words, at, f)]
+        for frame in frames:
             after = at + len(frame)
-            if all(t.text == t.text.upper() for t in toks[at:after]):
+            if all(t.text == t.text.upper() for t in self.toks[at:after]):
                 continue  # "I AM FURIOUS": shouted, so its capitals say nothing
-            if any(
-                _matches(words, after, f[len(frame) :]) for f in _EXPLICIT_FRAMES if f[: len(frame)] == frame
-            ):
-                continue  # "I'm called Juan": the explicit frame read it
-            got = _name_at(toks, after, explicit=False)
-            if not got or not toks[after].capitalised or not _followed_like_a_name(toks, got[1]):
+            if any(_matches(self.words, at, f) for f in _EXPLICIT_FRAMES):
+                continue  # "I'm called Juan": the explicit frame reads it
+            got = _name_at(self.toks, after, explicit=False)
+            if not got or not self.toks[after].capitalised or not self.followed_like_a_name(got[1]):
                 continue
-            if frame in _ITS:
-                if toks[after].lower in TIME_WORDS:
-                    continue
-                if not greeted and not (got[1] < len(toks) and words[got[1]] in _AFTER_ITS_NAME):
-                    continue
-            found.append(got[0])
-    if has_lower and not asked:
-        # "Alice here." / "Alice speaking, ..." and a sign-off "Regards, Alice".
-        got = _name_at(toks, start, explicit=False)
-        if got and toks[start].capitalised and got[1] < len(toks) and words[got[1]] in ("here", "speaking"):
+            if frame in _ITS and (
+                self.words[after] in TIME_WORDS
+                or not self.greeted
+                and not (got[1] < len(self.toks) and self.words[got[1]] in _AFTER_ITS_NAME)
+            ):
+                continue  # "It's Monday", "It's Amazon"; but "Hi, it's Alice", "It's Alice here"
+            return got[0]
+        return None
+
+    def here_or_signed(self) -> str | None:
+        """The name in "Alice here." / "Alice speaking, ..." or a sign-off "Regards, Alice"."""
+        toks, words = self.toks, self.words
+        got = _name_at(toks, self.start, explicit=False)
+        if (
+            got
+            and toks[self.start].capitalised
+            and got[1] < len(toks)
+            and words[got[1]] in ("here", "speaking")
+        ):
             if got[1] + 1 >= len(toks) or toks[got[1] + 1].kind == "mark":
-                found.append(got[0])
+                return got[0]
         for at in range(len(toks) - 2):
             if words[at] in _SIGN_OFFS and toks[at + 1].text == ",":
                 got = _name_at(toks, at + 2, explicit=False)
                 if got and toks[at + 2].capitalised and all(t.kind == "mark" for t in toks[got[1] :]):
-                    found.append(got[0])
+                    return got[0]
+        return None
+
+
+def _introductions(sentence: str) -> list[str]:
+    reading = _Reading(sentence)
+    found: list[str] = []
+    for at in range(len(reading.toks)):
+        name = reading.explicit(at) or (reading.weak(at) if reading.weak_frames_count else None)
+        if name:
+            found.append(name)
+    if reading.weak_frames_count:
+        name = reading.here_or_signed()
+        if name:
+            found.append(name)
     return found
 
 

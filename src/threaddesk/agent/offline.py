@@ -51,24 +51,22 @@ def _concerns(sentences: list[Sentence]) -> list[str]:
     return out
 
 
-def _latest_concern(earlier: list[list[Sentence]]) -> str | None:
-    """The concern as last told: the concern sentences of the latest messages in a row that state one."""
-    told: list[str] = []
-    for sentences in reversed(earlier):
+def _latest_concern(messages: list[list[Sentence]]) -> str | None:
+    """The concern as last told: the concern sentences of the latest messages in a row that state one
+    ("My parcel never arrived." then "It was order 1042."), at most `_RECALLED_MESSAGES` of them."""
+    told: list[list[str]] = []
+    for sentences in reversed(messages):
         concerns = _concerns(sentences)
-        if not concerns:
-            if told:
-                break
-            continue
-        told = concerns + told
-        if len(told) >= _RECALLED_MESSAGES:
+        if concerns:
+            told.insert(0, concerns)
+        if told and (not concerns or len(told) == _RECALLED_MESSAGES):
             break
-    return " ".join(told) if told else None
+    return " ".join(sentence for concerns in told for sentence in concerns) or None
 
 
-def _recalled_orders(earlier: list[list[Sentence]]) -> list[str]:
+def _recalled_orders(messages: list[list[Sentence]]) -> list[str]:
     """The order numbers of the latest message of the customer's that gave any."""
-    for sentences in reversed(earlier):
+    for sentences in reversed(messages):
         numbers = list(dict.fromkeys(n for s in sentences for n in order_numbers(s.text)))
         if numbers:
             return numbers
@@ -96,16 +94,18 @@ def _answer_name_check(asked: str, name: str | None) -> str:
 def reply_for(messages: Sequence[BaseMessage]) -> str:
     """The offline agent's answer to the last customer message, from these messages only.
 
-    The message is read sentence by sentence (`reading.read`); the answer takes, in this order,
-    the first of: a question about the customer's name, order number or concern; the concern it
-    states; an introduction; a feeling; thanks or goodbye; a greeting; small talk; an
-    acknowledgement. Anything else gets "I'm not sure I understood", never a guess.
+    The message is read sentence by sentence (`reading.read`); the answer is to the first of, in
+    this order: a question about the customer's name, order number or concern (answered from what
+    the customer wrote, this message included); the concern it states (with a greeting by name if
+    it also introduces); an introduction; a feeling; goodbye; thanks; a request for help; a
+    greeting; a question about the agent; small talk; an acknowledgement. Anything else gets
+    "I'm not sure I understood", quoting the message, never a guess.
     """
     human = [message_text(m) for m in messages if isinstance(m, HumanMessage)]
     if not human:
         return "Hello! How can I help you today?"
-    said = read(human[-1])
-    earlier = [read(text) for text in human[:-1]]
+    read_messages = [read(text) for text in human]
+    said = read_messages[-1]
     acts = {s.act: s for s in reversed(said)}  # the first sentence of each act
     name = known_name(messages)
     you = f", {name}" if name else ""
@@ -117,13 +117,13 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
     if Act.NAME_CHECK in acts:
         return _answer_name_check(acts[Act.NAME_CHECK].name or "", name)
     if Act.ORDER_QUESTION in acts:
-        numbers = _recalled_orders(earlier)
+        numbers = _recalled_orders(read_messages)
         if not numbers:
             return f"You haven't given me an order number yet{you}. What is it?"
         listed = " and ".join(f"#{n}" for n in numbers)
         return f"You mentioned order {listed}."
     if Act.CONCERN_QUESTION in acts:
-        concern = _latest_concern(earlier)
+        concern = _latest_concern(read_messages)
         if not concern:
             return f"You haven't told me about an issue yet{you}. What can I help with?"
         return f'You told me: "{_quote(concern)}"'

@@ -146,10 +146,10 @@ _ORDER_NUMBER = re.compile(
 
 
 def _plain(sentence: str) -> str:
-    """Lower-case words and numbers separated by single spaces ("What's my name?" → "what s my name")."""
+    """Lower-case words and numbers, single-spaced ("What's my name?" → "what s my name")."""
     words = []
     for tok in tokens(sentence.lower()):
-        if tok.kind != "mark":
+        if tok.kind != "mark" or tok.text == "#":  # "#" kept: "order #1042" → "order # 1042"
             words.extend(tok.text.replace("'", " ").replace("-", " ").split())
     return " ".join(words)
 
@@ -166,9 +166,9 @@ def _checked_name(sentence: str, plain: str) -> str | None:
     return " ".join(t.text for t in asked)
 
 
-def read_sentence(sentence: str) -> Sentence:
-    """What one sentence does."""
-    plain = _plain(sentence)
+def _act(sentence: str, plain: str) -> Sentence:
+    """What a sentence does besides introducing its writer, judged from `plain` (its plain form, or
+    that of its clauses other than the introduction)."""
     if not plain:
         return Sentence(sentence, Act.UNCLEAR)
     if _NAME_QUESTION.search(plain):
@@ -177,51 +177,42 @@ def read_sentence(sentence: str) -> Sentence:
     checked = _checked_name(sentence, plain)
     if checked:
         return Sentence(sentence, Act.NAME_CHECK, name=checked)
-    if _ORDER_QUESTION.search(plain):
-        return Sentence(sentence, Act.ORDER_QUESTION)
-    if _CONCERN_QUESTION.search(plain):
-        return Sentence(sentence, Act.CONCERN_QUESTION)
-    if _ABOUT_THE_AGENT.search(plain):
-        return Sentence(sentence, Act.ABOUT_THE_AGENT)
-    name = name_in_sentence(sentence)
-    if name:
-        return Sentence(sentence, Act.INTRODUCTION, name=name)
     for pattern, act in (
+        (_ORDER_QUESTION, Act.ORDER_QUESTION),
+        (_CONCERN_QUESTION, Act.CONCERN_QUESTION),
+        (_ABOUT_THE_AGENT, Act.ABOUT_THE_AGENT),
         (_GREETING, Act.GREETING),
         (_SMALL_TALK, Act.SMALL_TALK),
         (_GOODBYE, Act.GOODBYE),
         (_THANKS, Act.THANKS),
         (_ACKNOWLEDGEMENT, Act.ACKNOWLEDGEMENT),
+        (_HELP, Act.HELP),
+        (_CONCERN, Act.CONCERN),
+        (_ORDER_NUMBER, Act.CONCERN),
+        (_FEELING, Act.FEELING),
     ):
         if pattern.search(plain):
             return Sentence(sentence, act)
-    if _HELP.search(plain):
-        return Sentence(sentence, Act.HELP)
-    if _CONCERN.search(plain) or _ORDER_NUMBER.search(sentence):
-        return Sentence(sentence, Act.CONCERN)
-    if _FEELING.search(plain):
-        return Sentence(sentence, Act.FEELING)
     return Sentence(sentence, Act.UNCLEAR)
 
 
 def read(text: str) -> list[Sentence]:
     """What each sentence of a message does, in order.
 
-    A sentence that introduces its writer and does something else too ("I'm Alice, what's my
-    name?", "I'm Alice and my parcel is late") yields both acts, the introduction first.
+    A sentence that introduces its writer and does something else in another clause too
+    ("I'm Alice, what's my name?", "I'm calling about my order, this is Tom") yields both
+    acts, the introduction first.
     """
     out: list[Sentence] = []
     for sentence in sentences(text):
-        read_as = read_sentence(sentence)
-        if read_as.act is not Act.INTRODUCTION:
-            name = name_in_sentence(sentence)
-            if name:
-                out.append(Sentence(sentence, Act.INTRODUCTION, name=name))
-            out.append(read_as)
+        name = name_in_sentence(sentence)
+        if not name:
+            out.append(_act(sentence, _plain(sentence)))
             continue
-        out.append(read_as)
-        if _CONCERN.search(_other_clauses(sentence, read_as.name or "")):
-            out.append(Sentence(sentence, Act.CONCERN))
+        out.append(Sentence(sentence, Act.INTRODUCTION, name=name))
+        also = _act(sentence, _other_clauses(sentence, name))
+        if also.act not in (Act.UNCLEAR, Act.GREETING, Act.ACKNOWLEDGEMENT):
+            out.append(also)
     return out
 
 
@@ -229,7 +220,7 @@ def _other_clauses(sentence: str, name: str) -> str:
     """The plain text of the clauses that do not give the name ("I'm calling about my order, this is Tom")."""
     clauses = re.split(r",|;|\band\b|\bbut\b|\bso\b|\bbecause\b", sentence)
     with_name = [c for c in clauses if name in c] or [c for c in clauses if name.lower() in c.lower()]
-    return " ".join(_plain(c) for c in clauses if c not in with_name[:1])
+    return " ".join(_plain(c) for c in clauses if c not in with_name[:1]).strip()
 
 
 def order_numbers(text: str) -> list[str]:
