@@ -57,6 +57,57 @@ def test_names_are_read_from_introductions(text: str, name: str | None) -> None:
     assert name_in(text) == name
 
 
+# What customers say they are. Each would be a name to a reader that takes any capitalised word after "I'm".
+STATES = """
+Done Over Out Outraged Shocked Livid Calling Moving Travelling Abroad Pregnant Disabled Elderly Blind Deaf
+Retired Unemployed Broke Poor Rich Married Single Divorced Sick Ill Tired Exhausted Starving Nervous Scared
+Afraid Curious Impatient Desperate Serious Joking Kidding Fine Okay Alright Good Great Excellent Grateful
+Thankful Pleased Satisfied Dissatisfied Impressed Amazed Speechless Concerned Worried Anxious Stressed
+Overwhelmed Late Early Ready Busy Free Available Away Online Outside Home Here There Back Gone Leaving
+Staying Vegan Diabetic Allergic Asthmatic Autistic Gay Straight Trans Male Female Old Young Twenty Fifty
+Student Teacher Nurse Engineer Lawyer Developer Manager Admin Staff Pro Member New Confused Lost Stuck
+Locked Blocked Banned Suspended Charged Owed Entitled Eligible Unsure Uncertain Positive Sure Certain
+Finished Complete Through Sad Mad Cross Hopeful Optimistic Pessimistic Sceptical Honest Wrong Right
+Correct Mistaken Responsible Liable Aware Unaware Awake Asleep Alive Dead Hungry Thirsty Cold Hot Warm
+Sorry Ashamed Embarrassed Proud Jealous Lonely Bored Crazy Insane Kind Patient Polite Rude Loyal Regular
+Frequent Premium VIP Gold Platinum Silver Basic Plus Prime Accountant Confident Independent Hesitant
+Reluctant Sarcastic Critical Furious Annoyed Upset Irritated Frustrated Disappointed Unhappy Miserable
+Devastated Heartbroken Gutted Fuming Raging Appalled Disgusted Horrified Baffled Puzzled Perplexed
+Clueless Helpless Hopeless Powerless Frantic Terrified Uneasy Restless Weary Drained Burnt French
+Canadian Japanese Polish Chinese Brazilian Nigerian Muslim Jewish Catholic
+""".split()
+# Given names, several shaped like a state ("Mildred", "Irving") or a closed-class word ("Will", "May").
+NAMES = """
+Alice Bob Grant Dominic Ludovic Vincent Laurent Clive Olive Prashant Nishant Hemant Vedant Emily Kelly
+Molly Sally Ally Lily Ted Fred Reed Ahmed Mohammed Alfred Mildred Irving Sterling Channing Hope Joy Faith
+Will Mark Bill May June April Rose Summer Sunny Christian Pat Kim Ray Amy Andy Betty Jennifer Peter Walter
+Esther Tyler Hunter Parker Cooper Crystal Chantal Hal Val Neal Kunal Vishal Bilal Jamal Kamal Eric Cedric
+Frederic Florent Trent Brent Kent Clement Therese Manish Ashish Harish Trish Dean Grace Joyce Charity
+Mercy Honor Justice Liberty Destiny Serenity Harmony Trinity Unity Una Patience
+""".split()
+# Names that are also words of a state or nationality: known only from an explicit frame.
+AMBIGUOUS = "Happy Lucky Precious Blessing Constant Danish Irish".split()
+
+
+@pytest.mark.parametrize("word", STATES)
+def test_a_state_after_i_am_is_not_a_name(word: str) -> None:
+    assert name_in(f"I'm {word}.") is None
+    assert name_in(f"Hi, I am {word} and my order is late") is None
+
+
+@pytest.mark.parametrize("word", NAMES)
+def test_a_name_after_i_am_is_a_name(word: str) -> None:
+    assert name_in(f"I'm {word}.") == word
+    assert name_in(f"Hi, I am {word} and my order is late") == word
+
+
+@pytest.mark.parametrize("word", AMBIGUOUS)
+def test_a_word_that_may_be_either_is_a_name_only_when_explicitly_one(word: str) -> None:
+    assert name_in(f"I'm {word}.") is None
+    assert name_in(f"My name is {word}.") == word
+    assert name_in(f"Call me {word}.") == word
+
+
 def test_only_the_customers_messages_introduce() -> None:
     messages: list[BaseMessage] = [
         HumanMessage("I'm Alice."),

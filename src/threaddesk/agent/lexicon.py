@@ -43,6 +43,15 @@ PREDICATE_WORDS = _words(
     gone closed locked missing pending home away abroad outside inside online offline ridiculous
     insane nuts livid fuming fed annoying confusing boring customer client member user admin owner
     guest subscriber buyer seller manager staff employee premium gold vip regular loyal back
+    cross gay straight trans male female broke rich single married blind deaf brave kind polite rude
+    honest proud lonely thirsty elderly senior junior guilty healthy wealthy sleepy grumpy silly lucky
+    worthy nosy fussy picky warm asleep over through complete correct mistaken liable basic plus pro
+    prime platinum silver bronze teacher nurse engineer lawyer developer designer driver worker
+    freelancer contractor retiree pensioner parent mum mom dad mother husband wife partner patient
+    student programmer work office school overseas upstairs downstairs human person robot bot
+    one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty
+    seventy eighty ninety hundred desperate alright excellent frequent weary burnt owed heartbroken
+    shaken forgotten mistaken taken written beaten hidden fallen swollen rotten
     """
 )
 DEMONYMS = _words(
@@ -69,17 +78,22 @@ TITLES = _words(
     """
     dr doctor mr mister mrs ms miss mx prof professor sir dame lady lord madam madame mme mlle rev
     reverend fr father sr sra srta señor señora señorita herr frau capt captain officer judge sister
-    dean coach
+    coach
     """
 )
 # Lower-case particles inside a full name: "Ludwig van Beethoven", "María de la Cruz".
 NAME_PARTICLES = _words("van von de da di del della der den du la le bin ibn al el dos das ter ten y")
 # Given names that happen to have an adjective's or participle's ending.
 NAMES_SHAPED_LIKE_STATES = _words(
-    "ahmed mohammed muhammed mohamed alfred wilfred manfred winifred mildred irving"
+    "ahmed mohammed muhammed mohamed alfred wilfred manfred winifred mildred irving sterling channing"
 )
+# Contractions ("I'm", "that's", "don't") are never names; "O'Brien", "D'Angelo" are.
+_CONTRACTION_ENDINGS = ("'m", "'re", "'ve", "'ll", "'d", "'t", "'s")
 
-# (ending, shortest word length with it) for adjectives and participles.
+# (ending, shortest word length with it) for adjectives and participles. Each length is past the
+# given names with that ending: "Clive" and "Olive" (-ive), "Dominic" (-ic, so only -tic, -gic,
+# -ical), "Vincent" and "Laurent" (-ent, so only -ient, -dent), "Prashant" (-ant, so only -nant,
+# -tant from eight letters).
 _STATE_ENDINGS = (
     ("ed", 5),
     ("ing", 5),
@@ -90,6 +104,13 @@ _STATE_ENDINGS = (
     ("ible", 6),
     ("ive", 6),
     ("ese", 6),
+    ("tic", 6),
+    ("gic", 7),
+    ("ical", 7),
+    ("ient", 7),
+    ("dent", 7),
+    ("nant", 8),
+    ("tant", 8),
 )
 
 
@@ -105,7 +126,13 @@ def looks_like_a_state(word: str) -> bool:
     return any(w.endswith(ending) and len(w) >= shortest for ending, shortest in _STATE_ENDINGS)
 
 
-def is_never_a_name(word: str) -> bool:
-    """Words of a closed class that fill a name's slot without being one."""
+def is_function_word(word: str) -> bool:
+    """Articles, pronouns, prepositions, adverbs, contractions: never a name, whatever the frame."""
     w = word.lower()
-    return w in FUNCTION_WORDS or w in PREDICATE_WORDS or w in DEMONYMS or w in TITLES
+    return w in FUNCTION_WORDS or w.endswith(_CONTRACTION_ENDINGS)
+
+
+def is_never_a_name(word: str) -> bool:
+    """Words of a closed class that fill the slot of "I'm ___" without being a name."""
+    w = word.lower()
+    return is_function_word(w) or w in PREDICATE_WORDS or w in DEMONYMS or w in TITLES

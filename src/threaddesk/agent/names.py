@@ -23,6 +23,7 @@ from threaddesk.agent.lexicon import (
     NAME_PARTICLES,
     TIME_WORDS,
     TITLES,
+    is_function_word,
     is_never_a_name,
     looks_like_a_state,
 )
@@ -106,7 +107,9 @@ def _name_at(toks: list[Token], i: int, *, explicit: bool) -> tuple[str, int] | 
             return None
         parts, i = [title], j
         first = toks[i]
-    if is_never_a_name(first.text) or first.text.endswith("'s"):
+    # In "my name is ___" a capitalised word is a name unless it cannot be one ("My name is Happy").
+    closed = is_function_word if explicit and first.capitalised and not parts else is_never_a_name
+    if closed(first.text) or first.text.endswith("'s"):
         return None
     if not explicit or not first.capitalised:
         if looks_like_a_state(first.text) and not parts:
@@ -176,7 +179,13 @@ class _Reading:
             if _matches(self.words, at, frame):
                 after = at + len(frame)
                 got = _name_at(self.toks, after, explicit=True)
-                if got and (self.toks[after].capitalised or self.followed_like_a_name(got[1])):
+                if not got:
+                    continue
+                end = got[1] >= len(self.toks) or self.toks[got[1]].kind == "mark"
+                first = self.toks[after]
+                if is_never_a_name(first.text) and first.lower not in TITLES and not end:
+                    continue  # "My name is Happy." but not "My name is Missing from the invoice"
+                if self.toks[after].capitalised or self.followed_like_a_name(got[1]):
                     return _display(got[0])
         return None
 
