@@ -58,12 +58,17 @@ _NAME_QUESTION = _any(
     r"\bwhat (?:do|did|should|will|would) you call me\b",
     r"\bwhat name (?:did i|do you have|have i)\b",
     r"\bremind me (?:of )?(?:my name|who i am)\b",
+    r"\bwho do you think i am\b",
+    r"\b(?:know|remember) who you(?: re| are) (?:talking|speaking|chatting) (?:to|with)\b",
+    r"\bwhat do you know about me\b",
+    r"\b(?:did|have) i (?:tell|told|give|given) you my name\b",
     r"^my name$",
 )
 _YES_NO = re.compile(
+    r"^(?:did|have) i (?:tell|told|give|given) you|"
     r"^(?:(?:do|did|does|can|could) you (?:still )?|you (?:still )?)?(?:know|remember|recall|recogni[sz]e)\b"
 )
-_WHO = re.compile(r"\bwho am i\b")
+_WHO = re.compile(r"\bwho (?:am i|do you think i am)\b")
 _NAME_CHECK = re.compile(r"^(?:is my name|am i) (?P<rest>.+)$")
 _ORDER_QUESTION = _any(
     r"\b(?:what|which)(?: ?s| is| was)? (?:my|the) order (?:number|no|id|reference)\b",
@@ -85,6 +90,7 @@ _CONCERN_QUESTION = _any(
     r"\b(?:know|remember|recall) what "
     r"(?:i (?:said|asked|told you|wrote|wanted|needed)|my (?:issue|problem) (?:is|was))\b",
     r"^my (?:issue|problem)$",
+    r"\b(?:summari[sz]e|repeat|recap) (?:my|the) (?:issue|problem|question|request|complaint|concern)",
     r"^what (?:was|is|s) the (?:issue|problem)(?: again)?$",
 )
 _ABOUT_THE_AGENT = _any(
