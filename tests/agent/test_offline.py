@@ -93,7 +93,7 @@ def test_no_customer_message_yet_gets_a_greeting() -> None:
 
 def test_a_long_unclear_message_is_quoted_short() -> None:
     reply = reply_for([HumanMessage("blah " * 100)])
-    assert reply.startswith("I'm not sure I understood \"blah blah")
+    assert reply.startswith("I'm not sure I understood: \"blah blah")
     assert '..."' in reply and len(reply) < 220
 
 

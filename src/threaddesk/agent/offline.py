@@ -152,7 +152,7 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
         return f"Alright{you}. Is there anything else I can help with?"
     # The words it did not understand are quoted back, so the customer sees what was read.
     unclear = _quote(human[-1].strip())
-    return f'I\'m not sure I understood "{unclear}"{you}. Could you tell me a bit more about what you need?'
+    return f'I\'m not sure I understood{you}: "{unclear}" Could you tell me a bit more about what you need?'
 
 
 class OfflineChatModel(BaseChatModel):

@@ -143,7 +143,9 @@ _CONCERN = re.compile(
     r"website|site|error|bug|crash(?:ed|es)?|issues?|problems?|complaint|arrived|arrive|never|missing|"
     r"lost|late|delayed|damaged|broken|wrong|stolen|cancel(?:led|ed)?|twice|double|can t|cannot|couldn t|"
     r"won t|doesn t|didn t|isn t|hasn t|haven t|wasn t|aren t|not working|stopped|failed|fails|locked|"
-    r"declined|defective|faulty|help|need|want|would like|still waiting)\b"
+    r"declined|defective|faulty|help|need|want|would like|still waiting|"
+    r"cracked|scratched|dented|torn|ripped|leak(?:s|ing|ed)?|wet|fit|fits|size|receive|received|came|"
+    r"overcharged|sent|quality|hacked|speak to|talk to|manager|reset|cancel(?:ling|ing)?)\b"
 )
 _ORDER_NUMBER = re.compile(
     r"(?:#\s?(\d{2,})|\b(?:order|parcel|package|shipment|invoice)s?\s*(?:number|no\.?|n[º°]|id|#)?\s*:?\s*#?\s*(\d{2,}))",
