@@ -19,6 +19,8 @@ on its own. Negated and asked frames ("I'm not Bob", "don't call me Al",
 
 from __future__ import annotations
 
+import functools
+
 from threaddesk.agent.lexicon import (
     NAME_PARTICLES,
     TIME_WORDS,
@@ -252,6 +254,7 @@ def name_in_sentence(sentence: str) -> str | None:
     return found[-1] if found else None
 
 
+@functools.lru_cache(maxsize=4096)
 def name_in(text: str) -> str | None:
     """The name a message introduces its writer by ("Hi, I'm Alice.", "my name is juan"), if any."""
     found = None

@@ -43,7 +43,7 @@ def _quote(text: str) -> str:
     return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
 
 
-def _concerns(sentences: list[Sentence]) -> list[str]:
+def _concerns(sentences: Sequence[Sentence]) -> list[str]:
     out: list[str] = []
     for sentence in sentences:
         if sentence.act is Act.CONCERN and sentence.text not in out:
@@ -51,7 +51,7 @@ def _concerns(sentences: list[Sentence]) -> list[str]:
     return out
 
 
-def _latest_concern(messages: list[list[Sentence]]) -> str | None:
+def _latest_concern(messages: Sequence[Sequence[Sentence]]) -> str | None:
     """The concern as last told: the concern sentences of the latest messages in a row that state one
     ("My parcel never arrived." then "It was order 1042."), at most `_RECALLED_MESSAGES` of them."""
     told: list[list[str]] = []
@@ -64,7 +64,7 @@ def _latest_concern(messages: list[list[Sentence]]) -> str | None:
     return " ".join(sentence for concerns in told for sentence in concerns) or None
 
 
-def _recalled_orders(messages: list[list[Sentence]]) -> list[str]:
+def _recalled_orders(messages: Sequence[Sequence[Sentence]]) -> list[str]:
     """The order numbers of the latest message of the customer's that gave any."""
     for sentences in reversed(messages):
         numbers = list(dict.fromkeys(n for s in sentences for n in order_numbers(s.text)))

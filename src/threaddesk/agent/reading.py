@@ -7,6 +7,7 @@ says so instead of guessing.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -204,8 +205,9 @@ def _act(sentence: str, plain: str) -> Sentence:
     return Sentence(sentence, Act.UNCLEAR)
 
 
-def read(text: str) -> list[Sentence]:
-    """What each sentence of a message does, in order.
+@functools.lru_cache(maxsize=4096)
+def read(text: str) -> tuple[Sentence, ...]:
+    """What each sentence of a message does, in order (cached: every turn rereads the context).
 
     A sentence that introduces its writer and does something else in another clause too
     ("I'm Alice, what's my name?", "I'm calling about my order, this is Tom") yields both
@@ -221,7 +223,7 @@ def read(text: str) -> list[Sentence]:
         also = _act(sentence, _other_clauses(sentence, name))
         if also.act not in (Act.UNCLEAR, Act.GREETING, Act.ACKNOWLEDGEMENT):
             out.append(also)
-    return out
+    return tuple(out)
 
 
 def _other_clauses(sentence: str, name: str) -> str:
