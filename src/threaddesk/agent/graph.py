@@ -21,6 +21,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
+from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
 AGENT_NAME = "support_agent"
 DEFAULT_CONTEXT_MESSAGES = 40
@@ -61,6 +62,13 @@ def recent_context(
     )
 
 
+def model_failure(exc: Exception) -> ThreadDeskError:
+    """What the chat model raised, as threaddesk's error: whatever fails in the call is the model's."""
+    if isinstance(exc, ThreadDeskError):
+        return exc
+    return ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}")
+
+
 def build_agent(
     model: BaseChatModel,
     checkpointer: BaseCheckpointSaver | None,
@@ -90,11 +98,19 @@ def build_agent(
 
     async def respond(state: SupportState) -> dict:
         prompt, update = prepare(state)
-        return {"messages": [await model.ainvoke(prompt)], **update}
+        try:
+            answer = await model.ainvoke(prompt)
+        except Exception as exc:
+            raise model_failure(exc) from exc
+        return {"messages": [answer], **update}
 
     def respond_sync(state: SupportState) -> dict:
         prompt, update = prepare(state)
-        return {"messages": [model.invoke(prompt)], **update}
+        try:
+            answer = model.invoke(prompt)
+        except Exception as exc:
+            raise model_failure(exc) from exc
+        return {"messages": [answer], **update}
 
     builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
