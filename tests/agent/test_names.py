@@ -83,7 +83,8 @@ Molly Sally Ally Lily Ted Fred Reed Ahmed Mohammed Alfred Mildred Irving Sterlin
 Will Mark Bill May June April Rose Summer Sunny Christian Pat Kim Ray Amy Andy Betty Jennifer Peter Walter
 Esther Tyler Hunter Parker Cooper Crystal Chantal Hal Val Neal Kunal Vishal Bilal Jamal Kamal Eric Cedric
 Frederic Florent Trent Brent Kent Clement Therese Manish Ashish Harish Trish Dean Grace Joyce Charity
-Mercy Honor Justice Liberty Destiny Serenity Harmony Trinity Unity Una Patience
+Mercy Honor Justice Liberty Destiny Serenity Harmony Trinity Unity Una Patience Xiaoming Jianping Liying
+Zhiming Wenjing Khaled Javed
 """.split()
 # Names that are also words of a state or nationality: known only from an explicit frame.
 AMBIGUOUS = "Happy Lucky Precious Blessing Constant Danish Irish".split()

@@ -50,7 +50,8 @@ PREDICATE_WORDS = _words(
     freelancer contractor retiree pensioner parent mum mom dad mother husband wife partner patient
     student programmer work office school overseas upstairs downstairs human person robot bot
     one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty
-    seventy eighty ninety hundred desperate alright excellent frequent weary burnt owed heartbroken
+    seventy eighty ninety hundred paying running hating buying sending emailing saying desperate
+    alright excellent frequent weary burnt owed heartbroken
     shaken forgotten mistaken taken written beaten hidden fallen swollen rotten
     """
 )
@@ -85,8 +86,44 @@ TITLES = _words(
 NAME_PARTICLES = _words("van von de da di del della der den du la le bin ibn al el dos das ter ten y")
 # Given names that happen to have an adjective's or participle's ending.
 NAMES_SHAPED_LIKE_STATES = _words(
-    "ahmed mohammed muhammed mohamed alfred wilfred manfred winifred mildred irving sterling channing"
+    "ahmed mohammed muhammed mohamed khaled javed hamed rashed zayed majed sajed fahed naved alfred wilfred "
+    "manfred winifred mildred irving sterling channing"
 )
+
+# Mandarin syllables in pinyin (without tones), by initial: a name such as "Xiaoming" or "Jianping"
+# ends in "-ing" without being a participle, and is told apart by being made of these syllables only.
+_PINYIN_FINALS = {
+    "b p m": "a o ai ei ao an en ang eng i ie iao ian in ing u",
+    "f": "a o ei ou an en ang eng u",
+    "d t": "a e ai ei ao ou an ang eng ong i ie iao iu ian ing u uo ui uan un",
+    "n l": "a e ai ei ao ou an en ang eng ong i ie iao iu ian in iang ing u uo uan un ü üe",
+    "g k h": "a e ai ei ao ou an en ang eng ong u ua uo uai ui uan un uang",
+    "j q x": "i ia ie iao iu ian in iang ing iong u ue uan un",
+    "zh ch sh r": "a e i ai ei ao ou an en ang eng ong u ua uo uai ui uan un uang",
+    "z c s": "a e i ai ei ao ou an en ang eng ong u uo ui uan un",
+    "y": "a ao an ang e i in ing o ong ou u uan ue un",
+    "w": "a ai an ang ei en eng o u",
+}
+_PINYIN = frozenset(
+    initial + final
+    for initials, finals in _PINYIN_FINALS.items()
+    for initial in initials.split()
+    for final in finals.split()
+) | frozenset("me mou miu pou lo lia dia".split())
+_PINYIN_FIRST = frozenset("a o e ai ei ao ou an en ang eng er".split())  # no initial: only first
+
+
+def _is_pinyin(word: str) -> bool:
+    """Whether `word` is a run of pinyin syllables ("xiaoming" = xiao + ming)."""
+    ends = {0}
+    for i in range(len(word)):
+        if i in ends:
+            for j in range(i + 1, min(len(word), i + 6) + 1):
+                if word[i:j] in _PINYIN or i == 0 and word[i:j] in _PINYIN_FIRST:
+                    ends.add(j)
+    return len(word) in ends
+
+
 # Contractions ("I'm", "that's", "don't") are never names; "O'Brien", "D'Angelo" are.
 _CONTRACTION_ENDINGS = ("'m", "'re", "'ve", "'ll", "'d", "'t", "'s")
 
@@ -121,8 +158,8 @@ def looks_like_a_state(word: str) -> bool:
         return False
     if w.startswith("un") and len(w) >= 6:
         return True
-    if w.endswith("eed") or w.endswith("rese"):  # Reed, Therese
-        return False
+    if w.endswith("eed") or w.endswith("rese") or w.endswith("ing") and _is_pinyin(w):
+        return False  # Reed, Therese, Xiaoming
     return any(w.endswith(ending) and len(w) >= shortest for ending, shortest in _STATE_ENDINGS)
 
 
