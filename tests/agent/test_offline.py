@@ -48,6 +48,11 @@ def test_the_table_is_big_and_covers_every_kind() -> None:
     assert {"thanks", "greeting", "goodbye", "unclear", "multi-sentence"} <= kinds
 
 
+def test_the_docs_give_the_tables_size() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "python-api.md").read_text("utf-8")
+    assert f"`tests/data/offline_phrasings.json` ({len(CASES)} conversations" in docs
+
+
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_phrasing(case: dict[str, Any]) -> None:
     check(case, converse(case["say"], case.get("profile")))
