@@ -72,7 +72,7 @@ _QUESTION_WORDS = frozenset(
 # Lower-case words that may follow a name in a weak frame: "I'm Alice from Acme", and the words that
 # open the next clause when punctuation is left out ("Hi I'm Alice can you help").
 _AFTER_A_NAME = frozenset(
-    "from here speaking and with at of again btw calling writing too by but on via "
+    "from here speaking and with at again btw calling writing too by but on via "
     "i my can could would please need thanks thank what how".split()
 )
 # What must follow "it's ___" for it to be an introduction ("It's Alice here", not "It's Monday").
@@ -152,6 +152,10 @@ def _followed_like_a_name(toks: list[Token], j: int) -> bool:
     return nxt.kind == "mark" or nxt.is_word and nxt.lower in _AFTER_A_NAME
 
 
+def _acronym(tok: Token) -> bool:
+    return len(tok.text) > 1 and tok.text.isupper()
+
+
 def _display(name: str) -> str:
     """A name as typed, except that an all-lower-case one gets its capitals ("juan" → "Juan")."""
     return name.title() if name == name.lower() else name
@@ -205,6 +209,8 @@ class _Reading:
             got = _name_at(self.toks, after, explicit=False)
             if not got or not self.toks[after].capitalised or not self.followed_like_a_name(got[1]):
                 continue
+            if _acronym(self.toks[after]):
+                continue  # "I'm CEO", "This is HR": a name in capitals needs "my name is"
             if frame in _ITS and (
                 self.words[after] in TIME_WORDS
                 or not self.greeted
