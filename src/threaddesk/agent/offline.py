@@ -132,6 +132,8 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
     if concerns:
         noted = f'I\'ve noted: "{_quote(" ".join(concerns))}" Can you tell me a bit more so I can help?'
         return f"{opening} {noted}" if opening else f"Thanks{you}. {noted}"
+    if opening and Act.FEELING in acts:  # "I'm Alice and I'm frustrated"
+        return f"{opening} I'm sorry to hear that. Can you tell me what went wrong?"
     if opening:
         return f"{opening} {'What can I do for you?' if hey else 'How can I help?'}"
     if Act.FEELING in acts:
