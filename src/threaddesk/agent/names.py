@@ -2,15 +2,17 @@
 
 A name is a name only where the sentence says so. Two kinds of introduction frame:
 
-- explicit ("my name is ___", "call me ___", "I'm called ___", "I go by ___"): the
-  slot can only hold a name, so a lower-case one counts too ("my name is juan");
-- weak ("I'm ___", "I am ___", "this is ___" opening a sentence, "it's ___ here",
-  "___ here" / "___ speaking" opening a sentence): the slot also holds states,
-  places and nationalities ("I'm Frustrated", "I'm French"), so the candidate must
-  be capitalised (in a sentence that is not all capitals), must not be of a closed
-  class that fits the slot (see `lexicon`), must not have an adjective's or
-  participle's shape, and must be followed by what follows a name: the end of the
-  clause, a surname, or a word such as "from", "here", "and".
+- explicit ("my name is ___", "call me ___", "I'm called ___", "I go by ___", "Name: ___"):
+  the slot can only hold a name, so a lower-case one counts too ("my name is juan"), and
+  so does a word that is usually a state if it ends the clause ("My name is Happy.");
+- weak ("I'm ___", "I am ___", "this is ___" / "it's me, ___" opening a clause, "it's ___"
+  after a greeting or before "here", "___ here" / "___ speaking" opening a sentence,
+  "Regards, ___"): the slot also holds states, roles, places and nationalities ("I'm
+  Frustrated", "I'm CEO", "I'm French"), so the candidate must be capitalised (in a
+  sentence not written in capitals, and not itself an acronym), must not be of a closed
+  class that fits the slot (see `lexicon`), must not have an adjective's or participle's
+  shape, and must be followed by what follows a name: the end of the clause, a surname,
+  or a word such as "from", "here", "and".
 
 A title ("Dr", "Mrs") is part of the name when a surname follows and no name
 on its own. Negated and asked frames ("I'm not Bob", "don't call me Al",
