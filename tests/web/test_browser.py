@@ -250,6 +250,13 @@ def test_two_users_chat_at_once_and_see_only_their_own(browser, server, open_pag
     _check_accessibility(alice, "conversation-desktop")
     _screenshot(alice, "two-users-desktop")
 
+    # Signing out forgets the token and the open thread.
+    alice.get_by_role("button", name="Sign out").click()
+    expect(alice.get_by_label("API token")).to_be_focused()
+    assert _thread_in_url(alice) is None
+    alice.reload()
+    expect(alice.get_by_role("button", name="Sign in")).to_be_visible()
+
 
 def test_a_new_user_gets_a_hint_and_a_conversation_starts_with_its_first_message(
     server, open_page, size

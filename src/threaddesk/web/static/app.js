@@ -104,8 +104,10 @@ function announce(message) {
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(state, { token: null, threadId: null, threads: [], nextCursor: null });
+  setDrawer(false);
   $("app").hidden = true;
   $("signin").hidden = false;
+  document.title = "Sign in · threaddesk";
   showError("signin-error", message);
   $("token").focus();
 }
@@ -195,7 +197,9 @@ function forgetThread(threadId) {
 // ---- the open conversation ------------------------------------------------------------------------
 
 function setHeader(thread) {
-  $("chat-title").textContent = thread ? thread.title || "Untitled conversation" : "New conversation";
+  const title = thread ? thread.title || "Untitled conversation" : "New conversation";
+  $("chat-title").textContent = title;
+  document.title = `${title} · threaddesk`;
   $("thread-actions").hidden = !thread;
 }
 
@@ -424,7 +428,10 @@ $("signin-form").addEventListener("submit", (event) => {
     if (error.status !== 401) showError("signin-error", error.message);
   });
 });
-$("signout").addEventListener("click", () => signOut());
+$("signout").addEventListener("click", () => {
+  history.replaceState(null, "", urlFor(null));
+  signOut();
+});
 $("new-thread").addEventListener("click", () => {
   if (threadInUrl()) history.pushState(null, "", urlFor(null));
   showNewConversation();
@@ -458,5 +465,10 @@ PHONE.addEventListener("change", () => setDrawer(false));
 // Following a #thread= link, Back and Forward, and an edited hash all arrive as popstate.
 window.addEventListener("popstate", () => { if (state.token && !$("app").hidden) route(); });
 
-if (state.token) signIn(state.token).catch(() => signOut());
-else signOut();
+if (state.token) {
+  signIn(state.token).catch((error) => {
+    if (error.status !== 401) signOut(`Could not sign in: ${error.message}`);
+  });
+} else {
+  signOut();
+}
