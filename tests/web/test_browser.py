@@ -315,6 +315,12 @@ def test_a_long_conversation_scrolls_in_its_pane_with_the_composer_in_view(serve
 
     box = page.get_by_label("Message", exact=True).bounding_box()
     assert box["width"] >= 0.6 * viewport["width"] - 100, f"the text box is {box['width']}px wide"
+    # The box grows with what is typed, up to a point, and the composer stays in view.
+    box_height = box["height"]
+    page.get_by_label("Message", exact=True).fill("A line\n" * 30)
+    grown = page.get_by_label("Message", exact=True).bounding_box()["height"]
+    assert box_height < grown <= 0.35 * viewport["height"] + 1
+    assert _in_viewport(page, "#composer")
     _say(page, "Thanks for the help!", re.compile(r"\S"))
     assert _in_viewport(page, "#messages li:last-child") and _in_viewport(page, "#composer")
     _check_accessibility(page, f"long-{size}")

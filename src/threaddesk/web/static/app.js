@@ -157,6 +157,7 @@ async function loadMoreThreads() {
     // Still in view (a tall list area, a short page)? Observing afresh reports it again.
     moreObserver.unobserve($("more-threads"));
     moreObserver.observe($("more-threads"));
+window.setInterval(refreshTimes, 30_000);
   }
 }
 
@@ -181,6 +182,11 @@ function renderThreads() {
   $("threads-empty").hidden = state.threads.length > 0;
   $("more-threads").hidden = !state.nextCursor;
   renderEmptyState();
+}
+
+/** Keep the "5m ago" labels true while the page stays open (text only: focus and scroll stay put). */
+function refreshTimes() {
+  for (const when of $("threads").querySelectorAll("time")) when.textContent = ago(when.dateTime);
 }
 
 /** Put `thread` (fresh from the server) first in the list, as the most recently active. */
@@ -420,6 +426,7 @@ const moreObserver = new IntersectionObserver(
   { root: $("thread-scroll"), rootMargin: "0px 0px 200px 0px" },
 );
 moreObserver.observe($("more-threads"));
+window.setInterval(refreshTimes, 30_000);
 
 $("signin-form").addEventListener("submit", (event) => {
   event.preventDefault();
