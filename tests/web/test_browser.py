@@ -238,6 +238,9 @@ def test_two_users_chat_at_once_and_see_only_their_own(browser, server, open_pag
     # A second conversation knows nothing of the first; switching back restores it.
     alice.get_by_role("button", name="+ New conversation").click()
     expect(alice.locator("#messages li")).to_have_count(0)
+    expect(alice.locator("#new-hint")).to_have_text(
+        "This conversation starts when you send its first message."
+    )
     _say(alice, "What's my name?", re.compile(r"^(?!.*Alice)"))
     expect(alice.locator("#threads .title")).to_have_text(["What's my name?", "Hi, I'm Alice."])
     alice.get_by_role("link", name=re.compile("Hi, I'm Alice.")).click()

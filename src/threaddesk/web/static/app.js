@@ -209,9 +209,11 @@ function setHeader(thread) {
   $("thread-actions").hidden = !thread;
 }
 
+/** A hint where the pane would be empty: a welcome for a new user, else how a new conversation starts. */
 function renderEmptyState() {
-  const empty = !state.threadId && $("messages").childElementCount === 0;
-  $("empty-state").hidden = !empty || state.threads.length > 0;
+  $("empty-state").hidden = Boolean(state.threadId) || $("messages").childElementCount > 0;
+  $("welcome").hidden = state.threads.length > 0;
+  $("new-hint").hidden = state.threads.length === 0;
 }
 
 function addMessage(role, text) {
