@@ -213,7 +213,6 @@ def test_two_users_chat_at_once_and_see_only_their_own(browser, server, open_pag
     from playwright.sync_api import expect
 
     page = open_page("desktop")
-    _check_accessibility(page, "signin-desktop")
     page.get_by_label("API token").fill("not-a-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#signin-error")).to_contain_text("not accepted")
@@ -427,6 +426,7 @@ def test_the_url_carries_the_open_thread(server, open_page, size) -> None:
 
     # A link to a thread opens it, once signed in through the form.
     page = open_page(size, None, f"/#thread={old}")
+    _check_accessibility(page, f"signin-{size}")
     page.get_by_label("API token").fill(server.users[user].token)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#chat-title")).to_have_text("Older")
