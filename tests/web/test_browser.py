@@ -511,6 +511,7 @@ def test_a_thread_deleted_elsewhere_is_explained(server, open_page, size) -> Non
     expect(page.get_by_label("Message", exact=True)).to_have_value("Are you still there?")
     expect(page.locator("#chat-title")).to_have_text("New conversation")
     assert _thread_in_url(page) is None
+    _check_accessibility(page, f"gone-{size}")
     _screenshot(page, f"gone-{size}")
 
     # A stale entry in the list says the same when picked.
