@@ -389,13 +389,12 @@ def test_keyboard_and_screen_reader_basics(server, open_page, size) -> None:
 
 
 @pytest.fixture(scope="module")
-def many_threads(server) -> list[str]:
-    """A page and a bit of threads for the user "many" (only read by the tests), newest first."""
+def many_threads(server) -> dict[str, str]:
+    """A page and a bit of threads for the user "many" (only read by the tests): title -> id, newest first."""
     desk = Desk(server, "many")
     titles = [f"Thread {number:02d}" for number in range(PAGE_SIZE + 5)]
-    for title in titles:
-        desk.create(title)
-    return titles[::-1]
+    ids = [desk.create(title) for title in titles]
+    return dict(reversed(list(zip(titles, ids, strict=True))))
 
 
 def test_more_threads_load_as_the_list_scrolls(open_page, size, many_threads) -> None:
@@ -409,9 +408,14 @@ def test_more_threads_load_as_the_list_scrolls(open_page, size, many_threads) ->
 
     page.locator("#threads li").last.scroll_into_view_if_needed()
     expect(links).to_have_count(len(many_threads))
-    assert links.locator(".title").all_text_contents() == many_threads
+    assert links.locator(".title").all_text_contents() == list(many_threads)
     expect(page.get_by_role("button", name="Load more conversations")).to_be_hidden()
     _screenshot(page, f"many-{size}")
+
+    # A link to a thread beyond the first page opens it too, with its title.
+    page = open_page(size, "many", f"/#thread={many_threads['Thread 00']}")
+    expect(page.locator("#chat-title")).to_have_text("Thread 00")
+    expect(page.get_by_role("button", name="Rename")).to_be_visible()
 
 
 def test_the_url_carries_the_open_thread(server, open_page, size) -> None:
