@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from threaddesk.storage.sqlite import SqliteDatabase, migrate
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import migrate
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -83,7 +85,8 @@ class SqliteRegistry(ThreadRegistry):
         limit: int = 50,
         after: PageCursor | None = None,
     ) -> list[Thread]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if user_id is not None:
             where.append("user_id = ?")
             params.append(user_id)
@@ -175,7 +178,7 @@ class SqliteRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         ids = json.dumps(list(thread_ids))
         sql = "DELETE FROM threaddesk_threads WHERE thread_id IN (SELECT value FROM json_each(?))"
         params: tuple = (ids,)
@@ -184,6 +187,9 @@ class SqliteRegistry(ThreadRegistry):
             params = (ids, inactive_before.timestamp())
         sql += " RETURNING thread_id"
         return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
+
+    async def ping(self) -> None:
+        await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
         return await self.db.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,9 +11,9 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
-from threaddesk.storage.postgres import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -31,7 +32,7 @@ def _row(row: dict[str, Any]) -> Thread:
 
 
 class PostgresRegistry(ThreadRegistry):
-    """Schema comes from `threaddesk.storage.postgres.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
@@ -117,7 +118,8 @@ class PostgresRegistry(ThreadRegistry):
                 f" WHERE thread_id = %s RETURNING {_COLUMNS}",
                 (row["title"] if title is None else title, Jsonb(merged), thread_id),
             )
-            return _row(await cur.fetchone())
+            updated = await cur.fetchone()
+            return None if updated is None else _row(updated)
 
     async def record_turn(
         self,
@@ -136,6 +138,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         # Two replicas deleting the same row: the second waits for the first, then finds nothing.
+        params: tuple[object, ...]
         if inactive_before is None:
             sql, params = "DELETE FROM threaddesk_threads WHERE thread_id = %s", (thread_id,)
         else:
@@ -146,7 +149,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
         params: tuple = (list(thread_ids),)
         if inactive_before is not None:
@@ -156,12 +159,15 @@ class PostgresRegistry(ThreadRegistry):
             cur = await conn.execute(sql + " RETURNING thread_id", params)
             return [row["thread_id"] for row in await cur.fetchall()]
 
+    async def ping(self) -> None:
+        await self._one("SELECT 1 AS ok")
+
     async def count(self) -> int:
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
         return row["n"] if row else 0
 
     @asynccontextmanager
-    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
         keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
         async with self.db.session_try_locks(list(keys)) as held:
             yield [thread_id for key, thread_id in keys.items() if key in held]
