@@ -109,7 +109,9 @@ def _with_csp(route) -> None:
 
 @pytest.fixture
 def open_page(browser, server) -> Iterator[Callable[..., object]]:
-    """`open_page(size, user=None, path="/")`: a fresh browser context on the page, signed in as `user`.
+    """`open_page(size, user=None, path="/", fake_clock=False)`: a new browser context on the page.
+
+    It is signed in as `user` if given, with Playwright's clock installed if `fake_clock`.
 
     Signing in is done by storing the token as the sign-in form does (the form has its own test).
     At teardown, no console error (but an API's 4xx) and no uncaught exception may have happened.
@@ -121,9 +123,11 @@ def open_page(browser, server) -> Iterator[Callable[..., object]]:
         if message.type == "error" and not API_REFUSAL.match(message.text):
             errors.append(f"console: {message.text}")
 
-    def open_(size: str, user: str | None = None, path: str = "/"):
+    def open_(size: str, user: str | None = None, path: str = "/", fake_clock: bool = False):
         context = browser.new_context(viewport=SIZES[size])
         contexts.append(context)
+        if fake_clock:  # runs on as usual, but a test may jump it forward
+            context.clock.install()
         context.route(lambda url: urlsplit(url).path == "/", _with_csp)
         if user is not None:
             token = json.dumps(server.users[user].token)
@@ -340,7 +344,7 @@ def test_keyboard_and_screen_reader_basics(server, open_page, size) -> None:
     first = desk.create("First question")
     desk.say(first, "Hi, I'm Kim.")
     second = desk.create("Second question")
-    page = open_page(size, user)
+    page = open_page(size, user, fake_clock=True)
     expect(page.get_by_role("navigation", name="Conversations", include_hidden=True)).to_be_attached()
     expect(page.get_by_role("main")).to_be_visible()
     expect(page.get_by_role("status")).to_be_attached()
@@ -388,6 +392,12 @@ def test_keyboard_and_screen_reader_basics(server, open_page, size) -> None:
     expect(page.locator("#announcer")).to_have_text(re.compile(r"^Reply: .*\bKim\b"))
     expect(page.locator("#messages li.assistant .visually-hidden").last).to_have_text("Assistant: ")
     assert second in {t["thread_id"] for t in desk.threads()}
+
+    # The list's "ago" labels keep up with the time the page stays open.
+    when = page.locator("#threads li", has_text="Second question").locator("time")
+    expect(when).to_have_text("just now")
+    page.clock.fast_forward("10:00")
+    expect(when).to_have_text("10m ago")
     _check_accessibility(page, f"keyboard-{size}")
 
 

@@ -157,7 +157,6 @@ async function loadMoreThreads() {
     // Still in view (a tall list area, a short page)? Observing afresh reports it again.
     moreObserver.unobserve($("more-threads"));
     moreObserver.observe($("more-threads"));
-window.setInterval(refreshTimes, 30_000);
   }
 }
 
