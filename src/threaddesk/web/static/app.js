@@ -328,19 +328,26 @@ async function send(event) {
     $("messages").setAttribute("aria-busy", "true");
     const reply = await streamReply(threadId, text, answer.querySelector(".text"));
     answer.classList.remove("streaming");
+    question = answer = null; // the turn is stored: from here on, nothing to take back
     announce(`Reply: ${reply.message.content}`);
     let thread = reply.thread;
     if (!thread.title) thread = await apiJson("PATCH", threadPath(threadId), { title: titleFrom(text) });
     upsertThread(thread);
     if (state.threadId === threadId) setHeader(thread);
   } catch (error) {
-    // The server rolled the failed turn back: so does the page, and the text goes back in the box.
-    question?.remove();
-    answer?.remove();
-    if (!$("message").value) $("message").value = text;
-    renderEmptyState();
-    if (isGone(error)) threadGone(threadId, " Your message is still in the box: send it to start a new one.");
-    else if (error.status !== 401) showError("chat-error", error.message);
+    const failedTurn = answer !== null;
+    if (failedTurn) {
+      // The server rolled the failed turn back: so does the page, and the text goes back in the box.
+      question.remove();
+      answer.remove();
+      if (!$("message").value) $("message").value = text;
+      renderEmptyState();
+    }
+    if (isGone(error)) {
+      threadGone(threadId, failedTurn ? " Your message is still in the box: send it to start a new one." : "");
+    } else if (error.status !== 401) {
+      showError("chat-error", error.message);
+    }
   } finally {
     $("messages").removeAttribute("aria-busy");
     state.sending = false;
