@@ -176,6 +176,7 @@ def _say(page, text: str, expected: str | re.Pattern[str]) -> None:
     expect(replies).to_have_count(before + 1)
     expect(replies.last).to_have_text(expected)
     expect(page.locator("#messages li.streaming")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()  # the turn is over
 
 
 def _open_drawer_on_phone(page, size: str) -> None:
@@ -541,5 +542,14 @@ def test_a_thread_deleted_elsewhere_is_explained(server, open_page, size) -> Non
     # Sending the kept text starts a new thread.
     page.get_by_label("Message", exact=True).press("Enter")
     expect(page.locator("#messages li.assistant .text")).to_have_count(1)
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
     expect(page.locator("#chat-error")).to_be_empty()
     assert [t["title"] for t in desk.threads()] == ["Are you still there?"]
+
+    # Any refused turn (here: too large) is taken back on screen too, its text kept in the box.
+    too_long = "x" * 2000
+    page.get_by_label("Message", exact=True).fill(too_long)
+    page.get_by_label("Message", exact=True).press("Enter")
+    expect(page.locator("#chat-error")).to_contain_text("exceeds the limit")
+    expect(page.locator("#messages li")).to_have_count(2)
+    expect(page.get_by_label("Message", exact=True)).to_have_value(too_long)
