@@ -16,7 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
-from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
+from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
 __all__ = ["MEMORY_URLS", "Storage", "is_postgres_url", "open_storage", "sqlite_path"]
@@ -35,6 +35,12 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    search: MessageIndex | None = None
+
+    @property
+    def supports_search(self) -> bool:
+        """Whether questions and replies are indexed for full-text search (`SupportDesk.search`)."""
+        return self.search is not None
 
     @property
     def supports_prune(self) -> bool:
@@ -90,6 +96,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -109,6 +116,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied,
         [database.close],
         archive=SqliteArchive(database),
+        search=SqliteMessageIndex(database),
     )
 
 
@@ -117,6 +125,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.archive import PostgresArchive
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
@@ -134,4 +143,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         applied,
         [database.close],
         archive=PostgresArchive(database),
+        search=PostgresMessageIndex(database),
     )
