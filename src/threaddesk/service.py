@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any, Literal
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
@@ -27,14 +27,16 @@ from threaddesk.errors import (
     ModelUnavailable,
     StorageUnavailable,
     ThreadDeskError,
+    ThreadNotFound,
 )
 from threaddesk.ratelimit import RateLimiter
+from threaddesk.runs import RunChunk, RunRequest, RunResult
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.models import Clock, Thread, ThreadStatus, check_limit, utc_now
 from threaddesk.users import UserManager
 from threaddesk.users.store.memory import MemoryUserStore
-from threaddesk.values import check_text
+from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,32 @@ def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
+async def _graph_stream(
+    agent: CompiledStateGraph, graph_input: Any, config: dict[str, Any], options: dict[str, Any], events: bool
+) -> AsyncIterator[RunChunk]:
+    """The graph's stream as `RunChunk`s; with `events`, LangChain's event stream around it.
+
+    In the event stream, the graph's own stream items arrive as the root run's
+    `on_chain_stream` events: those become chunks of their mode, as in `astream`.
+    """
+    subgraphs = options["subgraphs"]
+    if not events:
+        async with aclosing(agent.astream(graph_input, config, **options)) as parts:
+            async for part in parts:
+                namespace, mode, data = part if subgraphs else ((), *part)
+                yield RunChunk(mode, data, tuple(namespace))
+        return
+    root = str(config["run_id"])
+    async with aclosing(agent.astream_events(graph_input, config, version="v2", **options)) as stream:
+        async for event in stream:
+            if event["event"] == "on_chain_stream" and event["run_id"] == root:
+                part = event["data"]["chunk"]
+                namespace, mode, data = part if subgraphs else ((), *part)
+                yield RunChunk(mode, data, tuple(namespace))
+            elif "langsmith:hidden" not in (event.get("tags") or ()):
+                yield RunChunk("events", event)
+
+
 def _message_count(values: dict[str, Any]) -> int:
     """All of a thread's messages: those archived and those still in its state."""
     return values.get("archived_messages", 0) + len(values.get("messages", []))
@@ -135,15 +163,19 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
-    def _question(self, text: object) -> HumanMessage:
-        """The customer's message, checked, with an id to recognise it by."""
+    def _check_text(self, text: object) -> None:
+        """A customer's message as `send` takes it: a non-empty string the storage can hold."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("message text must be a non-empty string")
+        self._check_size(text)
+
+    def _check_size(self, text: str) -> None:
+        """Any message a run carries: storable characters, at most `max_message_bytes`."""
         size = len(check_text(text, "message text").encode("utf-8"))
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
-        return HumanMessage(content=text, id=str(uuid.uuid4()))
 
     def _spend(self, user_id: str | None) -> None:
         """Charge one message to `user_id`'s rate budget (callers acting for everyone have none)."""
@@ -152,14 +184,14 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, question: HumanMessage, user_id: str | None, create: bool, wait: bool
+        self, thread_id: str, run_id: str, user_id: str | None, create: bool, wait: bool
     ) -> AsyncIterator[Thread]:
         async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
             try:
                 yield thread
             except BaseException as exc:
                 try:
-                    count = await self._discard_failed_turn(thread_id, question)
+                    count = await self._discard_failed_run(thread_id, run_id)
                     await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
@@ -167,22 +199,24 @@ class SupportDesk:
                     raise _turn_error(exc) from exc
                 raise
 
-    async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
-        """Undo a turn that failed after storing its question, so no half turn remains.
+    async def _discard_failed_run(self, thread_id: str, run_id: str) -> int:
+        """Undo a run that failed after storing part of its work, so no half turn remains.
 
-        The thread goes back to the checkpoint before the turn (LangGraph's
-        `__copy__` update forks it as the latest), or to empty if it was the first.
+        Every checkpoint a run writes carries its `run_id` in its metadata. The
+        thread goes back to the latest checkpoint written before the run
+        (LangGraph's `__copy__` update forks it as the latest), or to empty if the
+        run wrote the thread's first.
         """
         config = _config(thread_id)
         state = await self.agent.aget_state(config)
-        messages = state.values.get("messages", [])
-        if not messages or messages[-1].id != question.id:
+        if (state.metadata or {}).get("run_id") != run_id:
             return _message_count(state.values)
-        if state.parent_config is None:
-            await self.threads.checkpointer.adelete_thread(thread_id)
-            return 0
-        await self.agent.aupdate_state(state.parent_config, None, as_node="__copy__")
-        return _message_count((await self.agent.aget_state(config)).values)
+        async for earlier in self.agent.aget_state_history(config):
+            if (earlier.metadata or {}).get("run_id") != run_id:
+                await self.agent.aupdate_state(earlier.config, None, as_node="__copy__")
+                return _message_count((await self.agent.aget_state(config)).values)
+        await self.threads.checkpointer.adelete_thread(thread_id)
+        return 0
 
     async def _archive_old_messages(self, thread_id: str, values: dict[str, Any]) -> None:
         """Move the oldest messages out of a state grown past `archive_after`.
@@ -212,6 +246,61 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
+    async def run(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+    ) -> AsyncIterator[RunChunk | RunResult]:
+        """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
+
+        A run is a whole turn: turns on one thread never interleave (a second
+        waits, or raises `ThreadBusy` with `wait=False`), and a run that fails
+        or is abandoned (the iterator closed early) is undone, so the thread is
+        as before it. `user_id`, when given, must own the thread (else
+        `ThreadNotFound`); with `create`, a missing thread is made for them.
+        Bad requests raise `InvalidArgument` before anything is stored.
+        """
+        request = request.checked(self._check_size, self._nodes)
+        self._spend(user_id)
+        wanted = set(request.stream_mode)
+        modes = list(dict.fromkeys([*request.stream_mode, "values"]))
+        durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
+        async with self._turn(thread_id, request.run_id, user_id, create, wait) as thread:
+            config = request.config(thread_id, thread.metadata)
+            graph_input: Any = request.command if request.command is not None else request.input
+            options: dict[str, Any] = {
+                "stream_mode": modes,
+                "subgraphs": request.subgraphs,
+                "durability": durability,
+                "interrupt_before": request.interrupt_before,
+                "interrupt_after": request.interrupt_after,
+            }
+            if request.context is not None:
+                options["context"] = request.context
+            values: dict[str, Any] | None = None
+            # Closed before the turn is judged, so an abandoned stream has finished
+            # writing (or not) by the time a half turn is looked for.
+            parts = _graph_stream(self.agent, graph_input, config, options, request.events)
+            async with aclosing(parts):
+                async for chunk in parts:
+                    if chunk.mode == "values" and not chunk.namespace:
+                        values = chunk.data
+                        if "values" not in wanted:
+                            continue
+                    yield chunk
+            interrupted = False
+            if values is None or request.interrupt_before or request.interrupt_after:
+                state = await self.agent.aget_state(_config(thread_id))
+                values, interrupted = state.values, bool(state.next)
+            if not interrupted:
+                await self._archive_old_messages(thread_id, values)
+            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
+        yield RunResult(request.run_id, thread, values, interrupted)
+
     async def send(
         self,
         thread_id: str,
@@ -225,13 +314,12 @@ class SupportDesk:
 
         `user_id`, when given, must own the thread (else `ThreadNotFound`).
         """
-        question = self._question(text)
-        self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
-            state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
-            await self._archive_old_messages(thread_id, state)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
-        return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
+        self._check_text(text)
+        request = RunRequest.say(text)
+        async for item in self.run(thread_id, request, user_id=user_id, create=create, wait=wait):
+            if isinstance(item, RunResult):
+                return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
+        raise AssertionError("a run always ends with its result")  # pragma: no cover
 
     async def stream(
         self,
@@ -243,27 +331,51 @@ class SupportDesk:
         wait: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
-        question = self._question(text)
-        self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
-            values: dict[str, Any] = {}
-            # Closed before the turn is judged, so an abandoned stream has finished
-            # writing (or not) by the time a half turn is looked for.
-            events = self.agent.astream(
-                {"messages": [question]},
-                _config(thread_id),
-                stream_mode=["messages", "values"],
-                durability="exit",
-            )
-            async with aclosing(events):
-                async for mode, payload in events:
-                    if mode == "values":
-                        values = payload
-                    elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
-                        yield Token(payload[0].text)
-            await self._archive_old_messages(thread_id, values)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
-        yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
+        self._check_text(text)
+        request = RunRequest.say(text, stream_mode=("messages",))
+        events = self.run(thread_id, request, user_id=user_id, create=create, wait=wait)
+        async with aclosing(events):
+            async for item in events:
+                if isinstance(item, RunResult):
+                    yield Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
+                elif isinstance(item.data[0], AIMessageChunk) and item.data[0].text:
+                    yield Token(item.data[0].text)
+
+    async def state(
+        self, thread_id: str, *, user_id: str | None = None, checkpoint_id: str | None = None
+    ) -> StateSnapshot:
+        """The thread's LangGraph state: the latest, or as of `checkpoint_id` (else `ThreadNotFound`)."""
+        await self.threads.get(thread_id, user_id=user_id)
+        config = _config(thread_id)
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        snapshot = await self.agent.aget_state(config)
+        if checkpoint_id is not None and snapshot.created_at is None:  # no such checkpoint
+            raise ThreadNotFound(thread_id)
+        return snapshot
+
+    async def state_history(
+        self,
+        thread_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 10,
+        before: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StateSnapshot]:
+        """The thread's kept checkpoints, newest first (`before`: older than that checkpoint id).
+
+        With bounded checkpoints (`keep_checkpoints`), only the latest few exist.
+        """
+        check_limit(limit)
+        await self.threads.get(thread_id, user_id=user_id)
+        before_config = None if before is None else _config(thread_id)
+        if before_config is not None:
+            before_config["configurable"]["checkpoint_id"] = before
+        history = self.agent.aget_state_history(
+            _config(thread_id), filter=check_metadata(metadata) or None, before=before_config, limit=limit
+        )
+        return [snapshot async for snapshot in history]
 
     async def history(
         self, thread_id: str, *, user_id: str | None = None, limit: int | None = None

@@ -1,21 +1,35 @@
-"""LangGraph's run and thread-state routes, for `langgraph-sdk` clients (threads.search/get_state, runs.*).
+"""LangGraph's run and thread-state routes, for `langgraph-sdk` clients and `RemoteGraph`.
 
-Thin: `threaddesk.web.compat` translates, `SupportDesk` does the work.
+Thin: `threaddesk.web.compat` reads LangGraph's request, `SupportDesk.run` does
+the work, `langgraph_events`/`langgraph_state` write LangGraph's answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 
+from threaddesk.runs import RunChunk, RunResult
 from threaddesk.web import compat
-from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
+from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
+from threaddesk.web.langgraph_state import thread_state
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import ERROR_RESPONSES, ThreadPublic
 from threaddesk.web.sse import EventStreamResponse, StartedStream
 
 router = APIRouter(prefix="/threads", tags=["langgraph"], responses=ERROR_RESPONSES)
+JSON_BODY = {200: {"description": "JSON", "content": {"application/json": {}}}}
+_CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (on_disconnect=continue)
+
+
+def _json(value: Any, headers: dict[str, str] | None = None) -> Response:
+    """`value` written by LangGraph's serializer (messages as their `model_dump`)."""
+    return Response(json_bytes(value), media_type="application/json", headers=headers)
 
 
 @router.post("/search", response_model=list[ThreadPublic])
@@ -25,21 +39,47 @@ async def search_threads(body: compat.ThreadSearch, user: CurrentUser, desk: Des
     return [present_thread(desk, thread) for thread in threads]
 
 
-@router.get("/{thread_id}/state")
-async def get_thread_state(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> dict[str, Any]:
-    """LangGraph's ThreadState: values, checkpoint, metadata."""
-    thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
-    return await compat.thread_state(desk, thread.thread_id)
+@router.get("/{thread_id}/state", responses=JSON_BODY)
+async def get_thread_state(
+    thread_id: ThreadIdPath,
+    user: CurrentUser,
+    desk: DeskDep,
+    subgraphs: Annotated[bool, Query(description="Accepted; the support agent has no subgraphs")] = False,
+) -> Response:
+    """LangGraph's ThreadState: values, next, tasks, checkpoint, metadata, interrupts."""
+    return _json(thread_state(await desk.state(thread_id, user_id=owner_scope(user))))
 
 
-@router.post("/{thread_id}/runs/wait")
+async def _result(events: AsyncIterator[RunChunk | RunResult]) -> RunResult:
+    async with aclosing(events):
+        async for item in events:
+            if isinstance(item, RunResult):
+                return item
+    raise AssertionError("a run always ends with its result")  # pragma: no cover
+
+
+def _location(thread_id: str, run_id: str) -> dict[str, str]:
+    return {"Content-Location": f"/threads/{thread_id}/runs/{run_id}"}
+
+
+@router.post("/{thread_id}/runs/wait", responses=JSON_BODY)
 async def run_wait(
-    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
-) -> dict[str, Any]:
-    """Run one turn and answer the thread's final state values."""
-    options = compat.run_options(body, user, owner_scope(user))
-    reply = await desk.send(thread_id, compat.run_text(body), **options)
-    return await compat.final_values(desk, reply)
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """Run the agent on the thread and answer its final state values (one whole turn)."""
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
+    request = body.request()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    run = _result(desk.run(thread_id, request, **options))
+    if body.on_disconnect == "continue":  # the run finishes even if this request is dropped
+        task = asyncio.ensure_future(run)
+        _CONTINUING.add(task)
+        task.add_done_callback(_CONTINUING.discard)
+        result = await asyncio.shield(task)
+    else:
+        result = await run
+    return _json(result.values, _location(thread_id, request.run_id))
 
 
 @router.post(
@@ -47,11 +87,29 @@ async def run_wait(
     responses={200: {"description": "LangGraph run events", "content": {"text/event-stream": {}}}},
 )
 async def run_stream(
-    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> EventStreamResponse:
-    """Run one turn as SSE: `metadata`, then `values` and/or `messages` events (stream_mode)."""
-    options = compat.run_options(body, user, owner_scope(user))
+    """Run the agent on the thread as SSE: `metadata`, then the events of each `stream_mode`."""
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
     modes = body.modes()
-    text = compat.run_text(body)
-    source = await StartedStream.start(desk.stream(thread_id, text, **options))
-    return EventStreamResponse(source, compat.run_events(desk, thread_id, text, aiter(source), modes))
+    request = body.request()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    source = await StartedStream.start(desk.run(thread_id, request, **options))
+    translate = RunEvents(modes)
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame("metadata", {"run_id": request.run_id, "attempt": 1})
+        async for item in source:
+            if isinstance(item, RunChunk):
+                for event, data in translate(item):
+                    yield frame(event, data)
+            elif isinstance(item, Exception):
+                yield frame("error", item)
+
+    return EventStreamResponse(
+        source,
+        frames(),
+        _location(thread_id, request.run_id),
+        cancel_on_close=body.on_disconnect == "cancel",
+    )

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
-from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
+from threaddesk.web.langgraph_state import as_json
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
@@ -90,8 +90,8 @@ async def list_threads(
 async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """The thread, with its LangGraph state `values` (the stored messages)."""
     thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
-    state = await compat.thread_state(desk, thread.thread_id)
-    return present_thread(desk, thread, values=state["values"])
+    state = await desk.state(thread.thread_id)
+    return present_thread(desk, thread, values=as_json(state.values))
 
 
 @router.patch(

@@ -1,0 +1,78 @@
+"""Runs through `langgraph-sdk` and raw HTTP: LangGraph's server and threaddesk must answer alike."""
+
+from __future__ import annotations
+
+import uuid
+
+from harness import Target, same_on_both, status_of
+from transcript import Transcript
+
+GRAPH = "support_agent"
+
+
+def said(text: str) -> dict:
+    return {"messages": [{"role": "user", "content": text}]}
+
+
+async def test_thread_create_has_langgraph_fields(targets: list[Target]) -> None:
+    """threaddesk's thread carries every field of LangGraph's (and more of its own)."""
+    reference, ours = [await target.sdk().threads.create(metadata={"k": "v"}) for target in targets]
+    assert set(reference) <= set(ours), set(reference) - set(ours)
+    for key in ("metadata", "status"):
+        assert ours[key] == reference[key]
+
+
+async def test_runs_wait_two_turns_and_state(targets: list[Target]) -> None:
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        seen.add("first", await client.runs.wait(thread_id, GRAPH, input=said("Hi, I'm Alice.")))
+        seen.add("second", await client.runs.wait(thread_id, GRAPH, input=said("What's my name?")))
+        state = await client.threads.get_state(thread_id)
+        seen.add("state.values", state["values"])
+        seen.add("state.next", state["next"])
+        seen.add("state.checkpoint", sorted(state["checkpoint"]))
+
+    seen = await same_on_both(targets, scenario)
+    assert seen.entries[1][1]["messages"][-1]["content"] == "Your name is Alice!"
+
+
+async def test_runs_stream_values_and_messages_tuple(targets: list[Target]) -> None:
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        for mode, text in (("values", "I'm Bob"), ("messages-tuple", "What's my name?")):
+            async for part in client.runs.stream(thread_id, GRAPH, input=said(text), stream_mode=mode):
+                seen.add(part.event, part.data)
+
+    await same_on_both(targets, scenario)
+
+
+async def test_stream_framing_is_byte_compatible(targets: list[Target]) -> None:
+    """The raw SSE body: CRLF lines, compact JSON in LangGraph's key order."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        async with target.http() as http:
+            thread_id = (await http.post("/threads", json={})).json()["thread_id"]
+            body = {"assistant_id": GRAPH, "input": said("Hi, I'm Alice."), "stream_mode": "values"}
+            async with http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
+                seen.add("status", response.status_code)
+                seen.add("content-type", response.headers["content-type"])
+                seen.add("body", seen.frames(await response.aread()))
+
+    await same_on_both(targets, scenario)
+
+
+async def test_errors_have_langgraph_statuses(targets: list[Target]) -> None:
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        missing = str(uuid.uuid4())
+        status, _ = await status_of(client.runs.wait(missing, GRAPH, input=said("hello")))
+        seen.add("wait on a missing thread", status)
+        status, _ = await status_of(client.threads.get_state(missing))
+        seen.add("state of a missing thread", status)
+        thread_id = (await client.threads.create())["thread_id"]
+        status, _ = await status_of(client.runs.wait(thread_id, "no-such-graph", input=said("hello")))
+        seen.add("unknown assistant", status)
+
+    await same_on_both(targets, scenario)
