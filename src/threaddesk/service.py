@@ -348,7 +348,7 @@ class SupportDesk:
         await self.threads.get(thread_id, user_id=user_id)
         config = _config(thread_id)
         if checkpoint_id is not None:
-            config["configurable"]["checkpoint_id"] = checkpoint_id
+            config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
         snapshot = await self.agent.aget_state(config)
         if checkpoint_id is not None and snapshot.created_at is None:  # no such checkpoint
             raise ThreadNotFound(thread_id)
@@ -361,19 +361,25 @@ class SupportDesk:
         user_id: str | None = None,
         limit: int = 10,
         before: str | None = None,
+        checkpoint_id: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> list[StateSnapshot]:
-        """The thread's kept checkpoints, newest first (`before`: older than that checkpoint id).
+        """The thread's kept checkpoints, newest first: at most `limit`, older than `before`,
+        `checkpoint_id` alone if given, those whose metadata contains `metadata`.
 
         With bounded checkpoints (`keep_checkpoints`), only the latest few exist.
         """
         check_limit(limit)
         await self.threads.get(thread_id, user_id=user_id)
-        before_config = None if before is None else _config(thread_id)
-        if before_config is not None:
+        config = _config(thread_id)
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        before_config = None
+        if before is not None:
+            before_config = _config(thread_id)
             before_config["configurable"]["checkpoint_id"] = before
         history = self.agent.aget_state_history(
-            _config(thread_id), filter=check_metadata(metadata) or None, before=before_config, limit=limit
+            config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
         )
         return [snapshot async for snapshot in history]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from harness import Target, same_on_both, status_of
 from transcript import Transcript
 
@@ -48,13 +49,14 @@ async def test_runs_stream_values_and_messages_tuple(targets: list[Target]) -> N
     await same_on_both(targets, scenario)
 
 
-async def test_stream_framing_is_byte_compatible(targets: list[Target]) -> None:
+@pytest.mark.parametrize("mode", ["values", "updates", "messages-tuple"])
+async def test_stream_framing_is_byte_compatible(targets: list[Target], mode: str) -> None:
     """The raw SSE body: CRLF lines, compact JSON in LangGraph's key order."""
 
     async def scenario(target: Target, seen: Transcript) -> None:
         async with target.http() as http:
             thread_id = (await http.post("/threads", json={})).json()["thread_id"]
-            body = {"assistant_id": GRAPH, "input": said("Hi, I'm Alice."), "stream_mode": "values"}
+            body = {"assistant_id": GRAPH, "input": said("Hi, I'm Alice."), "stream_mode": mode}
             async with http.stream("POST", f"/threads/{thread_id}/runs/stream", json=body) as response:
                 seen.add("status", response.status_code)
                 seen.add("content-type", response.headers["content-type"])
@@ -74,5 +76,43 @@ async def test_errors_have_langgraph_statuses(targets: list[Target]) -> None:
         thread_id = (await client.threads.create())["thread_id"]
         status, _ = await status_of(client.runs.wait(thread_id, "no-such-graph", input=said("hello")))
         seen.add("unknown assistant", status)
+
+    await same_on_both(targets, scenario)
+
+
+SINGLE_MODES = ["values", "updates", "messages", "messages-tuple", "events", "custom", "debug", "tasks"]
+SINGLE_MODES += ["checkpoints"]
+MODE_LISTS = [["values", "updates", "messages-tuple", "custom"], ["messages", "updates", "tasks"]]
+
+
+@pytest.mark.parametrize("mode", SINGLE_MODES)
+async def test_every_stream_mode(targets: list[Target], mode: str) -> None:
+    """A turn streamed in `mode` alone: the same events with the same data, in the same order."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        async for part in client.runs.stream(
+            thread_id, GRAPH, input=said("Hi, I'm Alice."), stream_mode=mode
+        ):
+            seen.add(part.event, part.data)
+
+    await same_on_both(targets, scenario)
+
+
+@pytest.mark.parametrize("subgraphs", [False, True], ids=["", "subgraphs"])
+@pytest.mark.parametrize("modes", MODE_LISTS, ids=str)
+async def test_stream_mode_lists(targets: list[Target], modes: list[str], subgraphs: bool) -> None:
+    """Two turns streamed in several modes at once (with subgraph namespaces or not)."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        for text in ("Hi, I'm Alice.", "What's my name?"):
+            parts = client.runs.stream(
+                thread_id, GRAPH, input=said(text), stream_mode=modes, stream_subgraphs=subgraphs
+            )
+            async for part in parts:
+                seen.add(part.event, part.data)
 
     await same_on_both(targets, scenario)

@@ -33,6 +33,7 @@ SERVER_KEYS = frozenset(
         "__request_start_time_ms__",
         "__after_seconds__",
         "lc_versions",  # the LangChain packages installed beside the server
+        "user_id",  # who the server's auth says is calling ("" on `langgraph dev`, which has none)
     }
 )
 
@@ -60,8 +61,10 @@ class Transcript:
     def normalise(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
-        if isinstance(value, dict):
-            return {self.text(str(k)): self.normalise(v) for k, v in value.items() if k not in SERVER_KEYS}
+        if isinstance(value, dict):  # in key order: ids are numbered alike whatever order a server keeps
+            return {
+                self.text(str(k)): self.normalise(value[k]) for k in sorted(value) if k not in SERVER_KEYS
+            }
         if isinstance(value, list | tuple):
             return [self.normalise(v) for v in value]
         return value

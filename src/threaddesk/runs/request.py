@@ -67,7 +67,7 @@ class RunRequest:
         return cls(input={"messages": [{"role": "user", "content": text}]}, **options)
 
     def checked(self, check_message: Callable[[str], object], node_names: Sequence[str]) -> RunRequest:
-        """This request with its input as LangChain messages, or `InvalidArgument` saying what is wrong.
+        """This request, checked (its command's update as LangChain messages), else `InvalidArgument`.
 
         `check_message(text)` vets each message's text (size, storable characters);
         `node_names` are the graph's nodes, which interrupts and `goto` may name.
@@ -105,8 +105,9 @@ class RunRequest:
                 raise InvalidArgument("command.update must be an object of state keys or [key, value] pairs")
             _check_goto(command.goto, node_names)
             command = replace(command, update=update)
-        values = None if self.input is None else _checked_state(self.input, check_message, "input")
-        return replace(self, input=values, command=command)
+        if self.input is not None:
+            _checked_state(self.input, check_message, "input")
+        return replace(self, command=command)
 
     def config(self, thread_id: str, base_metadata: Mapping[str, Any]) -> dict[str, Any]:
         """The RunnableConfig: the thread, the checkpoint to start from, the run's id and metadata.

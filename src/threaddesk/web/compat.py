@@ -61,6 +61,38 @@ class AssistantSearch(BaseModel):
     offset: JsonInteger = Field(default=0, ge=0)
 
 
+def checkpoint_id(value: object, *, optional: bool = False) -> Any:
+    """A checkpoint id as a request names it (a UUID), or `InvalidArgument`."""
+    if value is None and optional:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidArgument(f"checkpoint_id must be a UUID, got {value!r}") from None
+
+
+class StateAtCheckpoint(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    checkpoint: dict[str, Any]
+    subgraphs: bool = False
+
+
+class HistorySearch(BaseModel):
+    """LangGraph's `ThreadStateSearch`: which of a thread's states to list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+
+    def before_id(self) -> str | None:
+        before = self.before.get("checkpoint_id") if isinstance(self.before, dict) else self.before
+        return checkpoint_id(before, optional=True)
+
+
 class RunCommand(BaseModel):
     """LangGraph's `Command`: resume an interrupted run, update the state, go to nodes."""
 
@@ -87,9 +119,9 @@ class RunCommand(BaseModel):
 
 
 class RunConfig(BaseModel):
-    """LangGraph's run `config`: only what a run of the support agent can use."""
+    """LangGraph's run `config`: what a run of the support agent uses (other keys are ignored)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     configurable: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None

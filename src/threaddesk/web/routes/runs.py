@@ -50,6 +50,48 @@ async def get_thread_state(
     return _json(thread_state(await desk.state(thread_id, user_id=owner_scope(user))))
 
 
+@router.get("/{thread_id}/state/{checkpoint_id}", responses=JSON_BODY)
+async def get_thread_state_at(
+    thread_id: ThreadIdPath,
+    checkpoint_id: str,
+    user: CurrentUser,
+    desk: DeskDep,
+    subgraphs: Annotated[bool, Query(description="Accepted; the support agent has no subgraphs")] = False,
+) -> Response:
+    """The thread's state as of one of its checkpoints."""
+    checkpoint = compat.checkpoint_id(checkpoint_id)
+    return _json(
+        thread_state(await desk.state(thread_id, user_id=owner_scope(user), checkpoint_id=checkpoint))
+    )
+
+
+@router.post("/{thread_id}/state/checkpoint", responses=JSON_BODY)
+async def post_thread_state_at(
+    thread_id: ThreadIdPath, body: compat.StateAtCheckpoint, user: CurrentUser, desk: DeskDep
+) -> Response:
+    """The thread's state as of `checkpoint` (what `RemoteGraph.get_state` asks with a checkpoint id)."""
+    checkpoint = compat.checkpoint_id(body.checkpoint.get("checkpoint_id"), optional=True)
+    return _json(
+        thread_state(await desk.state(thread_id, user_id=owner_scope(user), checkpoint_id=checkpoint))
+    )
+
+
+@router.post("/{thread_id}/history", responses=JSON_BODY)
+async def thread_history(
+    thread_id: ThreadIdPath, body: compat.HistorySearch, user: CurrentUser, desk: DeskDep
+) -> Response:
+    """The thread's kept states, newest first (threaddesk keeps the latest `keep_checkpoints`)."""
+    states = await desk.state_history(
+        thread_id,
+        user_id=owner_scope(user),
+        limit=body.limit,
+        before=body.before_id(),
+        checkpoint_id=compat.checkpoint_id((body.checkpoint or {}).get("checkpoint_id"), optional=True),
+        metadata=body.metadata,
+    )
+    return _json([thread_state(state) for state in states])
+
+
 async def _result(events: AsyncIterator[RunChunk | RunResult]) -> RunResult:
     async with aclosing(events):
         async for item in events:
