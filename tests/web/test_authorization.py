@@ -26,6 +26,8 @@ THREAD_ROUTES = [
     ("POST", "/threads/{t}/messages", {"content": "hello"}, 200),
     ("GET", "/threads/{t}/messages", None, 200),
     ("GET", "/threads/{t}/state", None, 200),
+    ("POST", "/threads/{t}/state/checkpoint", {"checkpoint": {}}, 200),
+    ("POST", "/threads/{t}/history", {"limit": 5}, 200),
     ("POST", "/threads/{t}/runs/wait", RUN, 200),
     ("POST", "/threads/{t}/runs/stream", RUN, 200),
 ]

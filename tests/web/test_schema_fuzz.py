@@ -65,6 +65,8 @@ SEMANTIC_422 = {
     "PATCH /threads/{thread_id}": re.compile(r"^metadata"),
     "POST /threads/search": re.compile(r"^metadata"),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
+    "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
+    "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
     "POST /threads/{thread_id}/runs/wait": RUN_422,
     "POST /threads/{thread_id}/runs/stream": RUN_422,
 }

@@ -7,6 +7,7 @@ the work, `langgraph_events`/`langgraph_state` write LangGraph's answer.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
@@ -53,7 +54,7 @@ async def get_thread_state(
 @router.get("/{thread_id}/state/{checkpoint_id}", responses=JSON_BODY)
 async def get_thread_state_at(
     thread_id: ThreadIdPath,
-    checkpoint_id: str,
+    checkpoint_id: uuid.UUID,
     user: CurrentUser,
     desk: DeskDep,
     subgraphs: Annotated[bool, Query(description="Accepted; the support agent has no subgraphs")] = False,
