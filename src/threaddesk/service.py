@@ -7,14 +7,14 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
@@ -22,10 +22,9 @@ from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     MessageTooLarge,
-    ModelUnavailable,
-    StorageUnavailable,
     ThreadDeskError,
     ThreadNotFound,
 )
@@ -35,7 +34,6 @@ from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, check_limit, utc_now
 from threaddesk.users import UserManager
-from threaddesk.users.store.memory import MemoryUserStore
 from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
@@ -82,34 +80,38 @@ class Token:
 StreamEvent = Token | Reply
 
 
-def _turn_error(exc: Exception) -> ThreadDeskError:
-    """Name what failed in a turn: the database, or (anything else) the chat model."""
-    if isinstance(exc, sqlite3.Error | OSError) or type(exc).__module__.startswith("psycopg"):
-        return StorageUnavailable(f"storage failed during the turn: {exc}")
-    return ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}")
+def _turn_error(thread_id: str, exc: Exception) -> InternalError:
+    """An unexpected error in a turn, logged with its traceback.
+
+    The backends raise `StorageUnavailable` and the agent `ModelUnavailable`
+    for their own failures, so what arrives here unclassified is a bug.
+    """
+    log.error("unexpected error in a turn on thread %r", thread_id, exc_info=exc)
+    return InternalError(f"the turn failed unexpectedly ({type(exc).__name__}) and was rolled back")
 
 
-def _config(thread_id: str) -> dict[str, Any]:
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
 async def _graph_stream(
     agent: CompiledStateGraph, graph_input: Any, config: dict[str, Any], options: dict[str, Any], events: bool
-) -> AsyncIterator[RunChunk]:
+) -> AsyncGenerator[RunChunk, None]:
     """The graph's stream as `RunChunk`s; with `events`, LangChain's event stream around it.
 
     In the event stream, the graph's own stream items arrive as the root run's
     `on_chain_stream` events: those become chunks of their mode, as in `astream`.
     """
     subgraphs = options["subgraphs"]
+    pregel: Any = agent  # options are checked by RunRequest; astream's overloads cannot see them
     if not events:
-        async with aclosing(agent.astream(graph_input, config, **options)) as parts:
+        async with aclosing(pregel.astream(graph_input, config, **options)) as parts:
             async for part in parts:
                 namespace, mode, data = part if subgraphs else ((), *part)
                 yield RunChunk(mode, data, tuple(namespace))
         return
     root = str(config["run_id"])
-    async with aclosing(agent.astream_events(graph_input, config, version="v2", **options)) as stream:
+    async with aclosing(pregel.astream_events(graph_input, config, version="v2", **options)) as stream:
         async for event in stream:
             if event["event"] == "on_chain_stream" and event["run_id"] == root:
                 part = event["data"]["chunk"]
@@ -146,7 +148,7 @@ class SupportDesk:
         threads: ThreadManager,
         agent: CompiledStateGraph,
         *,
-        users: UserManager | None = None,
+        users: UserManager,
         max_message_bytes: int = 32 * 1024,
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
@@ -159,7 +161,7 @@ class SupportDesk:
         self.threads = threads
         self.limiter = limiter
         self.agent = agent
-        self.users = users or UserManager(MemoryUserStore())
+        self.users = users
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
@@ -196,7 +198,7 @@ class SupportDesk:
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
                 if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
-                    raise _turn_error(exc) from exc
+                    raise _turn_error(thread_id, exc) from exc
                 raise
 
     async def _discard_failed_run(self, thread_id: str, run_id: str) -> int:
@@ -227,7 +229,8 @@ class SupportDesk:
         now: a failed move is logged and tried again after the next turn.
         """
         messages = values.get("messages", [])
-        if not self.archive_after or len(messages) <= self.archive_after:
+        archive = self.threads.archive
+        if archive is None or not self.archive_after or len(messages) <= self.archive_after:
             return
         cut = len(messages) - self.keep_messages
         while cut > 0 and not isinstance(messages[cut], HumanMessage):  # keep whole turns
@@ -237,7 +240,7 @@ class SupportDesk:
         archived = values.get("archived_messages", 0)
         moved = messages[:cut]
         try:
-            await self.threads.archive.put(thread_id, archived, moved)
+            await archive.put(thread_id, archived, moved)
             await self.agent.aupdate_state(
                 _config(thread_id),
                 {"messages": [RemoveMessage(id=m.id) for m in moved], "archived_messages": archived + cut},
@@ -254,7 +257,7 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
-    ) -> AsyncIterator[RunChunk | RunResult]:
+    ) -> AsyncGenerator[RunChunk | RunResult, None]:
         """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
 
         A run is a whole turn: turns on one thread never interleave (a second
@@ -329,7 +332,7 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         self._check_text(text)
         request = RunRequest.say(text, stream_mode=("messages",))
@@ -382,6 +385,10 @@ class SupportDesk:
             config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
         )
         return [snapshot async for snapshot in history]
+
+    async def ready(self) -> None:
+        """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
+        await self.threads.registry.ping()
 
     async def history(
         self, thread_id: str, *, user_id: str | None = None, limit: int | None = None
@@ -450,3 +457,14 @@ async def open_desk(
         )
     finally:
         await storage.aclose()
+
+
+async def upgrade_database(database_url: str) -> list[str]:
+    """Open the database at `database_url` only to migrate it; the names of the migrations applied.
+
+    Every open migrates (idempotently); this is the same, without a model or an
+    agent, for a deploy step (`threaddesk db upgrade`).
+    """
+    storage = await open_storage(database_url, pool_size=1, turn_pool_size=1)
+    await storage.aclose()
+    return storage.migrations_applied

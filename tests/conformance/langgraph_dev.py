@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 import threaddesk.agent
+from threaddesk import errors
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 
 AGENT_MODULES = ("graph.py", "offline.py", "profile.py")
@@ -77,10 +78,14 @@ def write_graph_folder(folder: Path) -> Path:
     package = folder / "peer_agent"
     package.mkdir(parents=True)
     source = Path(threaddesk.agent.__file__).parent
-    for name in AGENT_MODULES:
-        text = (source / name).read_text()
+    for name, path in [
+        *((name, source / name) for name in AGENT_MODULES),
+        ("errors.py", Path(errors.__file__)),
+    ]:
+        text = path.read_text()
         text = text.replace("from threaddesk.agent.", "from peer_agent.")
         text = text.replace("from threaddesk.config import", "from peer_agent.config import")
+        text = text.replace("from threaddesk.errors import", "from peer_agent.errors import")
         if re.search(r"^\s*(?:from|import) threaddesk", text, re.MULTILINE):
             raise RuntimeError(f"{name} imports threaddesk beyond what peer.py rewrites")
         (package / name).write_text(text)

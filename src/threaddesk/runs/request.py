@@ -95,12 +95,11 @@ class RunRequest:
             update = command.update
             if isinstance(update, Mapping):
                 update = _checked_state(update, check_message, "command.update")
-            elif _is_pairs(update):
-                pairs = [
+            elif isinstance(update, list | tuple) and _is_pairs(update):
+                update = [
                     (key, _checked_state({key: value}, check_message, "command.update")[key])
                     for key, value in update
                 ]
-                update = pairs
             elif update is not None:
                 raise InvalidArgument("command.update must be an object of state keys or [key, value] pairs")
             _check_goto(command.goto, node_names)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from langchain_core.messages import BaseMessage, BaseMessageChunk, message_chunk_to_message
@@ -140,9 +140,10 @@ class RunEvents:
             self._messages[message.id] = message
             yield "messages/metadata", {message.id: {"metadata": metadata}}
         else:
-            self._messages[message.id] = seen + message  # type: ignore[operator]
+            # chunk + chunk is their concatenation (BaseMessage's `+` is typed for prompt building)
+            self._messages[message.id] = cast(BaseMessage, seen + message)
         whole = self._messages[message.id]
         if isinstance(message, BaseMessageChunk):
-            yield "messages/partial", [message_chunk_to_message(whole)]
+            yield "messages/partial", [message_chunk_to_message(cast(BaseMessageChunk, whole))]
         else:
             yield "messages/complete", [whole]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
@@ -24,7 +24,9 @@ from threaddesk.web.schemas import ERROR_RESPONSES, ThreadPublic
 from threaddesk.web.sse import EventStreamResponse, StartedStream
 
 router = APIRouter(prefix="/threads", tags=["langgraph"], responses=ERROR_RESPONSES)
-JSON_BODY = {200: {"description": "JSON", "content": {"application/json": {}}}}
+JSON_BODY: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON", "content": {"application/json": {}}}
+}
 _CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (on_disconnect=continue)
 
 
@@ -93,7 +95,7 @@ async def thread_history(
     return _json([thread_state(state) for state in states])
 
 
-async def _result(events: AsyncIterator[RunChunk | RunResult]) -> RunResult:
+async def _result(events: AsyncGenerator[RunChunk | RunResult, None]) -> RunResult:
     async with aclosing(events):
         async for item in events:
             if isinstance(item, RunResult):

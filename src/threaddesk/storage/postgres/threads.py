@@ -1,0 +1,181 @@
+"""The registry as a table in PostgreSQL, beside LangGraph's checkpoint tables."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from threaddesk.errors import ThreadBusy
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
+from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+
+_COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
+
+
+def _row(row: dict[str, Any]) -> Thread:
+    return Thread(
+        thread_id=row["thread_id"],
+        user_id=row["user_id"],
+        title=row["title"],
+        metadata=row["metadata"],
+        status=ThreadStatus(row["status"]),
+        created_at=row["created_at"].astimezone(UTC),
+        last_active_at=row["last_active_at"].astimezone(UTC),
+        message_count=row["message_count"],
+    )
+
+
+class PostgresRegistry(ThreadRegistry):
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self.db = database
+
+    async def _one(self, sql: str, params: tuple | list = ()) -> dict[str, Any] | None:
+        async with self.db.connection() as conn:
+            return await (await conn.execute(sql, params)).fetchone()
+
+    async def insert(self, thread: Thread) -> bool:
+        row = await self._one(
+            f"INSERT INTO threaddesk_threads ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id",
+            (
+                thread.thread_id,
+                thread.user_id,
+                thread.title,
+                Jsonb(thread.metadata),
+                str(thread.status),
+                thread.created_at,
+                thread.last_active_at,
+                thread.message_count,
+            ),
+        )
+        return row is not None
+
+    async def get(self, thread_id: str) -> Thread | None:
+        row = await self._one(f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = %s", (thread_id,))
+        return _row(row) if row else None
+
+    async def list(
+        self,
+        *,
+        user_id: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        inactive_before: datetime | None = None,
+        limit: int = 50,
+        after: PageCursor | None = None,
+    ) -> list[Thread]:
+        where: list[str] = []
+        params: list[Any] = []
+        if user_id is not None:
+            where.append("user_id = %s")
+            params.append(user_id)
+        if status is not None:
+            where.append("status = %s")
+            params.append(str(status))
+        for key, value in (metadata or {}).items():
+            # jsonb equality: structural (key order ignored), typed ('3' is not 3), not containment.
+            where.append("metadata -> %s = %s")
+            params.extend([key, Jsonb(value)])
+        if inactive_before is not None:
+            where.append("last_active_at < %s")
+            params.append(inactive_before)
+        if after is not None:
+            where.append("(last_active_at, thread_id) < (%s, %s)")
+            params.extend([datetime.fromtimestamp(after.last_active_at, UTC), after.thread_id])
+        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT %s"
+        params.append(limit)
+        async with self.db.connection() as conn:
+            return [_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
+
+    async def update(
+        self,
+        thread_id: str,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Thread | None:
+        async with self.db.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = %s FOR UPDATE", (thread_id,)
+            )
+            row = await cur.fetchone()
+            if row is None:
+                return None
+            merged = merge_metadata(row["metadata"], metadata)
+            cur = await conn.execute(
+                "UPDATE threaddesk_threads SET title = %s, metadata = %s"
+                f" WHERE thread_id = %s RETURNING {_COLUMNS}",
+                (row["title"] if title is None else title, Jsonb(merged), thread_id),
+            )
+            updated = await cur.fetchone()
+            return None if updated is None else _row(updated)
+
+    async def record_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+    ) -> Thread | None:
+        row = await self._one(
+            "UPDATE threaddesk_threads SET last_active_at = %s, message_count = %s, status = %s"
+            f" WHERE thread_id = %s RETURNING {_COLUMNS}",
+            (at, message_count, str(status), thread_id),
+        )
+        return _row(row) if row else None
+
+    async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
+        # Two replicas deleting the same row: the second waits for the first, then finds nothing.
+        params: tuple[object, ...]
+        if inactive_before is None:
+            sql, params = "DELETE FROM threaddesk_threads WHERE thread_id = %s", (thread_id,)
+        else:
+            sql = "DELETE FROM threaddesk_threads WHERE thread_id = %s AND last_active_at < %s"
+            params = (thread_id, inactive_before)
+        async with self.db.connection() as conn:
+            return (await conn.execute(sql, params)).rowcount == 1
+
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> builtins.list[str]:
+        sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
+        params: tuple = (list(thread_ids),)
+        if inactive_before is not None:
+            sql += " AND last_active_at < %s"
+            params = (list(thread_ids), inactive_before)
+        async with self.db.connection() as conn:
+            cur = await conn.execute(sql + " RETURNING thread_id", params)
+            return [row["thread_id"] for row in await cur.fetchall()]
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1 AS ok")
+
+    async def count(self) -> int:
+        row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
+        return row["n"] if row else 0
+
+    @asynccontextmanager
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
+        keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
+        async with self.db.session_try_locks(list(keys)) as held:
+            yield [thread_id for key, thread_id in keys.items() if key in held]
+
+    @asynccontextmanager
+    async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        """The thread's advisory lock, shared by every replica on this database."""
+        async with self.db.session_lock(advisory_key(thread_id), wait=wait) as held:
+            if not held:
+                raise ThreadBusy(thread_id)
+            yield

@@ -1,0 +1,197 @@
+"""The registry as a table in the same SQLite file as the checkpoints."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import migrate
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
+from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+
+_COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
+
+
+def _canonical(value: Any) -> str:
+    """Sorted keys, no spaces: equal structures give equal text, whatever their key order."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _row(row: tuple) -> Thread:
+    thread_id, user_id, title, metadata, status, created, active, count = row
+    return Thread(
+        thread_id=thread_id,
+        user_id=user_id,
+        title=title,
+        metadata=json.loads(metadata),
+        status=ThreadStatus(status),
+        created_at=_ts(created),
+        last_active_at=_ts(active),
+        message_count=count,
+    )
+
+
+class SqliteRegistry(ThreadRegistry):
+    def __init__(self, database: SqliteDatabase) -> None:
+        self.db = database
+
+    async def setup(self) -> None:
+        await self.db.run(migrate)
+
+    async def insert(self, thread: Thread) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO threaddesk_threads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    thread.thread_id,
+                    thread.user_id,
+                    thread.title,
+                    _canonical(thread.metadata),
+                    str(thread.status),
+                    thread.created_at.timestamp(),
+                    thread.last_active_at.timestamp(),
+                    thread.message_count,
+                ),
+            )
+            return cur.rowcount == 1
+
+        return await self.db.run(run)
+
+    async def get(self, thread_id: str) -> Thread | None:
+        def run(conn: sqlite3.Connection) -> Thread | None:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            return _row(row) if row else None
+
+        return await self.db.run(run)
+
+    async def list(
+        self,
+        *,
+        user_id: str | None = None,
+        status: ThreadStatus | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        inactive_before: datetime | None = None,
+        limit: int = 50,
+        after: PageCursor | None = None,
+    ) -> list[Thread]:
+        where: list[str] = []
+        params: list[object] = []
+        if user_id is not None:
+            where.append("user_id = ?")
+            params.append(user_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(str(status))
+        for key, value in (metadata or {}).items():
+            # json_each binds the key as a value (no path escaping). Objects and arrays
+            # compare as canonical JSON text (stored with sorted keys), never with strings.
+            if isinstance(value, dict | list):
+                where.append(
+                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                    " AND m.type IN ('object', 'array') AND m.value = json(?))"
+                )
+                params.extend([key, _canonical(value)])
+            else:
+                where.append(
+                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                    " AND m.type NOT IN ('object', 'array') AND m.value IS json_extract(?, '$'))"
+                )
+                params.extend([key, json.dumps(value)])
+        if inactive_before is not None:
+            where.append("last_active_at < ?")
+            params.append(inactive_before.timestamp())
+        if after is not None:
+            where.append("(last_active_at < ? OR (last_active_at = ? AND thread_id < ?))")
+            params.extend([after.last_active_at, after.last_active_at, after.thread_id])
+        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT ?"
+        params.append(limit)
+        return await self.db.run(lambda conn: [_row(r) for r in conn.execute(sql, params)])
+
+    async def update(
+        self,
+        thread_id: str,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Thread | None:
+        def run(conn: sqlite3.Connection) -> Thread | None:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            thread = _row(row)
+            merged = merge_metadata(thread.metadata, metadata)
+            new_title = thread.title if title is None else title
+            conn.execute(
+                "UPDATE threaddesk_threads SET title = ?, metadata = ? WHERE thread_id = ?",
+                (new_title, _canonical(merged), thread_id),
+            )
+            return _row((*row[:2], new_title, _canonical(merged), *row[4:]))
+
+        return await self.db.run(run)
+
+    async def record_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+    ) -> Thread | None:
+        def run(conn: sqlite3.Connection) -> Thread | None:
+            row = conn.execute(
+                "UPDATE threaddesk_threads SET last_active_at = ?, message_count = ?, status = ?"
+                f" WHERE thread_id = ? RETURNING {_COLUMNS}",
+                (at.timestamp(), message_count, str(status), thread_id),
+            ).fetchone()
+            return _row(row) if row else None
+
+        return await self.db.run(run)
+
+    async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
+        def run(conn: sqlite3.Connection) -> bool:
+            if inactive_before is None:
+                cur = conn.execute("DELETE FROM threaddesk_threads WHERE thread_id = ?", (thread_id,))
+            else:
+                cur = conn.execute(
+                    "DELETE FROM threaddesk_threads WHERE thread_id = ? AND last_active_at < ?",
+                    (thread_id, inactive_before.timestamp()),
+                )
+            return cur.rowcount == 1
+
+        return await self.db.run(run)
+
+    async def delete_many(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> builtins.list[str]:
+        ids = json.dumps(list(thread_ids))
+        sql = "DELETE FROM threaddesk_threads WHERE thread_id IN (SELECT value FROM json_each(?))"
+        params: tuple = (ids,)
+        if inactive_before is not None:
+            sql += " AND last_active_at < ?"
+            params = (ids, inactive_before.timestamp())
+        sql += " RETURNING thread_id"
+        return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
+
+    async def ping(self) -> None:
+        await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def count(self) -> int:
+        return await self.db.run(
+            lambda conn: conn.execute("SELECT count(*) FROM threaddesk_threads").fetchone()[0]
+        )
