@@ -67,6 +67,16 @@ class ThreadNotFound(ThreadDeskError, LookupError):
         super().__init__(f"thread {thread_id!r} not found")
 
 
+class CheckpointNotFound(ThreadDeskError, LookupError):
+    """The thread has no checkpoint with this id (never had, or pruned: see `keep_checkpoints`)."""
+
+    code = "checkpoint_not_found"
+
+    def __init__(self, thread_id: str, checkpoint_id: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
+
+
 class ThreadExists(ThreadDeskError):
     code = "thread_exists"
 

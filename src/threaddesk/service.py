@@ -22,11 +22,11 @@ from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
 from threaddesk.errors import (
+    CheckpointNotFound,
     InternalError,
     InvalidArgument,
     MessageTooLarge,
     ThreadDeskError,
-    ThreadNotFound,
 )
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.runs import RunChunk, RunRequest, RunResult
@@ -186,9 +186,14 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, run_id: str, user_id: str | None, create: bool, wait: bool
+        self, thread_id: str, request: RunRequest, user_id: str | None, create: bool, wait: bool
     ) -> AsyncIterator[Thread]:
         async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
+            start = (request.checkpoint or {}).get("checkpoint_id")
+            if start is not None and not await self._has_checkpoint(thread_id, start):
+                # LangGraph would start from an empty state, and the conversation would be lost.
+                raise CheckpointNotFound(thread_id, start)
+            run_id = request.run_id
             try:
                 yield thread
             except BaseException as exc:
@@ -200,6 +205,11 @@ class SupportDesk:
                 if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
                     raise _turn_error(thread_id, exc) from exc
                 raise
+
+    async def _has_checkpoint(self, thread_id: str, checkpoint_id: str) -> bool:
+        config = _config(thread_id)
+        config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
+        return await self.threads.checkpointer.aget_tuple(config) is not None
 
     async def _discard_failed_run(self, thread_id: str, run_id: str) -> int:
         """Undo a run that failed after storing part of its work, so no half turn remains.
@@ -272,7 +282,7 @@ class SupportDesk:
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
-        async with self._turn(thread_id, request.run_id, user_id, create, wait) as thread:
+        async with self._turn(thread_id, request, user_id, create, wait) as thread:
             config = request.config(thread_id, thread.metadata)
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
@@ -347,14 +357,14 @@ class SupportDesk:
     async def state(
         self, thread_id: str, *, user_id: str | None = None, checkpoint_id: str | None = None
     ) -> StateSnapshot:
-        """The thread's LangGraph state: the latest, or as of `checkpoint_id` (else `ThreadNotFound`)."""
+        """The thread's LangGraph state: the latest, or as of `checkpoint_id` (else `CheckpointNotFound`)."""
         await self.threads.get(thread_id, user_id=user_id)
         config = _config(thread_id)
         if checkpoint_id is not None:
             config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
         snapshot = await self.agent.aget_state(config)
-        if checkpoint_id is not None and snapshot.created_at is None:  # no such checkpoint
-            raise ThreadNotFound(thread_id)
+        if checkpoint_id is not None and snapshot.created_at is None:
+            raise CheckpointNotFound(thread_id, checkpoint_id)
         return snapshot
 
     async def state_history(

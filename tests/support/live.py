@@ -60,12 +60,15 @@ def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
 
 
 @contextmanager
-def serve_live(database: Path, names: list[str]) -> Iterator[LiveServer]:
-    """uvicorn in a background thread on a free port; the app opens its desk in its lifespan."""
+def serve_live(database: Path, names: list[str], **overrides: object) -> Iterator[LiveServer]:
+    """uvicorn in a background thread on a free port; the app opens its desk in its lifespan.
+
+    `overrides` are settings (e.g. `keep_checkpoints=0`).
+    """
     import uvicorn
 
     users = _add_users(database, names)
-    settings = Settings(database_url=str(database), max_message_bytes=1024)
+    settings = Settings(database_url=str(database), max_message_bytes=1024, **overrides)  # type: ignore[arg-type]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

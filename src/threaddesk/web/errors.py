@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    CheckpointNotFound,
     InternalError,
     InvalidArgument,
     LimitExceeded,
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (MessageTooLarge, 413),
     (InvalidArgument, 422),
     (ThreadNotFound, 404),
+    (CheckpointNotFound, 404),
     (UserNotFound, 404),
     (ThreadExists, 409),
     (UserExists, 409),
