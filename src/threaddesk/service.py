@@ -7,6 +7,7 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
@@ -29,6 +30,7 @@ from threaddesk.errors import (
     MessageTooLarge,
     RunInProgress,
     RunNotFound,
+    ThreadBusy,
     ThreadDeskError,
 )
 from threaddesk.ratelimit import RateLimiter
@@ -170,6 +172,7 @@ class SupportDesk:
         self.keep_messages = keep_messages
         self.archive_after = archive_after
         self.runs = runs
+        self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -222,20 +225,23 @@ class SupportDesk:
             yield
             return
         runs, now = self.runs, self.threads.clock()
-        await runs.insert(
-            Run(
-                run_id=run_id,
-                thread_id=thread_id,
-                assistant_id=record.assistant_id,
-                status=RunStatus.RUNNING,
-                created_at=now,
-                updated_at=now,
-                lease_until=now + LEASE,
-                metadata=dict(record.metadata),
-                kwargs=dict(record.kwargs),
-                multitask_strategy=record.multitask_strategy,
+        if record.stored:
+            await runs.start(run_id, now + LEASE, now)
+        else:
+            await runs.insert(
+                Run(
+                    run_id=run_id,
+                    thread_id=thread_id,
+                    assistant_id=record.assistant_id,
+                    status=RunStatus.RUNNING,
+                    created_at=now,
+                    updated_at=now,
+                    lease_until=now + LEASE,
+                    metadata=dict(record.metadata),
+                    kwargs=dict(record.kwargs),
+                    multitask_strategy=record.multitask_strategy,
+                )
             )
-        )
         heartbeat = asyncio.create_task(self._renew_lease(run_id))
         try:
             yield
@@ -460,6 +466,90 @@ class SupportDesk:
         )
         return [snapshot async for snapshot in history]
 
+    async def start_run(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+        delay: float = 0,
+    ) -> Run:
+        """A background run: stored `pending` and returned at once, run in this process (after `delay`
+        seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
+
+        Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
+        `wait=False` a thread busy in this process. If this process dies first, the run's lease
+        runs out and it reads `error`.
+        """
+        runs = self._run_store()
+        request = request.checked(self._check_size, self._nodes)
+        if create:
+            if user_id is None:
+                raise InvalidArgument("creating a thread needs the user_id that will own it")
+            await self.threads.create(user_id, thread_id, if_exists="get")
+        else:
+            await self.threads.get(thread_id, user_id=user_id)
+        if not wait and self.threads.locks.is_locked(thread_id):
+            raise ThreadBusy(thread_id)
+        now = self.threads.clock()
+        run = Run(
+            run_id=request.run_id,
+            thread_id=thread_id,
+            assistant_id=record.assistant_id,
+            status=RunStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            lease_until=now + LEASE,
+            metadata=dict(record.metadata),
+            kwargs=dict(record.kwargs),
+            multitask_strategy=record.multitask_strategy,
+        )
+        await runs.insert(run)
+        stored = dataclasses.replace(record, stored=True)
+        task = asyncio.create_task(self._in_background(thread_id, request, stored, user_id, wait, delay))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return run
+
+    async def stop_background(self) -> None:
+        """Cancel the background runs still going (each is rolled back and reads `interrupted`)."""
+        tasks = list(self._background)
+        await asyncio.sleep(0)  # let runs created just now begin, so each records its end
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _in_background(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        user_id: str | None,
+        wait: bool,
+        delay: float,
+    ) -> None:
+        runs = self._run_store()
+        heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            async for _ in self.run(thread_id, request, user_id=user_id, wait=wait, record=record):
+                pass
+        except BaseException as exc:  # refused before it started, or failed: the row must say so
+            row = await runs.get(thread_id, request.run_id)
+            if row is not None and not row.status.finished:
+                status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
+                await runs.finish(
+                    request.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
+                )
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            heartbeat.cancel()
+
     def _run_store(self) -> RunStore:
         if self.runs is None:
             raise InvalidArgument("this desk keeps no runs (it has no run store)")
@@ -575,7 +665,7 @@ async def open_desk(
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
-        yield SupportDesk(
+        desk = SupportDesk(
             manager,
             agent,
             users=users,
@@ -585,6 +675,10 @@ async def open_desk(
             archive_after=archive_after if storage.archive is not None else 0,
             runs=storage.runs,
         )
+        try:
+            yield desk
+        finally:
+            await desk.stop_background()
     finally:
         await storage.aclose()
 

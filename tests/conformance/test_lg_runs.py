@@ -142,3 +142,21 @@ async def test_runs_are_resources(targets: list[Target]) -> None:
         seen.add("left", len(await client.runs.list(thread_id)))
 
     await same_on_both(targets, scenario)
+
+
+async def test_background_runs_create_and_join(targets: list[Target]) -> None:
+    """`runs.create` answers a pending run at once; `runs.join` waits for it; runs on a thread queue."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        first = await client.runs.create(thread_id, GRAPH, input=said("Hi, I'm Alice."))
+        second = await client.runs.create(thread_id, GRAPH, input=said("What's my name?"))
+        seen.add("created", (first["status"], sorted(first), first["kwargs"]["input"]))
+        seen.add("join second", await client.runs.join(thread_id, second["run_id"]))
+        seen.add(
+            "join first", (await client.runs.join(thread_id, first["run_id"]))["messages"][-1]["content"]
+        )
+        seen.add("statuses", [run["status"] for run in await client.runs.list(thread_id)])
+
+    await same_on_both(targets, scenario)

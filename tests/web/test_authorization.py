@@ -30,6 +30,7 @@ THREAD_ROUTES = [
     ("POST", "/threads/{t}/state/checkpoint", {"checkpoint": {}}, 200),
     ("POST", "/threads/{t}/history", {"limit": 5}, 200),
     ("GET", "/threads/{t}/runs", None, 200),
+    ("POST", "/threads/{t}/runs", RUN, 200),
     ("GET", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
     ("GET", f"/threads/{{t}}/runs/{NO_RUN}/join", None, 404),
     ("DELETE", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),

@@ -162,6 +162,19 @@ async def run_stream(
     )
 
 
+@router.post("/{thread_id}/runs", responses=JSON_BODY)
+async def create_run(
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A background run: answered at once (`pending`); join it, or read it, by its id."""
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
+    request = body.request()
+    run = await desk.start_run(
+        thread_id, request, body.record(request, thread_id), delay=body.after_seconds, **options
+    )
+    return _json(compat.run_dict(run), _location(thread_id, run.run_id))
+
+
 @router.get("/{thread_id}/runs", responses=JSON_BODY)
 async def list_runs(
     thread_id: ThreadIdPath,
