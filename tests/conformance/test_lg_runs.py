@@ -160,3 +160,21 @@ async def test_background_runs_create_and_join(targets: list[Target]) -> None:
         seen.add("statuses", [run["status"] for run in await client.runs.list(thread_id)])
 
     await same_on_both(targets, scenario)
+
+
+async def test_stateless_runs(targets: list[Target]) -> None:
+    """`/runs/wait` and `/runs/stream`: a thread of the run's own, deleted afterwards unless kept."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        seen.add("wait", await client.runs.wait(None, GRAPH, input=said("Hi, I'm Alice.")))
+        async for part in client.runs.stream(None, GRAPH, input=said("Hello"), stream_mode="updates"):
+            seen.add(part.event, part.data)
+        async with target.http() as http:
+            for on_completion in ("delete", "keep"):
+                body = {"assistant_id": GRAPH, "input": said("Hi"), "on_completion": on_completion}
+                response = await http.post("/runs/wait", json=body)
+                thread_id = response.headers["content-location"].split("/")[2]
+                seen.add(on_completion, (await http.get(f"/threads/{thread_id}")).status_code)
+
+    await same_on_both(targets, scenario)

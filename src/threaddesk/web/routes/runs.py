@@ -7,6 +7,7 @@ the work, `langgraph_events`/`langgraph_state` write LangGraph's answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
@@ -14,8 +15,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from threaddesk.runs import RunChunk, RunResult, RunStatus
+from threaddesk.errors import ThreadNotFound
+from threaddesk.ids import new_thread_id
+from threaddesk.runs import RunChunk, RunRequest, RunResult, RunStatus
+from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
+from threaddesk.users import User
 from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
@@ -108,6 +113,38 @@ def _location(thread_id: str, run_id: str) -> dict[str, str]:
     return {"Content-Location": f"/threads/{thread_id}/runs/{run_id}"}
 
 
+async def _wait(events: AsyncGenerator[RunChunk | RunResult, None], body: compat.RunCreate) -> RunResult:
+    run = _result(events)
+    if body.on_disconnect != "continue":
+        return await run
+    task = asyncio.ensure_future(run)  # the run finishes even if this request is dropped
+    _CONTINUING.add(task)
+    task.add_done_callback(_CONTINUING.discard)
+    return await asyncio.shield(task)
+
+
+async def _stream(
+    events: AsyncGenerator[RunChunk | RunResult, None],
+    body: compat.RunCreate,
+    modes: list[str],
+    run_id: str,
+    headers: dict[str, str],
+) -> EventStreamResponse:
+    source = await StartedStream.start(events)
+    translate = RunEvents(modes)
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame("metadata", {"run_id": run_id, "attempt": 1})
+        async for item in source:
+            if isinstance(item, RunChunk):
+                for event, data in translate(item):
+                    yield frame(event, data)
+            elif isinstance(item, Exception):
+                yield frame("error", item)
+
+    return EventStreamResponse(source, frames(), headers, cancel_on_close=body.on_disconnect == "cancel")
+
+
 @router.post("/{thread_id}/runs/wait", responses=JSON_BODY)
 async def run_wait(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
@@ -117,14 +154,8 @@ async def run_wait(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    run = _result(desk.run(thread_id, request, record=body.record(request, thread_id), **options))
-    if body.on_disconnect == "continue":  # the run finishes even if this request is dropped
-        task = asyncio.ensure_future(run)
-        _CONTINUING.add(task)
-        task.add_done_callback(_CONTINUING.discard)
-        result = await asyncio.shield(task)
-    else:
-        result = await run
+    events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
+    result = await _wait(events, body)
     return _json(result.values, _location(thread_id, request.run_id))
 
 
@@ -141,25 +172,8 @@ async def run_stream(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    record = body.record(request, thread_id)
-    source = await StartedStream.start(desk.run(thread_id, request, record=record, **options))
-    translate = RunEvents(modes)
-
-    async def frames() -> AsyncIterator[bytes]:
-        yield frame("metadata", {"run_id": request.run_id, "attempt": 1})
-        async for item in source:
-            if isinstance(item, RunChunk):
-                for event, data in translate(item):
-                    yield frame(event, data)
-            elif isinstance(item, Exception):
-                yield frame("error", item)
-
-    return EventStreamResponse(
-        source,
-        frames(),
-        _location(thread_id, request.run_id),
-        cancel_on_close=body.on_disconnect == "cancel",
-    )
+    events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
+    return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
 
 
 @router.post("/{thread_id}/runs", responses=JSON_BODY)
@@ -215,3 +229,52 @@ async def delete_run(
     """Forget a finished run (409 `run_in_progress` while it runs); the thread's state is untouched."""
     await desk.delete_run(thread_id, str(run_id), user_id=owner_scope(user))
     return Response(status_code=204)
+
+
+stateless = APIRouter(prefix="/runs", tags=["langgraph"], responses=ERROR_RESPONSES)
+
+
+async def _on_a_new_thread(
+    desk: SupportDesk, thread_id: str, request: RunRequest, body: compat.StatelessRunCreate, user: User
+) -> AsyncGenerator[RunChunk | RunResult, None]:
+    """The run on a thread made for it, deleted afterwards (however the run ends) unless kept."""
+    events = desk.run(
+        thread_id, request, record=body.record(request, thread_id), user_id=user.name, create=True
+    )
+    try:
+        async with aclosing(events):
+            async for item in events:
+                yield item
+    finally:
+        if body.on_completion == "delete":
+            with contextlib.suppress(ThreadNotFound):
+                await desk.threads.delete(thread_id, user_id=user.name)
+
+
+@stateless.post("/wait", responses=JSON_BODY)
+async def stateless_wait(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
+    compat.run_options(body, user, user.name, settings.max_run_delay_s)
+    request, thread_id = body.request(), new_thread_id()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    result = await _wait(_on_a_new_thread(desk, thread_id, request, body, user), body)
+    return _json(result.values, _location(thread_id, request.run_id))
+
+
+@stateless.post(
+    "/stream",
+    responses={200: {"description": "LangGraph run events", "content": {"text/event-stream": {}}}},
+)
+async def stateless_stream(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> EventStreamResponse:
+    """A streamed run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
+    compat.run_options(body, user, user.name, settings.max_run_delay_s)
+    modes, request, thread_id = body.modes(), body.request(), new_thread_id()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    events = _on_a_new_thread(desk, thread_id, request, body, user)
+    return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
