@@ -7,6 +7,7 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -32,6 +33,7 @@ from threaddesk.errors import (
     RunNotFound,
     ThreadBusy,
     ThreadDeskError,
+    ThreadNotFound,
 )
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
@@ -476,13 +478,14 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         delay: float = 0,
+        temporary: bool = False,
     ) -> Run:
         """A background run: stored `pending` and returned at once, run in this process (after `delay`
         seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
 
         Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
         `wait=False` a thread busy in this process. If this process dies first, the run's lease
-        runs out and it reads `error`.
+        runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
         request = request.checked(self._check_size, self._nodes)
@@ -509,7 +512,9 @@ class SupportDesk:
         )
         await runs.insert(run)
         stored = dataclasses.replace(record, stored=True)
-        task = asyncio.create_task(self._in_background(thread_id, request, stored, user_id, wait, delay))
+        task = asyncio.create_task(
+            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary)
+        )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return run
@@ -530,6 +535,7 @@ class SupportDesk:
         user_id: str | None,
         wait: bool,
         delay: float,
+        temporary: bool,
     ) -> None:
         runs = self._run_store()
         heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
@@ -549,6 +555,9 @@ class SupportDesk:
                 raise
         finally:
             heartbeat.cancel()
+            if temporary:
+                with contextlib.suppress(ThreadNotFound):
+                    await self.threads.delete(thread_id)
 
     def _run_store(self) -> RunStore:
         if self.runs is None:

@@ -178,3 +178,21 @@ async def test_stateless_runs(targets: list[Target]) -> None:
                 seen.add(on_completion, (await http.get(f"/threads/{thread_id}")).status_code)
 
     await same_on_both(targets, scenario)
+
+
+async def test_stateless_background_runs_and_batches(targets: list[Target]) -> None:
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        run = await client.runs.create(None, GRAPH, input=said("Hi"))
+        seen.add("created", (run["status"], sorted(run)))
+        batch = await client.runs.create_batch(
+            [{"assistant_id": GRAPH, "input": said(f"Hi {i}")} for i in range(3)]
+        )
+        seen.add("batch", [(r["status"], r["kwargs"]["input"]) for r in batch])
+        async with target.http() as http:
+            status = (
+                await http.post("/runs/batch", json=[{"assistant_id": GRAPH, "stream_mode": "x"}])
+            ).status_code
+            seen.add("a bad batch", status)
+
+    await same_on_both(targets, scenario)

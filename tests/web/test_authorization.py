@@ -43,6 +43,8 @@ OTHER_ROUTES = [
     ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("POST", "/runs/wait", RUN, 200),
+    ("POST", "/runs", RUN, 200),
+    ("POST", "/runs/batch", [RUN], 200),
     ("POST", "/runs/stream", RUN, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
     ("GET", "/me", None, 200),

@@ -13,11 +13,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from threaddesk.errors import ThreadNotFound
 from threaddesk.ids import new_thread_id
-from threaddesk.runs import RunChunk, RunRequest, RunResult, RunStatus
+from threaddesk.runs import Run, RunChunk, RunRequest, RunResult, RunStatus
 from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
@@ -33,6 +33,7 @@ router = APIRouter(prefix="/threads", tags=["langgraph"], responses=ERROR_RESPON
 JSON_BODY: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON", "content": {"application/json": {}}}
 }
+MAX_BATCH = 100
 _CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (on_disconnect=continue)
 
 
@@ -278,3 +279,44 @@ async def stateless_stream(
         await asyncio.sleep(body.after_seconds)
     events = _on_a_new_thread(desk, thread_id, request, body, user)
     return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
+
+
+async def _start_stateless(
+    desk: SupportDesk, body: compat.StatelessRunCreate, user: User, max_delay: int
+) -> tuple[str, Run]:
+    compat.run_options(body, user, user.name, max_delay)
+    request, thread_id = body.request(), new_thread_id()
+    run = await desk.start_run(
+        thread_id,
+        request,
+        body.record(request, thread_id),
+        user_id=user.name,
+        create=True,
+        delay=body.after_seconds,
+        temporary=body.on_completion == "delete",
+    )
+    return thread_id, run
+
+
+@stateless.post("", responses=JSON_BODY)
+async def stateless_create(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A background run on a new thread of its own, deleted once the run ends (unless kept)."""
+    _, run = await _start_stateless(desk, body, user, settings.max_run_delay_s)
+    return _json(compat.run_dict(run), {"Content-Location": f"/runs/{run.run_id}"})
+
+
+@stateless.post("/batch", responses=JSON_BODY)
+async def stateless_batch(
+    body: Annotated[list[compat.StatelessRunCreate], Body(min_length=1, max_length=MAX_BATCH)],
+    user: CurrentUser,
+    desk: DeskDep,
+    settings: SettingsDep,
+) -> Response:
+    """Several background runs, each on a new thread of its own; every one is checked before any starts."""
+    for each in body:
+        compat.run_options(each, user, user.name, settings.max_run_delay_s)
+        each.request()
+    runs = [(await _start_stateless(desk, each, user, settings.max_run_delay_s))[1] for each in body]
+    return _json([compat.run_dict(run) for run in runs])
