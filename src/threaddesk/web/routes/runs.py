@@ -26,10 +26,18 @@ from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath,
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
 from threaddesk.web.langgraph_state import thread_state
 from threaddesk.web.presenters import present_thread
-from threaddesk.web.schemas import ERROR_RESPONSES, ThreadPublic
+from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody, ThreadPublic
 from threaddesk.web.sse import EventStreamResponse, StartedStream
 
-router = APIRouter(prefix="/threads", tags=["langgraph"], responses=ERROR_RESPONSES)
+RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    409: {
+        "model": ErrorBody,
+        "description": "The thread is busy (`multitask_strategy=reject`), its id taken by another user,"
+        " or the run still running",
+    },
+}
+router = APIRouter(prefix="/threads", tags=["langgraph"], responses=RUN_RESPONSES)
 JSON_BODY: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON", "content": {"application/json": {}}}
 }
@@ -232,7 +240,7 @@ async def delete_run(
     return Response(status_code=204)
 
 
-stateless = APIRouter(prefix="/runs", tags=["langgraph"], responses=ERROR_RESPONSES)
+stateless = APIRouter(prefix="/runs", tags=["langgraph"], responses=RUN_RESPONSES)
 
 
 async def _on_a_new_thread(
