@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from enum import StrEnum
 
-from threaddesk.errors import ModelUnavailable, StorageUnavailable, ThreadDeskError
+from threaddesk.errors import InternalError, ModelUnavailable, StorageUnavailable, ThreadDeskError
 
 
 class Outcome(StrEnum):
@@ -21,7 +21,7 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # the caller went away: rolled back, unless its reply was stored already
     MODEL_ERROR = "model_error"
     STORAGE_ERROR = "storage_error"
-    REFUSED = "refused"  # never ran: unknown thread, or busy with multitask_strategy=reject
+    REFUSED = "refused"  # the request's fault: unknown thread, busy with multitask_strategy=reject, ...
     FAILED = "failed"  # anything else (a bug): logged, rolled back
 
     @classmethod
@@ -32,8 +32,8 @@ class Outcome(StrEnum):
             return cls.STORAGE_ERROR
         if isinstance(exc, ModelUnavailable):
             return cls.MODEL_ERROR
-        if isinstance(exc, ThreadDeskError) and not started:
-            return cls.REFUSED
+        if isinstance(exc, ThreadDeskError) and not isinstance(exc, InternalError):
+            return cls.REFUSED  # the request's own fault (unknown thread, busy, bad checkpoint id, ...)
         return cls.FAILED
 
 

@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
+from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
@@ -26,7 +27,7 @@ MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
 
 @dataclass
 class Storage:
-    """A registry, a checkpointer, a user store and a message archive over one database, closed together."""
+    """A registry, a checkpointer, user, archive and run stores over one database, closed together."""
 
     url: str
     registry: ThreadRegistry
@@ -35,6 +36,7 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    runs: RunStore | None = None
     search: MessageIndex | None = None
 
     @property
@@ -96,6 +98,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
@@ -117,6 +120,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         [database.close],
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
+        runs=SqliteRunStore(database),
     )
 
 
@@ -125,6 +129,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.archive import PostgresArchive
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
@@ -144,4 +149,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         [database.close],
         archive=PostgresArchive(database),
         search=PostgresMessageIndex(database),
+        runs=PostgresRunStore(database),
     )

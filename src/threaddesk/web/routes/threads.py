@@ -12,12 +12,13 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
-from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
+from threaddesk.web.langgraph_state import as_json
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
     ERROR_RESPONSES,
+    ErrorBody,
     ThreadCreate,
     ThreadList,
     ThreadPublic,
@@ -32,7 +33,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(raw)
-    except ValueError as exc:  # malformed, or an integer past Python's digit limit
+    except json.JSONDecodeError as exc:
         raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
     except RecursionError as exc:
         raise InvalidArgument("metadata must be a JSON object: it nests too deeply") from exc
@@ -46,9 +47,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     status_code=status.HTTP_200_OK,
     response_model=ThreadPublic,
     responses={
-        409: {
-            "description": "The chosen thread_id is taken (by you, unless if_exists=do_nothing, or another)"
-        },
+        409: {"model": ErrorBody, "description": "The thread id is taken"},
         429: {"description": "You own `max_threads_per_user` threads already"},
     },
 )
@@ -95,8 +94,8 @@ async def list_threads(
 async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """The thread, with its LangGraph state `values` (the stored messages)."""
     thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
-    state = await compat.thread_state(desk, thread.thread_id)
-    return present_thread(desk, thread, values=state["values"])
+    state = await desk.state(thread.thread_id)
+    return present_thread(desk, thread, values=as_json(state.values))
 
 
 @router.patch(
