@@ -122,6 +122,16 @@ async def test_a_run_creating_if_missing_on_another_users_thread_is_404(
     assert (await web_desk.threads.get("bobs-new")).user_id == "bob"
 
 
+async def test_a_background_run_creating_if_missing_on_another_users_thread_is_404(
+    client, web_desk, alices_thread, bob
+) -> None:
+    run = {**RUN, "if_not_exists": "create"}
+    response = await client.post(f"/threads/{alices_thread}/runs", json=run, headers=bob.headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "thread_not_found"
+    await _intact(web_desk, alices_thread)
+
+
 @pytest.mark.parametrize("route", ALL_ROUTES, ids=IDS)
 @pytest.mark.parametrize(
     "headers",
