@@ -29,7 +29,15 @@ from threaddesk import errors
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 
 # The graph and the offline model with every module they read; `models.py` (providers) is not needed.
-AGENT_MODULES = ("graph.py", "offline.py", "profile.py", "reading.py", "names.py", "lexicon.py", "sentences.py")
+AGENT_MODULES = (
+    "graph.py",
+    "offline.py",
+    "profile.py",
+    "reading.py",
+    "names.py",
+    "lexicon.py",
+    "sentences.py",
+)
 REPO = Path(__file__).resolve().parents[2]
 # Read at import: the autouse settings fixture clears THREADDESK_* before each test runs.
 CLI_FROM_ENV = os.environ.get("THREADDESK_LANGGRAPH_CLI")
