@@ -15,6 +15,7 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.storage.sqlite_file import DatabaseFile
 
 T = TypeVar("T")
 
@@ -123,12 +124,18 @@ class SqliteDatabase:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            self.file = None if self.path == ":memory:" else DatabaseFile(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self.lock = threading.Lock()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` in a worker thread under the lock, as one committed transaction."""
+        """Run `fn(conn)` in a worker thread under the lock, as one committed transaction.
+
+        Refused (`StorageUnavailable`) once the path no longer names the open, writable file.
+        """
+        if self.file is not None:
+            self.file.check()
 
         def locked() -> T:
             with self.lock:

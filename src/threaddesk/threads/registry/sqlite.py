@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from threaddesk.storage.sqlite import SqliteDatabase, migrate
+from threaddesk.storage.sqlite_turnlock import FileTurnLocks, sidecar_path
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
@@ -39,11 +41,37 @@ def _row(row: tuple) -> Thread:
 
 
 class SqliteRegistry(ThreadRegistry):
+    """Rows in the database's file; turn locks on its sidecar (see `threaddesk.storage.sqlite_turnlock`).
+
+    An in-memory database is private to its process, so it needs no cross-process lock.
+    """
+
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
+        self.turn_locks = None if database.path == ":memory:" else FileTurnLocks(sidecar_path(database.path))
 
     async def setup(self) -> None:
         await self.db.run(migrate)
+
+    async def close(self) -> None:
+        if self.turn_locks is not None:
+            self.turn_locks.close()
+
+    @asynccontextmanager
+    async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        if self.turn_locks is None:
+            yield
+            return
+        async with self.turn_locks.hold(thread_id, wait=wait):
+            yield
+
+    @asynccontextmanager
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        if self.turn_locks is None:
+            yield list(thread_ids)
+            return
+        async with self.turn_locks.try_hold_many(thread_ids) as taken:
+            yield taken
 
     async def insert(self, thread: Thread) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
