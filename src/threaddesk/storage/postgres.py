@@ -28,6 +28,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.storage.postgres_pool import FailFastPool, Reachability
 
 T = TypeVar("T")
 
@@ -161,11 +162,20 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
-        self.pool = AsyncConnectionPool(
-            url, min_size=1, max_size=pool_size, kwargs=CONNECTION_KWARGS, open=False, name="threaddesk"
-        )
-        self.turn_pool = AsyncConnectionPool(
+        # Both pools fail fast while the server is down, recover fast after (see postgres_pool).
+        self.reachability = Reachability()
+        self.pool = FailFastPool(
             url,
+            reachability=self.reachability,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=CONNECTION_KWARGS,
+            open=False,
+            name="threaddesk",
+        )
+        self.turn_pool = FailFastPool(
+            url,
+            reachability=self.reachability,
             min_size=1,
             max_size=turn_pool_size,
             kwargs={"autocommit": True},
@@ -208,6 +218,8 @@ class PostgresDatabase:
             async with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
+            if not isinstance(exc, PoolTimeout) and exc.sqlstate is None:  # the connection, not the query
+                self.reachability.failed()
             raise self._unavailable(exc) from exc
 
     @asynccontextmanager
