@@ -94,7 +94,14 @@ class Settings(BaseSettings):
     messages_per_minute: int | None = Field(
         default=None,
         ge=1,
-        description="Most messages one user may send a minute, per process (unset: no limit).",
+        description=(
+            "Most messages one user may send a minute (unset: no limit): counted in Redis if redis_url"
+            " is set, else in PostgreSQL on PostgreSQL (one budget for all replicas), else per process."
+        ),
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db: where replicas share the messages_per_minute budgets.",
     )
     max_state_messages: int | None = Field(
         default=None,

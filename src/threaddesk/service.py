@@ -28,7 +28,7 @@ from threaddesk.errors import (
     StorageUnavailable,
     ThreadDeskError,
 )
-from threaddesk.ratelimit import RateLimiter
+from threaddesk.ratelimit import MessageBudget
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
@@ -120,7 +120,7 @@ class SupportDesk:
         *,
         users: UserManager | None = None,
         max_message_bytes: int = 32 * 1024,
-        limiter: RateLimiter | None = None,
+        limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
     ) -> None:
@@ -145,10 +145,10 @@ class SupportDesk:
             raise MessageTooLarge(size, self.max_message_bytes)
         return HumanMessage(content=text, id=str(uuid.uuid4()))
 
-    def _spend(self, user_id: str | None) -> None:
+    async def _spend(self, user_id: str | None) -> None:
         """Charge one message to `user_id`'s rate budget (callers acting for everyone have none)."""
         if self.limiter is not None and user_id is not None:
-            self.limiter.spend(user_id)
+            await self.limiter.aspend(user_id)
 
     @asynccontextmanager
     async def _turn(
@@ -226,7 +226,7 @@ class SupportDesk:
         `user_id`, when given, must own the thread (else `ThreadNotFound`).
         """
         question = self._question(text)
-        self._spend(user_id)
+        await self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
@@ -244,7 +244,7 @@ class SupportDesk:
     ) -> AsyncIterator[StreamEvent]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
-        self._spend(user_id)
+        await self._spend(user_id)
         async with self._turn(thread_id, question, user_id, create, wait):
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
@@ -300,6 +300,7 @@ async def open_desk(
         pool_size=settings.pg_pool_size,
         turn_pool_size=settings.pg_turn_pool_size,
     )
+    limiter: MessageBudget | None = None
     try:
         agent = build_agent(
             chat_model,
@@ -317,7 +318,7 @@ async def open_desk(
             archive=storage.archive,
         )
         users = UserManager(storage.users, clock=clock)
-        limiter = RateLimiter(settings.messages_per_minute) if settings.messages_per_minute else None
+        limiter = _message_budget(settings, storage)
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
@@ -331,4 +332,22 @@ async def open_desk(
             archive_after=archive_after if storage.archive is not None else 0,
         )
     finally:
+        if limiter is not None:
+            await limiter.aclose()
         await storage.aclose()
+
+
+def _message_budget(settings: Settings, storage: Storage) -> MessageBudget | None:
+    """Redis if configured, else whatever the storage shares between processes, else this process."""
+    per_minute = settings.messages_per_minute
+    if not per_minute:
+        return None
+    if settings.redis_url:
+        try:
+            from threaddesk.ratelimit_redis import RedisRateLimiter
+        except ImportError as exc:
+            raise StorageUnavailable(
+                f"THREADDESK_REDIS_URL is set but {exc.name} is missing: pip install 'threaddesk[redis]'"
+            ) from exc
+        return RedisRateLimiter(settings.redis_url, per_minute)
+    return storage.message_budget(per_minute)

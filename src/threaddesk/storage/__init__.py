@@ -9,6 +9,7 @@ from pathlib import Path
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.ratelimit import MessageBudget, RateLimiter
 from threaddesk.threads.archive.base import MessageArchive
 from threaddesk.threads.registry.base import ThreadRegistry
 from threaddesk.users.store.base import UserStore
@@ -33,6 +34,14 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    # Budgets every process on this database shares; None: only this process's memory can hold them.
+    shared_budget: Callable[[int], MessageBudget] | None = None
+
+    def message_budget(self, per_minute: int) -> MessageBudget:
+        """Per-user message budgets: shared through the database where it can, else in this process."""
+        if self.shared_budget is not None:
+            return self.shared_budget(per_minute)
+        return RateLimiter(per_minute)
 
     async def aclose(self) -> None:
         await self.registry.close()
@@ -107,6 +116,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         raise StorageUnavailable(
             f"PostgreSQL support is not installed ({exc.name} is missing): pip install 'threaddesk[postgres]'"
         ) from exc
+    from threaddesk.storage.postgres_ratelimit import PostgresRateLimiter
     from threaddesk.threads.archive.postgres import PostgresArchive
     from threaddesk.threads.registry.postgres import PostgresRegistry
     from threaddesk.users.store.postgres import PostgresUserStore
@@ -121,4 +131,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         applied,
         [database.close],
         archive=PostgresArchive(database),
+        shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
     )
