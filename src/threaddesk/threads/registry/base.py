@@ -104,6 +104,20 @@ class ThreadRegistry(ABC):
         """
         return [t for t in thread_ids if await self.delete(t, inactive_before=inactive_before)]
 
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str] | None:
+        """Remove these threads' rows, checkpoints and archived messages in ONE transaction; the ids removed.
+
+        None where the backend cannot (the manager then removes them in steps,
+        and `reclaim_orphans` tidies up after a crash between the steps).
+        """
+        return None
+
+    async def reclaim_orphans(self) -> int:
+        """Remove checkpoints and archived messages whose thread has no row; how many threads they were."""
+        return 0
+
     @abstractmethod
     async def count(self) -> int:
         """How many threads are registered."""

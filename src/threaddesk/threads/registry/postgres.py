@@ -10,6 +10,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
+from threaddesk.storage import postgres_purge
 from threaddesk.storage.postgres import PostgresDatabase, advisory_key
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
@@ -155,6 +156,16 @@ class PostgresRegistry(ThreadRegistry):
         async with self.db.connection() as conn:
             cur = await conn.execute(sql + " RETURNING thread_id", params)
             return [row["thread_id"] for row in await cur.fetchall()]
+
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str] | None:
+        async with self.db.connection() as conn:
+            return await postgres_purge.purge(conn, thread_ids, inactive_before)
+
+    async def reclaim_orphans(self) -> int:
+        async with self.db.connection() as conn:
+            return await postgres_purge.reclaim_orphans(conn)
 
     async def count(self) -> int:
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from threaddesk.storage import sqlite_purge
 from threaddesk.storage.sqlite import SqliteDatabase, migrate
 from threaddesk.storage.sqlite_turnlock import FileTurnLocks, sidecar_path
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
@@ -212,6 +213,14 @@ class SqliteRegistry(ThreadRegistry):
             params = (ids, inactive_before.timestamp())
         sql += " RETURNING thread_id"
         return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
+
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> list[str] | None:
+        return await self.db.run(lambda conn: sqlite_purge.purge(conn, thread_ids, inactive_before))
+
+    async def reclaim_orphans(self) -> int:
+        return await self.db.run(sqlite_purge.reclaim_orphans)
 
     async def count(self) -> int:
         return await self.db.run(
