@@ -20,11 +20,17 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 def default_database_path() -> Path:
+    """`threaddesk.sqlite` in the user data directory."""
     return Path(user_data_dir("threaddesk", appauthor=False)) / "threaddesk.sqlite"
 
 
+def default_database_url() -> str:
+    """`threaddesk.sqlite` in your user data directory (`~/.local/share/threaddesk/` on Linux)."""
+    return str(default_database_path())
+
+
 def default_user() -> str:
-    """The login name, or `local` where the platform has none."""
+    """Your login name, or `local` where the platform has none."""
     try:
         return getpass.getuser() or "local"
     except (OSError, KeyError):
@@ -37,15 +43,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THREADDESK_", extra="ignore")
 
     database_url: str = Field(
-        default_factory=lambda: str(default_database_path()),
+        default_factory=default_database_url,
         description=(
-            "SQLite file path (or sqlite:///path), postgresql://user@host/dbname (shared by replicas),"
-            " or 'memory' for a throwaway store."
+            "Where threads, users and checkpoints live: a SQLite file path, `sqlite:///relative/x.sqlite`"
+            " (three slashes: relative), `sqlite:////tmp/x.sqlite` (four: absolute),"
+            " `postgresql://user@host/dbname` (shared by replicas), or `memory` for a throwaway store."
         ),
     )
     model: str = Field(
         default="offline",
-        description="'offline' (deterministic, no network) or 'provider:model' for init_chat_model.",
+        description="`offline` (deterministic, no network) or `provider:model` for LangChain's"
+        " `init_chat_model`, e.g. `openai:gpt-4o-mini`.",
     )
     base_url: str | None = Field(
         default=None,
@@ -60,9 +68,22 @@ class Settings(BaseSettings):
         ge=1,
         description="PostgreSQL connections per process holding turn locks: its most concurrent turns.",
     )
-    system_prompt: str = DEFAULT_SYSTEM_PROMPT
-    model_timeout_s: float = Field(default=120.0, gt=0)
-    max_message_bytes: int = Field(default=32 * 1024, gt=0, description="Largest accepted message.")
+    system_prompt: str = Field(
+        default=DEFAULT_SYSTEM_PROMPT,
+        description="The model's instructions, prepended at call time and never stored.",
+    )
+    model_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one call to a provider's model may take; a call that fails or times out"
+        " rolls its turn back (model unavailable: HTTP 503, exit 5). Not used by `offline`.",
+    )
+    max_message_bytes: int = Field(
+        default=32 * 1024,
+        gt=0,
+        description="Largest accepted message, in UTF-8 bytes; larger is `MessageTooLarge` (HTTP 413,"
+        " exit 2).",
+    )
     user: str = Field(
         default_factory=default_user,
         description="The user id a local caller (the command line) acts as: owner of the threads it starts.",
@@ -75,8 +96,9 @@ class Settings(BaseSettings):
     keep_alive_s: int = Field(
         default=75,
         ge=1,
-        description="Idle keep-alive of HTTP connections; keep it above your load balancer's idle timeout"
-        " so the server never closes a connection a client is about to reuse.",
+        description="Idle keep-alive of HTTP connections, in seconds; keep it above your load balancer's idle"
+        " timeout so the server never closes a connection a client is about to reuse (the race shows up"
+        " as a connection reset on the client).",
     )
     trusted_user_header: str | None = Field(
         default=None,
@@ -86,22 +108,28 @@ class Settings(BaseSettings):
         default=40, ge=1, description="At most this many of a thread's latest messages go to the model."
     )
     context_tokens: int | None = Field(
-        default=None, ge=1, description="If set, the model's context is also cut to this many tokens."
+        default=None,
+        ge=1,
+        description="If set, the model's context is also cut to this many tokens (approximate count).",
     )
     max_threads_per_user: int | None = Field(
-        default=None, ge=1, description="Most threads one user may own at once (unset: no limit)."
+        default=None,
+        ge=1,
+        description="Most threads one user may own at once; one more is `TooManyThreads` (HTTP 429, exit 7)."
+        " Unset: no limit.",
     )
     messages_per_minute: int | None = Field(
         default=None,
         ge=1,
         description=(
-            "Most messages one user may send a minute (unset: no limit): counted in Redis if redis_url"
-            " is set, else in PostgreSQL on PostgreSQL (one budget for all replicas), else per process."
+            "Most messages one user may send a minute; one more is `RateLimited` (HTTP 429 with"
+            " `Retry-After`, exit 7). Counted in Redis if `redis_url` is set, else in PostgreSQL on"
+            " PostgreSQL (one budget for all replicas), else per process. Unset: no limit."
         ),
     )
     redis_url: str | None = Field(
         default=None,
-        description="redis://host:port/db: where replicas share the messages_per_minute budgets.",
+        description="`redis://host:port/db`: where replicas share the `messages_per_minute` budgets.",
     )
     max_state_messages: int | None = Field(
         default=None,
