@@ -19,6 +19,7 @@ from support.postgres import postgres_schema
 from support.tcp_proxy import TcpProxy
 
 from threaddesk import Settings, open_desk
+from threaddesk.errors import StorageUnavailable
 from threaddesk.web import create_app
 
 pytestmark = pytest.mark.slow
@@ -112,3 +113,28 @@ async def test_an_outage_answers_503_within_2_s_and_turns_succeed_within_2_s_of_
     assert set(acked) <= set(stored), set(acked) - set(stored)
     thread = (await client.get("/threads/t")).json()
     assert thread["message_count"] == len(history)
+
+
+async def test_a_turn_that_lost_its_lock_during_the_model_call_is_not_written() -> None:
+    """The network drops while the model answers and is back before it finishes.
+
+    PostgreSQL ended the session holding the turn's lock, so another replica
+    may be running a turn on the thread by now: writing would hide it.
+    """
+    pytest.importorskip("psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'")
+    from support.slow_replica import SlowModel
+
+    with postgres_schema() as url, TcpProxy(urlsplit(url).hostname, urlsplit(url).port or 5432) as proxy:
+        async with open_desk(database_url=proxy.proxied(url), model=SlowModel(delay=1.0)) as desk:
+            await desk.threads.create("alice", "t")
+            await desk.send("t", "First question", user_id="alice")
+            turn = asyncio.create_task(desk.send("t", "Second question", user_id="alice"))
+            await asyncio.sleep(0.3)  # inside the model call, holding the lock
+            proxy.cut()
+            await asyncio.sleep(0.1)
+            proxy.restore()
+            with pytest.raises(StorageUnavailable, match="lost its lock"):
+                await turn
+            history = await desk.history("t")
+            assert [m.content for m in history if m.role == "user"] == ["First question"]
+            assert (await desk.send("t", "Third question", user_id="alice")).thread.message_count == 4

@@ -17,17 +17,20 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.storage import postgres_turnfence
 from threaddesk.storage.postgres_pool import FailFastPool, Reachability
 
 T = TypeVar("T")
@@ -156,6 +159,22 @@ class PooledPostgresSaver(AsyncPostgresSaver):
         super().__init__(pool, **kwargs)
         self.lock = asyncio.Semaphore(pool.max_size)  # type: ignore[assignment]
 
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        await postgres_turnfence.check_lock_held()  # see postgres_turnfence
+        return await super().aput(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        await postgres_turnfence.check_lock_held()
+        await super().aput_writes(config, writes, task_id, task_path)
+
 
 class PostgresDatabase:
     """The pools a process uses, opened (and the schema migrated) by `open()`."""
@@ -264,7 +283,10 @@ class PostgresDatabase:
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
         """Hold advisory lock `key` on its own connection; yield False if `wait` is off and it is taken."""
 
+        session: list[AsyncConnection] = []
+
         async def take(conn: AsyncConnection) -> bool:
+            session.append(conn)
             if wait:
                 await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
                 return True
@@ -276,7 +298,11 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
         async with self._advisory_session(take, give_back) as held:
-            yield held
+            if not held:
+                yield held
+                return
+            with postgres_turnfence.holding(session[0]):
+                yield held
 
     @asynccontextmanager
     async def session_try_locks(self, keys: list[int]) -> AsyncIterator[set[int]]:
