@@ -64,7 +64,7 @@ def free_elsewhere(path: Path, thread_id: str) -> bool:
 
 @pytest.fixture
 def locks(tmp_path: Path) -> Iterator[FileTurnLocks]:
-    locks = FileTurnLocks(tmp_path / "desk.sqlite.turnlocks")
+    locks = FileTurnLocks.open(tmp_path / "desk.sqlite.turnlocks")
     yield locks
     locks.close()
 
@@ -141,3 +141,17 @@ async def test_ids_sharing_a_byte_hold_it_until_the_last_lets_go(
             pass
         assert not free_elsewhere(locks.path, "x")  # "a" still holds byte 7 against other processes
     assert free_elsewhere(locks.path, "x")
+
+
+async def test_one_process_shares_one_instance_per_file_and_the_last_close_releases(tmp_path: Path) -> None:
+    path = tmp_path / "desk.sqlite.turnlocks"
+    first, second = FileTurnLocks.open(path), FileTurnLocks.open(tmp_path / "." / path.name)
+    assert first is second
+    async with first.hold("t", wait=False):
+        second.close()  # another desk of this process closing must not drop this turn's lock
+        assert not free_elsewhere(path, "t")
+    assert free_elsewhere(path, "t")
+    first.close()
+    third = FileTurnLocks.open(path)
+    assert third is not first
+    third.close()

@@ -45,7 +45,7 @@ from threaddesk.errors import StorageUnavailable, ThreadBusy
 
 SUFFIX = ".turnlocks"
 _SPAN = 2**62  # byte offsets used; far below off_t's limit
-_DEADLOCK_RETRY_S = 0.005
+_DEADLOCK_RETRY_S = 0.005  # also the poll of a task waiting behind another task of this process
 # The kernel's deadlock detection sees processes, not threads: a process that holds
 # one byte while another of its threads waits for a second can be told EDEADLK
 # although nothing is stuck. Waiting a moment and asking again is the remedy.
@@ -64,27 +64,54 @@ def sidecar_path(database_path: str | Path) -> Path:
 
 @dataclass
 class _Byte:
-    """This process's claim on one byte: how many hold it, and a wait for it in progress."""
+    """This process's claim on one byte: how many hold it, and whether a task here is waiting for it."""
 
     holders: int = 0
     users: int = 0  # holders plus tasks on their way to holding; the entry goes when it reaches 0
-    taking: asyncio.Future[None] | None = None
+    taking: bool = False
+
+
+_shared: dict[str, FileTurnLocks] = {}
+_shared_guard = threading.Lock()
 
 
 class FileTurnLocks:
-    """Exclusive locks on thread ids, shared by all processes that open the same sidecar file."""
+    """Exclusive locks on thread ids, shared by all processes that open the same sidecar file.
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    One instance per file and process (`open`): two would each believe they
+    held a byte the other could unlock, and closing either descriptor would
+    drop both's locks. Its bookkeeping is guarded by a thread lock, since
+    desks on different event loops (the sync `ThreadDesk`) may share it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         try:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as exc:
             raise StorageUnavailable(f"cannot open the turn lock file {str(self.path)!r}: {exc}") from exc
         self._bytes: dict[int, _Byte] = {}
+        self._state = threading.Lock()
+        self._opened = 0
+
+    @classmethod
+    def open(cls, path: str | Path) -> FileTurnLocks:
+        """This process's locks on the file at `path`; `close()` once per `open`."""
+        key = os.path.realpath(path)
+        with _shared_guard:
+            locks = _shared.get(key)
+            if locks is None:
+                locks = _shared[key] = cls(Path(key))
+            locks._opened += 1
+            return locks
 
     def close(self) -> None:
-        """Release every lock this process holds on the file."""
-        if self._fd >= 0:
+        """Give back one `open`; the last one closes the file, releasing every lock this process holds."""
+        with _shared_guard:
+            self._opened -= 1
+            if self._opened > 0:
+                return
+            _shared.pop(str(self.path), None)
             os.close(self._fd)
             self._fd = -1
 
@@ -150,40 +177,55 @@ class FileTurnLocks:
 
     async def _acquire(self, offset: int, wait: bool) -> bool:
         """Make this process a holder of `offset`; False if it is taken and `wait` is off."""
-        entry = self._bytes.setdefault(offset, _Byte())
-        entry.users += 1
-        try:
-            while entry.holders == 0 and entry.taking is not None:  # another task here is waiting for it
-                if not wait:
-                    raise _NotTaken
-                await asyncio.shield(entry.taking)
-            if entry.holders == 0:
-                if not self._try(offset):
-                    if not wait:
-                        raise _NotTaken
-                    entry.taking = asyncio.get_running_loop().create_future()
+        with self._state:
+            entry = self._bytes.setdefault(offset, _Byte())
+            entry.users += 1
+        while True:
+            with self._state:
+                if entry.holders:  # held here already: an id sharing the byte
+                    entry.holders += 1
+                    return True
+                if not entry.taking:
                     try:
-                        await self._wait(offset)
-                    finally:
-                        entry.taking.set_result(None)
-                        entry.taking = None
-            entry.holders += 1
-            return True
-        except _NotTaken:
-            self._forget(offset, entry)
-            return False
+                        taken = self._try(offset)
+                    except BaseException:
+                        self._forget(offset, entry)
+                        raise
+                    if taken:
+                        entry.holders = 1
+                        return True
+                    if not wait:
+                        self._forget(offset, entry)
+                        return False
+                    entry.taking = True
+                    break
+                if not wait:
+                    self._forget(offset, entry)
+                    return False
+            # Another task here waits for the byte (a rare collision): wait for it to get it.
+            await asyncio.sleep(_DEADLOCK_RETRY_S)
+        try:
+            await self._wait(offset)
         except BaseException:
-            self._forget(offset, entry)
+            with self._state:
+                entry.taking = False
+                self._forget(offset, entry)
             raise
+        with self._state:
+            entry.taking = False
+            entry.holders = 1
+        return True
 
     def _release(self, offset: int) -> None:
-        entry = self._bytes[offset]
-        entry.holders -= 1
-        if entry.holders == 0:
-            self._unlock(offset)
-        self._forget(offset, entry)
+        with self._state:
+            entry = self._bytes[offset]
+            entry.holders -= 1
+            if entry.holders == 0:
+                self._unlock(offset)
+            self._forget(offset, entry)
 
     def _forget(self, offset: int, entry: _Byte) -> None:
+        """Drop one user of the entry (the caller holds `_state`)."""
         entry.users -= 1
         if entry.users == 0:
             del self._bytes[offset]

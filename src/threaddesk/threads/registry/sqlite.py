@@ -49,7 +49,9 @@ class SqliteRegistry(ThreadRegistry):
 
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
-        self.turn_locks = None if database.path == ":memory:" else FileTurnLocks(sidecar_path(database.path))
+        self.turn_locks = (
+            None if database.path == ":memory:" else FileTurnLocks.open(sidecar_path(database.path))
+        )
 
     async def setup(self) -> None:
         await self.db.run(migrate)
