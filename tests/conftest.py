@@ -40,14 +40,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Every storage backend the service suite runs on (postgres: a schema of its own)."""
     if request.param == "postgres":
         with postgres_schema() as url:
             yield url
     else:
-        yield "memory" if request.param == "memory" else str(tmp_path / "desk.sqlite")
+        yield str(tmp_path / "desk.sqlite")
 
 
 @pytest.fixture

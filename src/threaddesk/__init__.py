@@ -3,6 +3,7 @@
 from threaddesk.agent import OfflineChatModel, build_agent, build_model
 from threaddesk.config import Settings
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     InvalidDuration,
     InvalidThreadId,
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ChatMessage",
+    "InternalError",
     "InvalidArgument",
     "InvalidDuration",
     "InvalidThreadId",

@@ -19,6 +19,14 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(url: str) -> bool:
+    """Whether `url` names a PostgreSQL database (the only store several processes can share)."""
+    return url.startswith(POSTGRES_SCHEMES)
+
+
 def default_database_path() -> Path:
     """`threaddesk.sqlite` in the user data directory."""
     return Path(user_data_dir("threaddesk", appauthor=False)) / "threaddesk.sqlite"

@@ -59,7 +59,7 @@ def run_parallel_conversations(desk: ThreadDesk, out: Print = print) -> dict[str
     return replies
 
 
-def test_thread_isolation(desk: ThreadDesk, out: Print = print) -> bool:
+def check_thread_isolation(desk: ThreadDesk, out: Print = print) -> bool:
     """Ask each thread who the customer is; each must name its own customer only."""
     out("=== Thread Isolation Test ===")
     ok = True
@@ -124,7 +124,7 @@ def main(database_url: str = "memory", out: Print = print) -> int:
             replies["alice_session"][-1] == "Your name is Alice!"
             and replies["bob_session"][-1] == "Yes, you're Bob!"
         )
-        isolated = test_thread_isolation(desk, out)
+        isolated = check_thread_isolation(desk, out)
         out("")
         switching = demonstrate_thread_switching(desk, out)
     return 0 if parallel_ok and isolated and switching else 1

@@ -30,10 +30,20 @@ def parse_duration(text: str | timedelta) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+_LARGEST_FIRST = sorted(_UNITS, key=_UNITS.__getitem__, reverse=True)
+
+
 def format_duration(delta: timedelta) -> str:
     """The largest whole unit that expresses `delta` exactly (inverse of `parse_duration`)."""
     seconds = int(delta.total_seconds())
-    for unit in ("w", "d", "h", "m"):
+    for unit in _LARGEST_FIRST:
         if seconds and seconds % _UNITS[unit] == 0:
             return f"{seconds // _UNITS[unit]}{unit}"
     return f"{seconds}s"
+
+
+def rough_duration(delta: timedelta) -> str:
+    """The largest unit that fits in `delta`, rounded down (`3m`, `2d`), for a glance; negative is 0s."""
+    seconds = max(0, int(delta.total_seconds()))
+    unit = next((u for u in _LARGEST_FIRST if seconds >= _UNITS[u]), "s")
+    return f"{seconds // _UNITS[unit]}{unit}"

@@ -97,6 +97,17 @@ class ModelUnavailable(ThreadDeskError):
     code = "model_unavailable"
 
 
+class InternalError(ThreadDeskError):
+    """Something failed that no caller could have caused (a bug): logged with its traceback.
+
+    A turn that ends this way is rolled back like any failed turn; the web layer
+    answers 500 and the CLI exits with its own code, instead of blaming the
+    model or the database.
+    """
+
+    code = "internal_error"
+
+
 class UserExists(ThreadDeskError):
     code = "user_exists"
 

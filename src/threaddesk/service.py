@@ -7,33 +7,34 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     MessageTooLarge,
-    ModelUnavailable,
     StorageUnavailable,
     ThreadDeskError,
 )
+from threaddesk.ids import validate_thread_id
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
 from threaddesk.users import UserManager
-from threaddesk.users.store.memory import MemoryUserStore
 from threaddesk.values import check_text
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,17 @@ class Token:
 StreamEvent = Token | Reply
 
 
-def _turn_error(exc: Exception) -> ThreadDeskError:
-    """Name what failed in a turn: the database, or (anything else) the chat model."""
-    if isinstance(exc, sqlite3.Error | OSError) or type(exc).__module__.startswith("psycopg"):
-        return StorageUnavailable(f"storage failed during the turn: {exc}")
-    return ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}")
+def _turn_error(thread_id: str, exc: Exception) -> InternalError:
+    """An unexpected error in a turn, logged with its traceback.
+
+    The backends raise `StorageUnavailable` and the agent `ModelUnavailable`
+    for their own failures, so what arrives here unclassified is a bug.
+    """
+    log.error("unexpected error in a turn on thread %r", thread_id, exc_info=exc)
+    return InternalError(f"the turn failed unexpectedly ({type(exc).__name__}) and was rolled back")
 
 
-def _config(thread_id: str) -> dict[str, Any]:
+def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
@@ -118,7 +122,7 @@ class SupportDesk:
         threads: ThreadManager,
         agent: CompiledStateGraph,
         *,
-        users: UserManager | None = None,
+        users: UserManager,
         max_message_bytes: int = 32 * 1024,
         limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
@@ -131,7 +135,7 @@ class SupportDesk:
         self.threads = threads
         self.limiter = limiter
         self.agent = agent
-        self.users = users or UserManager(MemoryUserStore())
+        self.users = users
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
@@ -164,7 +168,7 @@ class SupportDesk:
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
                 if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
-                    raise _turn_error(exc) from exc
+                    raise _turn_error(thread_id, exc) from exc
                 raise
 
     async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
@@ -193,7 +197,8 @@ class SupportDesk:
         now: a failed move is logged and tried again after the next turn.
         """
         messages = values.get("messages", [])
-        if not self.archive_after or len(messages) <= self.archive_after:
+        archive = self.threads.archive
+        if archive is None or not self.archive_after or len(messages) <= self.archive_after:
             return
         cut = len(messages) - self.keep_messages
         while cut > 0 and not isinstance(messages[cut], HumanMessage):  # keep whole turns
@@ -203,7 +208,7 @@ class SupportDesk:
         archived = values.get("archived_messages", 0)
         moved = messages[:cut]
         try:
-            await self.threads.archive.put(thread_id, archived, moved)
+            await archive.put(thread_id, archived, moved)
             await self.agent.aupdate_state(
                 _config(thread_id),
                 {"messages": [RemoveMessage(id=m.id) for m in moved], "archived_messages": archived + cut},
@@ -241,7 +246,7 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
         await self._spend(user_id)
@@ -249,7 +254,7 @@ class SupportDesk:
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
-            events = self.agent.astream(
+            events: AsyncGenerator[tuple[str, Any], None] = self.agent.astream(  # type: ignore[assignment]
                 {"messages": [question]},
                 _config(thread_id),
                 stream_mode=["messages", "values"],
@@ -264,6 +269,19 @@ class SupportDesk:
             await self._archive_old_messages(thread_id, values)
             thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
+
+    async def state(self, thread_id: str) -> StateSnapshot:
+        """The thread's latest LangGraph state: its recent messages, checkpoint ids and metadata.
+
+        For the LangGraph dialect of the HTTP API. Older messages are in the
+        archive (`history` joins them back). Access is the caller's to check
+        first (`threads.get(thread_id, user_id=...)`); an unknown thread has an empty state.
+        """
+        return await self.agent.aget_state(_config(validate_thread_id(thread_id)))
+
+    async def ready(self) -> None:
+        """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
+        await self.threads.registry.ping()
 
     async def history(
         self, thread_id: str, *, user_id: str | None = None, limit: int | None = None
@@ -351,3 +369,14 @@ def _message_budget(settings: Settings, storage: Storage) -> MessageBudget | Non
             ) from exc
         return RedisRateLimiter(settings.redis_url, per_minute)
     return storage.message_budget(per_minute)
+
+
+async def upgrade_database(database_url: str) -> list[str]:
+    """Open the database at `database_url` only to migrate it; the names of the migrations applied.
+
+    Every open migrates (idempotently); this is the same, without a model or an
+    agent, for a deploy step (`threaddesk db upgrade`).
+    """
+    storage = await open_storage(database_url, pool_size=1, turn_pool_size=1)
+    await storage.aclose()
+    return storage.migrations_applied

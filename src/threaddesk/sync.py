@@ -11,7 +11,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import Callable, Coroutine, Iterator
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from threaddesk.service import StreamEvent, SupportDesk, open_desk
 from threaddesk.threads.manager import ThreadManager
@@ -21,7 +21,11 @@ T = TypeVar("T")
 
 
 class BackgroundLoop:
-    """An asyncio event loop running in a daemon thread."""
+    """An asyncio event loop running in a daemon thread.
+
+    A daemon thread, so a script that never closes its desk still exits (an
+    executor-based portal would keep the interpreter waiting for its loop).
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -37,10 +41,18 @@ class BackgroundLoop:
         self.loop.close()
 
 
-def _blocking(method: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+def _blocking(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Any, P], T]:
+    """The async `method` as a blocking method of a twin that holds `_async` and `_loop`.
+
+    Same parameters and return type as the async original, for the type checker too.
+    """
+
     @functools.wraps(method)
-    def call(self: Any, *args: Any, **kwargs: Any) -> T:
-        return self._loop.run(method(self._async, *args, **kwargs))
+    def call(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        loop: BackgroundLoop = self._loop
+        return loop.run(method(self._async, *args, **kwargs))
 
     return call
 

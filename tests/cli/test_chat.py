@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from threaddesk.agent import graph
+from threaddesk.cli.errors import ExitCode
+
 
 def test_piped_line_gets_only_the_reply_on_a_new_named_thread(run, stored) -> None:
     result = run("chat", "--thread", "alice_session", input="Hi, I'm Alice\n")
@@ -87,3 +90,14 @@ def test_a_bad_message_stops_with_code_2_and_leaves_no_half_turn(run, stored, mo
     assert stored.threads()["alice_session"]["message_count"] == 2
     history = run("threads", "history", "alice_session").stdout
     assert "x" * 41 not in history and "Who am I" not in history
+
+
+def test_an_unexpected_error_has_its_own_exit_code(run, stored, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(graph, "recent_context", broken)
+    result = run("chat", "--thread", "alice_session", input="Hi, I'm Alice\n")
+    assert result.exit_code == ExitCode.INTERNAL_ERROR == 8
+    assert result.stderr.startswith("error: the turn failed unexpectedly (KeyError)")
+    assert stored.threads()["alice_session"]["message_count"] == 0

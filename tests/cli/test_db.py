@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from threaddesk.cli import app
 from threaddesk.cli.errors import ExitCode
-from threaddesk.storage.sqlite import MIGRATIONS
+from threaddesk.storage.sqlite.migrations import MIGRATIONS
 
 runner = CliRunner()
 NAMES = [name for name, _ in MIGRATIONS]

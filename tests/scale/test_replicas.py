@@ -24,7 +24,7 @@ psycopg = pytest.importorskip(
     "psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'"
 )
 
-from threaddesk.storage.postgres import advisory_key  # noqa: E402
+from threaddesk.storage.postgres.database import advisory_key  # noqa: E402
 
 # Per replica: 5 query connections + 10 turn connections; 3 replicas stay far below max_connections.
 REPLICA_ENV = {"THREADDESK_PG_POOL_SIZE": "5", "THREADDESK_PG_TURN_POOL_SIZE": "10"}

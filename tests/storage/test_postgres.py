@@ -27,7 +27,10 @@ psycopg = pytest.importorskip(
     "psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'"
 )
 
-from threaddesk.storage.postgres import MIGRATIONS, advisory_key  # noqa: E402
+from psycopg.conninfo import conninfo_to_dict  # noqa: E402
+
+from threaddesk.storage.postgres.database import advisory_key, redact  # noqa: E402
+from threaddesk.storage.postgres.migrations import MIGRATIONS  # noqa: E402
 
 DAY = timedelta(days=1)
 
@@ -94,6 +97,26 @@ async def test_replicas_starting_together_migrate_without_racing(pg_url: str) ->
     assert len(versions) == len(set(versions)) > 0
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres:hunter2@127.0.0.1:1/secret",
+        "postgresql://postgres@127.0.0.1:1/secret?password=hunter2&sslmode=disable",
+        "host=127.0.0.1 port=1 dbname=secret user=postgres password=hunter2",
+    ],
+)
+def test_redaction_drops_the_password_wherever_it_is(url: str) -> None:
+    redacted = redact(url)
+    assert "hunter2" not in redacted
+    assert conninfo_to_dict(redacted) == {
+        "host": "127.0.0.1",
+        "port": "1",
+        "dbname": "secret",
+        "user": "postgres",
+    } | ({"sslmode": "disable"} if "sslmode" in url else {})
+    assert redact("postgresql://[bad") == "an unparsable PostgreSQL URL"
+
+
 async def test_unreachable_server_is_storage_unavailable() -> None:
     with pytest.raises(StorageUnavailable, match="cannot connect to PostgreSQL.*secret") as info:
         await open_storage("postgresql://postgres:hunter2@127.0.0.1:1/secret")
@@ -101,7 +124,9 @@ async def test_unreachable_server_is_storage_unavailable() -> None:
 
 
 def test_advisory_key_is_the_same_in_every_process() -> None:
-    code = "from threaddesk.storage.postgres import advisory_key; print(advisory_key('alice_session'))"
+    code = (
+        "from threaddesk.storage.postgres.database import advisory_key; print(advisory_key('alice_session'))"
+    )
     keys = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from threaddesk.errors import ThreadBusy
-from threaddesk.storage import sqlite_turnlock
-from threaddesk.storage.sqlite_turnlock import FileTurnLocks, lock_offset
+from threaddesk.storage.sqlite import turnlock as sqlite_turnlock
+from threaddesk.storage.sqlite.turnlock import FileTurnLocks, lock_offset
 
 TIMEOUT = 10  # seconds; only reached if a test would otherwise hang
 
@@ -70,7 +70,7 @@ def locks(tmp_path: Path) -> Iterator[FileTurnLocks]:
 
 
 def test_the_byte_of_a_thread_id_is_the_same_in_every_process() -> None:
-    script = "from threaddesk.storage.sqlite_turnlock import lock_offset; print(lock_offset('t-1'))"
+    script = "from threaddesk.storage.sqlite.turnlock import lock_offset; print(lock_offset('t-1'))"
     elsewhere = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert int(elsewhere.stdout) == lock_offset("t-1") != lock_offset("t-2")
 

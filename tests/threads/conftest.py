@@ -11,9 +11,10 @@ import pytest
 from support.postgres import postgres_schema
 
 from threaddesk.storage import Storage, open_storage
-from threaddesk.storage.sqlite import SqliteDatabase
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.threads import SqliteRegistry
 from threaddesk.threads import ThreadManager
-from threaddesk.threads.registry import MemoryRegistry, SqliteRegistry, ThreadRegistry
+from threaddesk.threads.interfaces import ThreadRegistry
 
 
 class FakeClock:
@@ -46,16 +47,6 @@ RegistryFactory = Callable[[Path], AbstractAsyncContextManager[ThreadRegistry]]
 
 
 @asynccontextmanager
-async def _memory_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
-    registry = MemoryRegistry()
-    await registry.setup()
-    try:
-        yield registry
-    finally:
-        await registry.close()
-
-
-@asynccontextmanager
 async def _sqlite_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
     database = SqliteDatabase(tmp_path / "r.sqlite")
     try:
@@ -71,8 +62,8 @@ async def _sqlite_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
 
 @asynccontextmanager
 async def _postgres_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
-    from threaddesk.storage.postgres import PostgresDatabase
-    from threaddesk.threads.registry.postgres import PostgresRegistry
+    from threaddesk.storage.postgres.database import PostgresDatabase
+    from threaddesk.storage.postgres.threads import PostgresRegistry
 
     with postgres_schema() as url:
         database = PostgresDatabase(url, pool_size=2, turn_pool_size=1)
@@ -89,7 +80,6 @@ async def _postgres_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
 
 
 REGISTRY_FACTORIES: dict[str, RegistryFactory] = {
-    "memory": _memory_registry,
     "sqlite": _sqlite_registry,
     "postgres": _postgres_registry,
 }
@@ -110,7 +100,6 @@ async def registry(registry_backend: str, tmp_path: Path) -> AsyncIterator[Threa
 # --- storages and the manager ------------------------------------------------
 
 STORAGE_URLS: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
-    "memory": lambda tmp_path: nullcontext("memory"),
     "sqlite": lambda tmp_path: nullcontext(str(tmp_path / "m.sqlite")),
     "postgres": lambda tmp_path: postgres_schema(),
 }

@@ -1,4 +1,4 @@
-"""ThreadManager over every storage (in-memory and SQLite), with a hand-moved clock."""
+"""ThreadManager over every storage (SQLite and PostgreSQL), with a hand-moved clock."""
 
 from __future__ import annotations
 

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from threaddesk.storage.sqlite import MIGRATIONS, SqliteDatabase, migrate
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import MIGRATIONS, migrate
+from threaddesk.storage.sqlite.threads import SqliteRegistry
+from threaddesk.threads.interfaces import ThreadRegistry
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry import SqliteRegistry, ThreadRegistry
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 US = timedelta(microseconds=1)

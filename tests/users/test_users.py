@@ -10,7 +10,7 @@ import pytest
 
 from threaddesk.errors import InvalidUserId, UserExists, UserNotFound
 from threaddesk.storage import open_storage
-from threaddesk.storage.sqlite import migrate
+from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.users import UserManager
 from threaddesk.users.tokens import hash_token
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import Caller
 
-from threaddesk.storage.sqlite_file import CHECK_INTERVAL_S, DatabaseFile
+from threaddesk.storage.sqlite.file import CHECK_INTERVAL_S, DatabaseFile
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import pytest
 from sse_client import parse_sse
 
 from threaddesk import SupportDesk
+from threaddesk.agent import graph
 
 SSE = {"Accept": "text/event-stream"}
 
@@ -199,3 +200,18 @@ async def test_concurrent_sends_on_one_thread_all_land_whole(client, web_desk, t
     assert len(contents) == 16 and sorted(contents[0::2]) == texts
     for question, answer in zip(contents[0::2], contents[1::2], strict=True):
         assert f'"{question}"' in answer
+
+
+async def test_an_unexpected_error_in_a_turn_is_a_500_in_the_error_shape(
+    client, web_desk, thread_id, alice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(graph, "recent_context", broken)
+    response = await client.post(
+        f"/threads/{thread_id}/messages", json={"content": "Hi"}, headers=alice.headers
+    )
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert await _contents(web_desk, thread_id) == []

@@ -19,8 +19,9 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from threaddesk.agent.profile import customer_name, with_profile
+from threaddesk.agent.profile import name_in_messages, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
+from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
 AGENT_NAME = "support_agent"
 DEFAULT_CONTEXT_MESSAGES = 40
@@ -61,6 +62,13 @@ def recent_context(
     )
 
 
+def model_failure(exc: Exception) -> ThreadDeskError:
+    """What the chat model raised, as threaddesk's error: whatever fails in the call is the model's."""
+    if isinstance(exc, ThreadDeskError):
+        return exc
+    return ModelUnavailable(f"the chat model failed: {type(exc).__name__}: {exc}")
+
+
 def build_agent(
     model: BaseChatModel,
     checkpointer: BaseCheckpointSaver | None,
@@ -81,20 +89,28 @@ def build_agent(
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
         if "customer_name" in state:
-            name = customer_name(_new_messages(messages)) or state["customer_name"]
+            name = name_in_messages(_new_messages(messages)) or state["customer_name"]
         else:  # a thread from before profiles existed, or a new one: look once at all of it
-            name = customer_name(messages)
+            name = name_in_messages(messages)
         context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
         prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
         return prompt, {"customer_name": name}
 
     async def respond(state: SupportState) -> dict:
         prompt, update = prepare(state)
-        return {"messages": [await model.ainvoke(prompt)], **update}
+        try:
+            answer = await model.ainvoke(prompt)
+        except Exception as exc:
+            raise model_failure(exc) from exc
+        return {"messages": [answer], **update}
 
     def respond_sync(state: SupportState) -> dict:
         prompt, update = prepare(state)
-        return {"messages": [model.invoke(prompt)], **update}
+        try:
+            answer = model.invoke(prompt)
+        except Exception as exc:
+            raise model_failure(exc) from exc
+        return {"messages": [answer], **update}
 
     builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))

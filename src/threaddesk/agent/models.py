@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 
 from threaddesk.agent.offline import OfflineChatModel
@@ -29,7 +31,7 @@ def build_model(spec: str | None = None, settings: Settings | None = None) -> Ba
         )
     from langchain.chat_models import init_chat_model
 
-    kwargs: dict[str, object] = {"timeout": settings.model_timeout_s}
+    kwargs: dict[str, Any] = {"timeout": settings.model_timeout_s}
     if settings.base_url:
         kwargs["base_url"] = settings.base_url
     if settings.api_key is not None:

@@ -20,9 +20,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from threaddesk.agent.profile import customer_name as said_name
 from threaddesk.agent.profile import message_text as _text
 from threaddesk.agent.profile import name_in, name_in_prompt
+from threaddesk.agent.profile import name_in_messages as said_name
 
 _NAME_QUESTION = re.compile(
     r"what(?:['’]s| is) my name|who am i\b|do you (?:know|remember) (?:who i am|my name|me)"

@@ -47,8 +47,8 @@ def name_in(text: str) -> str | None:
     return found
 
 
-def customer_name(messages: Sequence[BaseMessage]) -> str | None:
-    """The latest name the customer gave in these messages."""
+def name_in_messages(messages: Sequence[BaseMessage]) -> str | None:
+    """The latest name the customer gave in these messages (their own words only)."""
     name = None
     for message in messages:
         if isinstance(message, HumanMessage):

@@ -12,7 +12,7 @@ import asyncio
 import typer
 
 from threaddesk.cli.state import cli_state
-from threaddesk.storage import open_storage
+from threaddesk.service import upgrade_database
 
 app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 
@@ -20,14 +20,7 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Apply pending schema migrations (threads, users, LangGraph checkpoints)."""
-    database_url = cli_state(ctx).settings.database_url
-
-    async def run() -> list[str]:
-        storage = await open_storage(database_url, pool_size=1, turn_pool_size=1)
-        await storage.aclose()
-        return storage.migrations_applied
-
-    applied = asyncio.run(run())
+    applied = asyncio.run(upgrade_database(cli_state(ctx).settings.database_url))
     for name in applied:
         typer.echo(f"applied {name}")
     typer.echo("database schema is up to date")

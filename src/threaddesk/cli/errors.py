@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     LimitExceeded,
     ModelUnavailable,
@@ -36,6 +37,7 @@ class ExitCode(IntEnum):
     MODEL_UNAVAILABLE = 5
     CONFLICT = 6  # the id belongs to another user's thread, the thread is busy, the user exists
     LIMIT_EXCEEDED = 7  # a per-user limit (threads per user, messages per minute)
+    INTERNAL_ERROR = 8  # a bug: the turn was rolled back and the traceback logged
 
 
 _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
@@ -48,6 +50,7 @@ _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (ThreadBusy, ExitCode.CONFLICT),
     (UserExists, ExitCode.CONFLICT),
     (LimitExceeded, ExitCode.LIMIT_EXCEEDED),
+    (InternalError, ExitCode.INTERNAL_ERROR),
 ]
 
 
@@ -67,7 +70,7 @@ def fail(message: str, code: ExitCode = ExitCode.INVALID_INPUT) -> NoReturn:
 class ThreadDeskGroup(TyperGroup):
     """The root command group: maps core errors to one stderr line and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]  # typer types it as its click copy
         try:
             return super().invoke(ctx)
         except ThreadDeskError as error:

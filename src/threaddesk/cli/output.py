@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from threaddesk.durations import format_duration
+from threaddesk.durations import format_duration, rough_duration
 from threaddesk.service import ChatMessage
 from threaddesk.threads import Thread
 from threaddesk.threads.models import utc_now
@@ -31,11 +31,7 @@ def echo_json(value: Any) -> None:
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
     """`3m ago`, `2d ago`: the largest whole unit, for a glance at idleness."""
-    seconds = max(0, int(((now or utc_now()) - moment).total_seconds()))
-    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+    return f"{rough_duration((now or utc_now()) - moment)} ago"
 
 
 def _tags(metadata: dict[str, Any]) -> str:

@@ -65,7 +65,7 @@ def _export(settings: Settings) -> None:
 def _run_workers(settings: Settings, workers: int) -> None:
     import uvicorn
 
-    from threaddesk.storage import is_postgres_url
+    from threaddesk.config import is_postgres_url
 
     if not is_postgres_url(settings.database_url):
         fail(

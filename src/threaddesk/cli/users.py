@@ -8,8 +8,9 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from threaddesk.agent import OfflineChatModel
 from threaddesk.cli.state import cli_state
-from threaddesk.storage import open_storage
+from threaddesk.service import open_desk
 from threaddesk.users import User, UserManager
 
 T = TypeVar("T")
@@ -18,15 +19,12 @@ app = typer.Typer(help="Manage the users (and their tokens) of the HTTP service.
 
 
 def _with_users(ctx: typer.Context, action: Callable[[UserManager], Awaitable[T]]) -> T:
-    """Run `action` on the user store of the database the root options name."""
-    database_url = cli_state(ctx).settings.database_url
+    """Run `action` on the users of the database the root options name (no turn runs: offline model)."""
+    settings = cli_state(ctx).settings
 
     async def run() -> T:
-        storage = await open_storage(database_url)
-        try:
-            return await action(UserManager(storage.users))
-        finally:
-            await storage.aclose()
+        async with open_desk(settings, model=OfflineChatModel()) as desk:
+            return await action(desk.users)
 
     return asyncio.run(run())
 

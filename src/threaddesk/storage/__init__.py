@@ -1,4 +1,10 @@
-"""Open the backing store named by a database URL: registry and checkpointer together."""
+"""Open the backing store named by a database URL: every store of one backend, and what it can do.
+
+Each backend lives in its own package (`storage/sqlite/`, `storage/postgres/`)
+and implements the interfaces the core declares (`threads.interfaces`,
+`users.interfaces`); this module is the only place that chooses one. Nothing in
+the core imports from here, so imports point one way: storage -> core.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,15 @@ from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
-from threaddesk.threads.archive.base import MessageArchive
-from threaddesk.threads.registry.base import ThreadRegistry
-from threaddesk.users.store.base import UserStore
+from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
+from threaddesk.users.interfaces import UserStore
+
+__all__ = ["MEMORY_URLS", "Storage", "is_postgres_url", "open_storage", "sqlite_path"]
 
 MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(url: str) -> bool:
-    """Whether `url` names a PostgreSQL database (the only store several processes can share)."""
-    return url.startswith(POSTGRES_SCHEMES)
 
 
 @dataclass
@@ -43,6 +45,15 @@ class Storage:
             return self.shared_budget(per_minute)
         return RateLimiter(per_minute)
 
+    @property
+    def supports_prune(self) -> bool:
+        """Whether the checkpointer can drop superseded checkpoints (`THREADDESK_KEEP_CHECKPOINTS`)."""
+        return isinstance(self.checkpointer, PrunableSaver)
+
+    async def ping(self) -> None:
+        """One cheap round trip to the database; `StorageUnavailable` if it does not answer."""
+        await self.registry.ping()
+
     async def aclose(self) -> None:
         await self.registry.close()
         for close in reversed(self._closers):
@@ -52,10 +63,12 @@ class Storage:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file path of a SQLite URL or plain path; None for anything else."""
+    """The file of a SQLite URL or plain path (`:memory:` for the memory URLs); None for anything else."""
     if url.startswith("sqlite:///"):
         return Path(url.removeprefix("sqlite:///"))
-    if "://" in url or url in MEMORY_URLS:
+    if url in MEMORY_URLS:
+        return Path(":memory:")
+    if "://" in url:
         return None
     return Path(url).expanduser()
 
@@ -63,32 +76,31 @@ def sqlite_path(url: str) -> Path | None:
 async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> Storage:
     """Open (creating and migrating if needed) the store at `url`.
 
-    `memory` keeps everything in this process; a path or `sqlite:///path`
-    opens one SQLite file (WAL) for threads, users and checkpoints;
-    `postgresql://...` opens PostgreSQL for all three, shared by any number of
-    replicas (`pool_size` and `turn_pool_size` size its two connection pools,
-    see `threaddesk.storage.postgres`).
+    A path or `sqlite:///path` opens one SQLite file (WAL) for threads, users
+    and checkpoints; `memory` (or `:memory:`) is the same in a SQLite database
+    that lives and dies with this process; `postgresql://...` opens PostgreSQL
+    for all of them, shared by any number of replicas (`pool_size` and
+    `turn_pool_size` size its two connection pools, see
+    `threaddesk.storage.postgres.database`).
     """
     if is_postgres_url(url):
         return await _open_postgres(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
-    if url in MEMORY_URLS:
-        from langgraph.checkpoint.memory import InMemorySaver
-
-        from threaddesk.threads.archive.memory import MemoryArchive
-        from threaddesk.threads.registry.memory import MemoryRegistry
-        from threaddesk.users.store.memory import MemoryUserStore
-
-        return Storage(url, MemoryRegistry(), InMemorySaver(), MemoryUserStore(), archive=MemoryArchive())
     path = sqlite_path(url)
     if path is None:
         raise StorageUnavailable(
             f"unsupported database URL {url!r}: use a file path, sqlite:///path,"
             " postgresql://user@host/dbname or 'memory'"
         )
-    from threaddesk.storage.sqlite import SqliteDatabase, ThreadedSqliteSaver, migrate
-    from threaddesk.threads.archive.sqlite import SqliteArchive
-    from threaddesk.threads.registry.sqlite import SqliteRegistry
-    from threaddesk.users.store.sqlite import SqliteUserStore
+    return await _open_sqlite(url, path)
+
+
+async def _open_sqlite(url: str, path: Path) -> Storage:
+    from threaddesk.storage.sqlite.archive import SqliteArchive
+    from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
+    from threaddesk.storage.sqlite.database import SqliteDatabase
+    from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.threads import SqliteRegistry
+    from threaddesk.storage.sqlite.users import SqliteUserStore
 
     database = SqliteDatabase(path)
     try:
@@ -111,22 +123,23 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
 
 async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
     try:
-        from threaddesk.storage.postgres import PooledPostgresSaver, PostgresDatabase
+        from threaddesk.storage.postgres.archive import PostgresArchive
+        from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
+        from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
+        from threaddesk.storage.postgres.threads import PostgresRegistry
+        from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
         raise StorageUnavailable(
             f"PostgreSQL support is not installed ({exc.name} is missing): pip install 'threaddesk[postgres]'"
         ) from exc
-    from threaddesk.storage.postgres_ratelimit import PostgresRateLimiter
-    from threaddesk.threads.archive.postgres import PostgresArchive
-    from threaddesk.threads.registry.postgres import PostgresRegistry
-    from threaddesk.users.store.postgres import PostgresUserStore
 
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()
     return Storage(
         url,
         PostgresRegistry(database),
-        PooledPostgresSaver(database.pool),
+        PooledPostgresSaver(database),
         PostgresUserStore(database),
         applied,
         [database.close],

@@ -7,6 +7,7 @@ expire, and turns on one thread are serialised.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -18,7 +19,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.durations import parse_duration
 from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
-from threaddesk.threads.archive.base import MessageArchive
+from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry, merge_metadata
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
     Clock,
@@ -29,7 +30,6 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
@@ -45,10 +45,6 @@ def _check_title(title: str | None) -> str | None:
     return check_text(title, "title").strip() or None
 
 
-def _implements_prune(checkpointer: BaseCheckpointSaver) -> bool:
-    return type(checkpointer).prune is not BaseCheckpointSaver.prune
-
-
 class ThreadManager:
     """Create, find, list, update, delete and expire threads.
 
@@ -58,8 +54,8 @@ class ThreadManager:
         clock: returns the current UTC time; inject one to test TTLs without sleeping.
         keep_checkpoints: after each turn, prune the thread's checkpoints to the
             latest this many (0 keeps all), so storage grows with the conversation,
-            not with the square of it. Needs a saver that implements LangGraph's
-            `prune` (threaddesk's SQLite saver does); ignored otherwise.
+            not with the square of it. Needs a saver with the `PrunableSaver`
+            capability (every threaddesk backend's has it); ignored otherwise.
         max_threads_per_user: creating a thread beyond this many for one user
             raises `TooManyThreads` (None: no limit). Exact within a process;
             replicas creating for the same user at the same instant may overshoot.
@@ -88,8 +84,8 @@ class ThreadManager:
         self.locks = ThreadLocks()
         self.max_threads_per_user = max_threads_per_user
         self._creating = ThreadLocks()  # per user: count-then-insert is one step within this process
-        self._prunes = _implements_prune(checkpointer)
-        self.keep_checkpoints = keep_checkpoints if self._prunes else 0
+        self.pruner = checkpointer if isinstance(checkpointer, PrunableSaver) else None
+        self.keep_checkpoints = keep_checkpoints if self.pruner is not None else 0
 
     @asynccontextmanager
     async def _hold(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
@@ -247,7 +243,9 @@ class ThreadManager:
                 raise ThreadNotFound(thread_id)
         return thread
 
-    async def _purge(self, thread_ids: list[str], inactive_before: datetime | None = None) -> list[str]:
+    async def _purge(
+        self, thread_ids: builtins.list[str], inactive_before: datetime | None = None
+    ) -> builtins.list[str]:
         """Remove threads with their checkpoints and archived messages; the ids removed.
 
         In one transaction where the registry can (SQLite, PostgreSQL); else the
@@ -265,7 +263,7 @@ class ThreadManager:
         *,
         dry_run: bool = False,
         on_removed: Callable[[Thread], object] | None = None,
-    ) -> list[Thread]:
+    ) -> builtins.list[Thread]:
         """Remove every thread idle longer than `max_idle`, with its checkpoints and archived messages.
 
         Works in batches; a thread with a turn in progress is skipped, and a
@@ -307,13 +305,13 @@ class ThreadManager:
                     if on_removed is not None:
                         on_removed(thread)
 
-    async def _delete_conversations(self, thread_ids: list[str]) -> None:
+    async def _delete_conversations(self, thread_ids: builtins.list[str]) -> None:
         if not thread_ids:
             return
         if self.archive is not None:
             await self.archive.delete(thread_ids)
-        if self._prunes:
-            await self.checkpointer.aprune(thread_ids, strategy="delete")
+        if self.pruner is not None:
+            await self.pruner.aprune(thread_ids, strategy="delete")
             return
         for thread_id in thread_ids:
             await self.checkpointer.adelete_thread(thread_id)
@@ -339,9 +337,9 @@ class ThreadManager:
         async with self._hold(thread_id, wait=wait):
             thread = await self.registry.get(thread_id)  # one round trip when the thread exists
             if create:
-                validate_user_id(user_id)
+                owner = validate_user_id(user_id)
                 if thread is None:
-                    thread = await self.create(user_id, thread_id, if_exists="get")
+                    thread = await self.create(owner, thread_id, if_exists="get")
                 elif thread.user_id != user_id:
                     raise ThreadExists(thread_id)
             elif thread is None or (user_id is not None and thread.user_id != user_id):
@@ -357,8 +355,6 @@ class ThreadManager:
         )
         if thread is None:
             raise ThreadNotFound(thread_id)
-        if self.keep_checkpoints == 1:
-            await self.checkpointer.aprune([thread_id])
-        elif self.keep_checkpoints > 1:
-            await self.checkpointer.aprune([thread_id], keep=self.keep_checkpoints)
+        if self.pruner is not None and self.keep_checkpoints:
+            await self.pruner.aprune([thread_id], keep=self.keep_checkpoints)
         return thread

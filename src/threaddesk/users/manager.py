@@ -6,8 +6,8 @@ import re
 
 from threaddesk.errors import InvalidUserId, UserExists, UserNotFound
 from threaddesk.threads.models import Clock, utc_now
+from threaddesk.users.interfaces import UserStore
 from threaddesk.users.models import User
-from threaddesk.users.store.base import UserStore
 from threaddesk.users.tokens import hash_token, hashes_match, new_token
 
 MAX_NAME_LENGTH = 64

@@ -7,7 +7,7 @@ search and state, one-message runs (wait and stream), and the one assistant.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -137,21 +137,17 @@ async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | No
     return threads[query.offset : wanted]
 
 
-def _config(thread_id: str) -> dict[str, Any]:
-    return {"configurable": {"thread_id": thread_id}}
-
-
 def message_dict(message: BaseMessage) -> dict[str, Any]:
     """A LangChain message as LangGraph's server serialises it."""
     return message.model_dump(mode="json")
 
 
 async def _messages(desk: SupportDesk, thread_id: str) -> list[BaseMessage]:
-    state = await desk.agent.aget_state(_config(thread_id))
+    state = await desk.state(thread_id)
     return list(state.values.get("messages", []))
 
 
-def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
+def _checkpoint(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not config:
         return None
     configurable = config.get("configurable", {})
@@ -164,7 +160,7 @@ def _checkpoint(config: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def thread_state(desk: SupportDesk, thread_id: str) -> dict[str, Any]:
     """LangGraph's ThreadState of a thread whose access was already checked."""
-    state = await desk.agent.aget_state(_config(thread_id))
+    state = await desk.state(thread_id)
     messages = state.values.get("messages", [])
     return {
         "values": {"messages": [message_dict(m) for m in messages]} if messages else {},
@@ -260,7 +256,7 @@ async def run_events(
         if not started and "values" in modes:
             # The state once the input is applied, as LangGraph sends first.
             before = [message_dict(m) for m in await _messages(desk, thread_id)]
-            question = {
+            question: dict[str, Any] = {
                 "type": "human",
                 "content": text,
                 "id": None,

@@ -7,6 +7,7 @@ place that maps them to statuses.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    InternalError,
     InvalidArgument,
     LimitExceeded,
     MessageTooLarge,
@@ -40,6 +42,7 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (LimitExceeded, 429),
     (StorageUnavailable, 503),
     (ModelUnavailable, 503),
+    (InternalError, 500),
 ]
 
 CODE_BY_STATUS = {
@@ -54,6 +57,7 @@ CODE_BY_STATUS = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "too_many_requests",
+    500: "internal_error",
     503: "unavailable",
 }
 
@@ -71,7 +75,7 @@ def error_body(code: str, message: str) -> dict:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
@@ -113,6 +117,7 @@ async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ThreadDeskError, _core_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    # Starlette types a handler as taking any Exception, though it only ever passes the registered class.
+    app.add_exception_handler(ThreadDeskError, _core_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]

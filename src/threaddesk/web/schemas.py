@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from threaddesk.ids import MAX_THREAD_ID_LENGTH
 from threaddesk.service import ChatMessage
@@ -24,12 +25,12 @@ MultitaskStrategy = Literal["enqueue", "reject"]
 
 # What the core enforces, stated in the OpenAPI schema for clients (and schemathesis). Documentation
 # only: the core stays the one place that checks, so every surface gets the same error codes.
-THREAD_ID_SCHEMA = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", "maxLength": MAX_THREAD_ID_LENGTH}
-TITLE_SCHEMA = {"pattern": r"^[^\x00]*$", "maxLength": MAX_TITLE_LENGTH}
+THREAD_ID_SCHEMA: JsonDict = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", "maxLength": MAX_THREAD_ID_LENGTH}
+TITLE_SCHEMA: JsonDict = {"pattern": r"^[^\x00]*$", "maxLength": MAX_TITLE_LENGTH}
 # Not blank (Python's str.isspace() whitespace, spelled out), no NUL.
 _SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-CONTENT_SCHEMA = {"pattern": rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"}
-DURATION_SCHEMA = {"pattern": r"^(?!0+[smhdw]$)[0-9]{1,9}[smhdw]$"}
+CONTENT_SCHEMA: JsonDict = {"pattern": rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"}
+DURATION_SCHEMA: JsonDict = {"pattern": r"^(?!0+[smhdw]$)[0-9]{1,9}[smhdw]$"}
 METADATA_DESCRIPTION = (
     f"A JSON object: no NUL characters, nested at most {MAX_METADATA_DEPTH} levels,"
     f" at most {MAX_METADATA_BYTES} bytes as JSON."

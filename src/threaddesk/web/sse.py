@@ -33,6 +33,7 @@ class StartedStream(Generic[T]):
 
     def __init__(self, events: AsyncIterator[T], buffer: int = 64) -> None:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(buffer)
+        self._first: Any = _END
         self._task = asyncio.create_task(self._produce(events))
 
     @classmethod

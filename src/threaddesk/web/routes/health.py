@@ -18,9 +18,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Storage unreachable"}})
 async def readyz(desk: DeskDep) -> dict[str, str]:
-    """Storage answers a query; any failure to do so means not ready."""
+    """Storage answers one cheap query; any failure to do so means not ready."""
     try:
-        await desk.threads.registry.count()
+        await desk.ready()
     except Exception as exc:
         raise APIError(503, "storage_unavailable", f"storage unreachable: {exc}") from exc
     return {"status": "ready"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
@@ -22,7 +22,7 @@ from threaddesk.web.sse import EventStreamResponse, StartedStream, frame, render
 
 router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"], responses=ERROR_RESPONSES)
 
-_SSE_DOC = {
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The reply as JSON; with `Accept: text/event-stream`, SSE `token` events "
         '(`{"text": ...}`) then one `reply` event (the JSON reply), or an `error` event.',
@@ -60,11 +60,11 @@ async def send_message(
     accept: Annotated[str, Header()] = "application/json",
 ) -> ReplyPublic | EventStreamResponse:
     """One turn: the customer's message in, the agent's reply out."""
-    options = {"user_id": owner_scope(user), "wait": body.multitask_strategy == "enqueue"}
+    user_id, wait = owner_scope(user), body.multitask_strategy == "enqueue"
     if "text/event-stream" in accept:
-        source = await StartedStream.start(desk.stream(thread_id, body.content, **options))
+        source = await StartedStream.start(desk.stream(thread_id, body.content, user_id=user_id, wait=wait))
         return EventStreamResponse(source, render(source, _sse_frames(desk)))
-    return _reply(desk, await desk.send(thread_id, body.content, **options))
+    return _reply(desk, await desk.send(thread_id, body.content, user_id=user_id, wait=wait))
 
 
 @router.get("", response_model=MessageList)

@@ -14,26 +14,26 @@ sessions and every lock it held is released.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
-from threaddesk.storage import postgres_turnfence
-from threaddesk.storage.postgres_pool import FailFastPool, Reachability
+from threaddesk.storage.postgres import turnfence
+from threaddesk.storage.postgres.migrations import migrate
+from threaddesk.storage.postgres.pool import FailFastPool, Reachability
 
 T = TypeVar("T")
+
+# A connection of the query pool: rows come back as dicts.
+DictConnection = AsyncConnection[DictRow]
 
 # What LangGraph's saver needs from its connections (see AsyncPostgresSaver.from_conn_string).
 CONNECTION_KWARGS: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
@@ -41,8 +41,18 @@ CONNECT_TIMEOUT_S = 10
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for error messages and logs."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """Where the database is, without its password, for error messages and logs.
+
+    libpq's own parser reads the URL (or `key=value` string), so a password
+    in the query string (`?password=...`) goes too; the rest comes back as
+    `key=value` pairs (`user=postgres host=db dbname=desk`).
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "an unparsable PostgreSQL URL"
+    params.pop("password", None)
+    return make_conninfo("", **params)
 
 
 def one_line(exc: Exception) -> str:
@@ -60,139 +70,25 @@ def advisory_key(name: str) -> int:
 
 MIGRATION_LOCK = advisory_key("threaddesk:migrations")
 
-# Each migration is a list of statements (psycopg sends one statement per execute).
-_M001_THREADS = [
-    """
-    CREATE TABLE threaddesk_threads (
-        thread_id TEXT COLLATE "C" PRIMARY KEY,
-        user_id TEXT NOT NULL,
-        title TEXT,
-        metadata JSONB NOT NULL DEFAULT '{}',
-        status TEXT NOT NULL DEFAULT 'idle',
-        created_at TIMESTAMPTZ NOT NULL,
-        last_active_at TIMESTAMPTZ NOT NULL,
-        message_count INTEGER NOT NULL DEFAULT 0
-    )
-    """,
-    "CREATE INDEX threaddesk_threads_by_user"
-    " ON threaddesk_threads (user_id, last_active_at DESC, thread_id DESC)",
-    "CREATE INDEX threaddesk_threads_by_activity ON threaddesk_threads (last_active_at DESC, thread_id DESC)",
-]
-
-_M002_USERS = [
-    """
-    CREATE TABLE threaddesk_users (
-        name TEXT PRIMARY KEY,
-        token_hash TEXT NOT NULL UNIQUE,
-        is_admin BOOLEAN NOT NULL DEFAULT FALSE,
-        created_at TIMESTAMPTZ NOT NULL
-    )
-    """,
-]
-
-_M003_MESSAGES = [
-    """
-    CREATE TABLE threaddesk_messages (
-        thread_id TEXT COLLATE "C" NOT NULL,
-        position INTEGER NOT NULL,
-        type TEXT NOT NULL,
-        message BYTEA NOT NULL,
-        PRIMARY KEY (thread_id, position)
-    )
-    """,
-]
-
-# threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
-# `checkpoint_writes`. Append only; the names match storage/sqlite.py's MIGRATIONS.
-MIGRATIONS: list[tuple[str, list[str]]] = [
-    ("001_threads", _M001_THREADS),
-    ("002_users", _M002_USERS),
-    ("003_messages", _M003_MESSAGES),
-]
-
-
-async def migrate(conn: AsyncConnection) -> list[str]:
-    """Set up LangGraph's tables, then apply pending migrations; return the names applied.
-
-    Idempotent, and safe when several replicas start at once: everything runs
-    under one session advisory lock. Waiters poll `pg_try_advisory_lock`
-    rather than block in `pg_advisory_lock`, because a blocked statement holds
-    a snapshot that the checkpointer's `CREATE INDEX CONCURRENTLY` would wait
-    for, a deadlock. `conn` must be in autocommit mode, outside a transaction.
-    """
-    while not (
-        await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (MIGRATION_LOCK,))).fetchone()
-    )["ok"]:
-        await asyncio.sleep(0.05)
-    try:
-        await AsyncPostgresSaver(conn).setup()
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS threaddesk_migrations"
-            " (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        done = {
-            row["name"]
-            for row in await (await conn.execute("SELECT name FROM threaddesk_migrations")).fetchall()
-        }
-        applied = []
-        async with conn.transaction():
-            for name, statements in MIGRATIONS:
-                if name not in done:
-                    for sql in statements:
-                        await conn.execute(sql)
-                    await conn.execute("INSERT INTO threaddesk_migrations (name) VALUES (%s)", (name,))
-                    applied.append(name)
-        return applied
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
-
-
-class PooledPostgresSaver(AsyncPostgresSaver):
-    """LangGraph's `AsyncPostgresSaver` that uses its pool concurrently.
-
-    The stock saver takes one `asyncio.Lock` around every operation, even over a
-    pool, so a process runs one checkpoint query at a time (langgraph#7259). A
-    semaphore as wide as the pool keeps the bound without the serialisation.
-    """
-
-    def __init__(self, pool: AsyncConnectionPool, **kwargs: Any) -> None:
-        super().__init__(pool, **kwargs)
-        self.lock = asyncio.Semaphore(pool.max_size)  # type: ignore[assignment]
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        await postgres_turnfence.check_lock_held()  # see postgres_turnfence
-        return await super().aput(config, checkpoint, metadata, new_versions)
-
-    async def aput_writes(
-        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
-    ) -> None:
-        await postgres_turnfence.check_lock_held()
-        await super().aput_writes(config, writes, task_id, task_path)
-
 
 class PostgresDatabase:
     """The pools a process uses, opened (and the schema migrated) by `open()`."""
 
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
-        # Both pools fail fast while the server is down, recover fast after (see postgres_pool).
+        # Both pools fail fast while the server is down, and recover fast after (see pool.py).
         self.reachability = Reachability()
-        self.pool = FailFastPool(
+        self.pool: AsyncConnectionPool[DictConnection] = FailFastPool[DictConnection](
             url,
             reachability=self.reachability,
             min_size=1,
             max_size=pool_size,
+            connection_class=DictConnection,
             kwargs=CONNECTION_KWARGS,
             open=False,
             name="threaddesk",
         )
-        self.turn_pool = FailFastPool(
+        self.turn_pool: AsyncConnectionPool[AsyncConnection] = FailFastPool[AsyncConnection](
             url,
             reachability=self.reachability,
             min_size=1,
@@ -205,25 +101,30 @@ class PostgresDatabase:
         )
         self.migrations_applied: list[str] = []
 
-    def _unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
+    def unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
+        """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted)."""
         return StorageUnavailable(f"{doing} at {redact(self.url)}: {one_line(exc)}")
 
     async def open(self) -> list[str]:
         """Connect, migrate, open the pools; return the migrations applied."""
         try:
             conn = await AsyncConnection.connect(
-                self.url, connect_timeout=CONNECT_TIMEOUT_S, **CONNECTION_KWARGS
+                self.url,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                autocommit=True,
+                prepare_threshold=0,
+                row_factory=dict_row,
             )
         except psycopg.Error as exc:
-            raise self._unavailable(exc, "cannot connect to PostgreSQL") from exc
+            raise self.unavailable(exc, "cannot connect to PostgreSQL") from exc
         try:
             async with conn:
-                self.migrations_applied = await migrate(conn)
+                self.migrations_applied = await migrate(conn, MIGRATION_LOCK)
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             await self.turn_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except (psycopg.Error, PoolTimeout) as exc:
             await self.close()
-            raise self._unavailable(exc) from exc
+            raise self.unavailable(exc) from exc
         return self.migrations_applied
 
     async def close(self) -> None:
@@ -231,7 +132,7 @@ class PostgresDatabase:
         await self.pool.close()
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
+    async def connection(self) -> AsyncIterator[DictConnection]:
         """A pooled connection (autocommit, dict rows); connection failures become StorageUnavailable."""
         try:
             async with self.pool.connection() as conn:
@@ -239,7 +140,7 @@ class PostgresDatabase:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             if not isinstance(exc, PoolTimeout) and exc.sqlstate is None:  # the connection, not the query
                 self.reachability.failed()
-            raise self._unavailable(exc) from exc
+            raise self.unavailable(exc) from exc
 
     @asynccontextmanager
     async def _advisory_session(
@@ -257,14 +158,14 @@ class PostgresDatabase:
         try:
             conn = await self.turn_pool.getconn()
         except PoolTimeout as exc:
-            raise self._unavailable(exc) from exc
+            raise self.unavailable(exc) from exc
         try:
             try:
                 held = await take(conn)
             except BaseException as exc:
                 await conn.close()
                 if isinstance(exc, psycopg.OperationalError):
-                    raise self._unavailable(exc) from exc
+                    raise self.unavailable(exc) from exc
                 raise
             try:
                 yield held
@@ -291,7 +192,8 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
                 return True
             cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            return bool((await cur.fetchone())[0])
+            row = await cur.fetchone()
+            return row is not None and bool(row[0])
 
         async def give_back(conn: AsyncConnection, held: bool) -> None:
             if held:
@@ -301,7 +203,7 @@ class PostgresDatabase:
             if not held:
                 yield held
                 return
-            with postgres_turnfence.holding(session[0]):
+            with turnfence.holding(session[0]):  # checkpoint writes check this session is alive
                 yield held
 
     @asynccontextmanager

@@ -2,7 +2,7 @@
 
 The registry row, LangGraph's checkpoint tables and the archived messages are
 removed in one transaction on one connection: a crash (or a lost connection)
-leaves either all of a thread or none of it. `reclaim_orphans` removes what
+leaves either all of a thread or none of it. `delete_orphans` removes what
 older versions (which deleted in steps) may have left behind.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from psycopg import AsyncConnection
+from threaddesk.storage.postgres.database import DictConnection
 
 # Every table holding a thread's conversation, keyed by thread_id (LangGraph's and threaddesk's archive).
 CONVERSATION_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "threaddesk_messages")
 
 
-async def purge(
-    conn: AsyncConnection, thread_ids: Sequence[str], inactive_before: datetime | None
+async def delete_threads(
+    conn: DictConnection, thread_ids: Sequence[str], inactive_before: datetime | None
 ) -> list[str]:
     """Delete the threads' rows (only those still idle since `inactive_before`, if given) and their data."""
     sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
@@ -35,7 +35,7 @@ async def purge(
     return gone
 
 
-async def reclaim_orphans(conn: AsyncConnection) -> int:
+async def delete_orphans(conn: DictConnection) -> int:
     """Delete conversation rows whose thread is not registered; return how many threads they were."""
     async with conn.transaction():
         orphans: set[str] = set()

@@ -1,4 +1,4 @@
-"""The archive as a table in the SQLite file (schema: `threaddesk.storage.sqlite.MIGRATIONS`)."""
+"""The archive as a table in the SQLite file (schema: `threaddesk.storage.sqlite.migrations.MIGRATIONS`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from threaddesk.storage.sqlite import SqliteDatabase
-from threaddesk.threads.archive.base import SERDE, MessageArchive
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.threads.interfaces import SERDE, MessageArchive
 
 
 class SqliteArchive(MessageArchive):

@@ -202,11 +202,6 @@ class DeskMachine(RuleBasedStateMachine):
             assert [(m.role, m.content) for m in history] == expected.messages
 
 
-class MemoryDesk(DeskMachine):
-    def open_url(self) -> str:
-        return "memory"
-
-
 class SqliteDesk(DeskMachine):
     def open_url(self) -> str:
         folder = self.resources.enter_context(tempfile.TemporaryDirectory())
@@ -226,11 +221,6 @@ BOUNDS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-
-def test_memory_desk_matches_the_model() -> None:
-    MemoryDesk.TestCase.settings = BOUNDS
-    MemoryDesk.TestCase().runTest()
 
 
 def test_sqlite_desk_matches_the_model() -> None:

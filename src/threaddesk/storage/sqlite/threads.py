@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -9,11 +10,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from threaddesk.storage import sqlite_purge
-from threaddesk.storage.sqlite import SqliteDatabase, migrate
-from threaddesk.storage.sqlite_turnlock import FileTurnLocks, sidecar_path
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.storage.sqlite.migrations import migrate
+from threaddesk.storage.sqlite.purge import delete_orphans, delete_threads
+from threaddesk.storage.sqlite.turnlock import FileTurnLocks, sidecar_path
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -42,7 +44,7 @@ def _row(row: tuple) -> Thread:
 
 
 class SqliteRegistry(ThreadRegistry):
-    """Rows in the database's file; turn locks on its sidecar (see `threaddesk.storage.sqlite_turnlock`).
+    """Rows in the database's file; turn locks on its sidecar (see `threaddesk.storage.sqlite.turnlock`).
 
     An in-memory database is private to its process, so it needs no cross-process lock.
     """
@@ -114,7 +116,8 @@ class SqliteRegistry(ThreadRegistry):
         limit: int = 50,
         after: PageCursor | None = None,
     ) -> list[Thread]:
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if user_id is not None:
             where.append("user_id = ?")
             params.append(user_id)
@@ -206,7 +209,7 @@ class SqliteRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         ids = json.dumps(list(thread_ids))
         sql = "DELETE FROM threaddesk_threads WHERE thread_id IN (SELECT value FROM json_each(?))"
         params: tuple = (ids,)
@@ -218,11 +221,14 @@ class SqliteRegistry(ThreadRegistry):
 
     async def purge(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str] | None:
-        return await self.db.run(lambda conn: sqlite_purge.purge(conn, thread_ids, inactive_before))
+    ) -> builtins.list[str] | None:
+        return await self.db.run(lambda conn: delete_threads(conn, thread_ids, inactive_before))
 
     async def reclaim_orphans(self) -> int:
-        return await self.db.run(sqlite_purge.reclaim_orphans)
+        return await self.db.run(delete_orphans)
+
+    async def ping(self) -> None:
+        await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
         return await self.db.run(

@@ -1,4 +1,4 @@
-"""The archive as a table in PostgreSQL (schema: `threaddesk.storage.postgres.MIGRATIONS`)."""
+"""The archive as a table in PostgreSQL (schema: `threaddesk.storage.postgres.migrations.MIGRATIONS`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
-from threaddesk.storage.postgres import PostgresDatabase
-from threaddesk.threads.archive.base import SERDE, MessageArchive
+from threaddesk.storage.postgres.database import PostgresDatabase
+from threaddesk.threads.interfaces import SERDE, MessageArchive
 
 
 class PostgresArchive(MessageArchive):

@@ -13,7 +13,7 @@ import time
 
 from threaddesk.errors import RateLimited
 from threaddesk.ratelimit import check_per_minute
-from threaddesk.storage.postgres import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
 
 _TABLE_LOCK = advisory_key("threaddesk:rate_buckets")
 _CREATE = """

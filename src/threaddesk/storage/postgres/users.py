@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from threaddesk.storage.postgres import PostgresDatabase
+from threaddesk.storage.postgres.database import PostgresDatabase
+from threaddesk.users.interfaces import UserStore
 from threaddesk.users.models import User
-from threaddesk.users.store.base import UserStore
 
 _COLUMNS = "name, is_admin, created_at"
 
@@ -17,7 +17,7 @@ def _user(row: dict[str, Any]) -> User:
 
 
 class PostgresUserStore(UserStore):
-    """Schema comes from `threaddesk.storage.postgres.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database

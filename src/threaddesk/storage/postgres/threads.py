@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -10,10 +11,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
-from threaddesk.storage import postgres_purge
-from threaddesk.storage.postgres import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
+from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
-from threaddesk.threads.registry.base import ThreadRegistry, merge_metadata
 
 _COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
@@ -32,7 +33,7 @@ def _row(row: dict[str, Any]) -> Thread:
 
 
 class PostgresRegistry(ThreadRegistry):
-    """Schema comes from `threaddesk.storage.postgres.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
@@ -118,7 +119,8 @@ class PostgresRegistry(ThreadRegistry):
                 f" WHERE thread_id = %s RETURNING {_COLUMNS}",
                 (row["title"] if title is None else title, Jsonb(merged), thread_id),
             )
-            return _row(await cur.fetchone())
+            updated = await cur.fetchone()
+            return None if updated is None else _row(updated)
 
     async def record_turn(
         self,
@@ -137,6 +139,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         # Two replicas deleting the same row: the second waits for the first, then finds nothing.
+        params: tuple[object, ...]
         if inactive_before is None:
             sql, params = "DELETE FROM threaddesk_threads WHERE thread_id = %s", (thread_id,)
         else:
@@ -147,7 +150,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         sql = "DELETE FROM threaddesk_threads WHERE thread_id = ANY(%s)"
         params: tuple = (list(thread_ids),)
         if inactive_before is not None:
@@ -159,20 +162,23 @@ class PostgresRegistry(ThreadRegistry):
 
     async def purge(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str] | None:
+    ) -> builtins.list[str] | None:
         async with self.db.connection() as conn:
-            return await postgres_purge.purge(conn, thread_ids, inactive_before)
+            return await delete_threads(conn, thread_ids, inactive_before)
 
     async def reclaim_orphans(self) -> int:
         async with self.db.connection() as conn:
-            return await postgres_purge.reclaim_orphans(conn)
+            return await delete_orphans(conn)
+
+    async def ping(self) -> None:
+        await self._one("SELECT 1 AS ok")
 
     async def count(self) -> int:
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
         return row["n"] if row else 0
 
     @asynccontextmanager
-    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
         keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
         async with self.db.session_try_locks(list(keys)) as held:
             yield [thread_id for key, thread_id in keys.items() if key in held]

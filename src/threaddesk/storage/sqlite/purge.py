@@ -3,7 +3,7 @@
 The registry row, LangGraph's checkpoints and writes, and the archived
 messages all live in one file, so one transaction on the shared connection
 removes them together: a crash leaves either all of a thread or none of it.
-`reclaim_orphans` removes what older versions (which deleted in steps) may
+`delete_orphans` removes what older versions (which deleted in steps) may
 have left behind: checkpoints, writes and archived messages of threads with no row.
 """
 
@@ -18,7 +18,9 @@ from datetime import datetime
 CONVERSATION_TABLES = ("checkpoints", "writes", "threaddesk_messages")
 
 
-def purge(conn: sqlite3.Connection, thread_ids: Sequence[str], inactive_before: datetime | None) -> list[str]:
+def delete_threads(
+    conn: sqlite3.Connection, thread_ids: Sequence[str], inactive_before: datetime | None
+) -> list[str]:
     """Delete the threads' rows (only those still idle since `inactive_before`, if given) and their data.
 
     Runs in the caller's transaction (`SqliteDatabase.run` commits or rolls back); returns the ids removed.
@@ -38,7 +40,7 @@ def purge(conn: sqlite3.Connection, thread_ids: Sequence[str], inactive_before: 
     return gone
 
 
-def reclaim_orphans(conn: sqlite3.Connection) -> int:
+def delete_orphans(conn: sqlite3.Connection) -> int:
     """Delete conversation rows whose thread is not registered; return how many threads they were."""
     orphans = {
         row[0]

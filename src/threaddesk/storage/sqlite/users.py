@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
-from threaddesk.storage.sqlite import SqliteDatabase
+from threaddesk.storage.sqlite.database import SqliteDatabase
+from threaddesk.users.interfaces import UserStore
 from threaddesk.users.models import User
-from threaddesk.users.store.base import UserStore
 
 _COLUMNS = "name, is_admin, created_at"
 
@@ -18,7 +18,7 @@ def _user(row: tuple) -> User:
 
 
 class SqliteUserStore(UserStore):
-    """Schema comes from `threaddesk.storage.sqlite.MIGRATIONS` (run when the database opens)."""
+    """Schema comes from `threaddesk.storage.sqlite.migrations.MIGRATIONS` (run when the database opens)."""
 
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database

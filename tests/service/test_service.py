@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+import sqlite3
 from typing import Any, ClassVar
 
 import pytest
@@ -11,12 +13,14 @@ from langchain_core.messages import BaseMessage
 from support.models import FlakyModel
 
 from threaddesk import (
+    InternalError,
     InvalidArgument,
     InvalidThreadId,
     MessageTooLarge,
     ModelUnavailable,
     OfflineChatModel,
     Reply,
+    StorageUnavailable,
     SupportDesk,
     ThreadBusy,
     ThreadNotFound,
@@ -24,6 +28,7 @@ from threaddesk import (
     Token,
     open_desk,
 )
+from threaddesk.agent import graph
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy"]
 
@@ -238,6 +243,66 @@ async def test_failed_turn_marks_thread_error_and_stores_nothing(database_url: s
         assert thread.status is ThreadStatus.ERROR
         assert await desk.history("t1") == []
         assert len(desk.threads.locks) == 0
+
+
+def _break_the_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug in the agent itself (not in the model, not in the database)."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(graph, "recent_context", broken)
+
+
+async def test_an_unexpected_error_is_internal_logged_and_rolled_back(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_desk(database_url=database_url) as desk:
+        await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
+        with monkeypatch.context() as patch, caplog.at_level(logging.ERROR, logger="threaddesk.service"):
+            _break_the_agent(patch)
+            with pytest.raises(InternalError, match="KeyError") as raised:
+                await desk.send("t1", "My order is late.")
+        assert not isinstance(raised.value, ModelUnavailable | StorageUnavailable)
+        assert isinstance(raised.value.__cause__, KeyError)
+        assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [KeyError]
+        assert [m.content for m in await desk.history("t1")] == [
+            "Hi, I'm Alice.",
+            "Hello Alice! How can I help?",
+        ]
+        assert (await desk.threads.get("t1")).status is ThreadStatus.ERROR
+        assert (await desk.send("t1", "What's my name?")).text == "Your name is Alice!"
+
+
+async def test_a_database_failure_in_a_turn_is_storage_unavailable(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each backend names its own driver's errors; none is mistaken for the model's."""
+    async with open_desk(database_url=database_url) as desk:
+        await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
+        with monkeypatch.context() as patch:
+            if database_url.startswith("postgresql://"):
+                import psycopg
+                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+                async def lost(*args: object, **kwargs: object) -> None:
+                    raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+                patch.setattr(AsyncPostgresSaver, "aput", lost)
+            else:
+                from langgraph.checkpoint.sqlite import SqliteSaver
+
+                def full(*args: object, **kwargs: object) -> None:
+                    raise sqlite3.OperationalError("database or disk is full")
+
+                patch.setattr(SqliteSaver, "put", full)
+            with pytest.raises(StorageUnavailable, match="checkpoint write failed|disk is full"):
+                await desk.send("t1", "My order is late.")
+        assert [m.content for m in await desk.history("t1")] == [
+            "Hi, I'm Alice.",
+            "Hello Alice! How can I help?",
+        ]
+        assert (await desk.send("t1", "What's my name?")).text == "Your name is Alice!"
 
 
 async def test_deleted_thread_forgets_everything(desk: SupportDesk) -> None:

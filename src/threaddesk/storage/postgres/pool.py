@@ -23,7 +23,7 @@ after the server is back. threaddesk answers people waiting on a chat, so:
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -61,11 +61,11 @@ class Reachability:
     def answered(self) -> None:
         self._set(True)
 
-    def connection_class(self) -> type[AsyncConnection]:
-        """An `AsyncConnection` whose connects report here, for the pool's `connection_class`."""
+    def connection_class(self, base: type[AsyncConnection[Any]] = AsyncConnection) -> type[Any]:
+        """A `base` whose connects report here, for the pool's `connection_class`."""
         reachability = self
 
-        class ReportingConnection(AsyncConnection):
+        class ReportingConnection(base):  # type: ignore[valid-type,misc]
             @classmethod
             async def connect(cls, *args: Any, **kwargs: Any) -> Any:
                 try:
@@ -79,21 +79,25 @@ class Reachability:
         return ReportingConnection
 
 
-class FailFastPool(AsyncConnectionPool):
+ACT = TypeVar("ACT", bound=AsyncConnection[Any])
+
+
+class FailFastPool(AsyncConnectionPool[ACT]):
     """`AsyncConnectionPool` that waits for a connection only while the server is reachable."""
 
     def __init__(self, conninfo: str, *, reachability: Reachability, **kwargs: Any) -> None:
         self.reachability = reachability
         kwargs["kwargs"] = {**NETWORK_KWARGS, **kwargs.get("kwargs", {})}
+        base = kwargs.pop("connection_class", AsyncConnection)
         super().__init__(
             conninfo,
-            connection_class=reachability.connection_class(),
+            connection_class=reachability.connection_class(base),
             check=self._check,
             reconnect_timeout=RECONNECT_S,
             **kwargs,
         )
 
-    async def _check(self, conn: AsyncConnection) -> None:
+    async def _check(self, conn: ACT) -> None:
         try:
             await AsyncConnectionPool.check_connection(conn)
         except Exception:
@@ -101,7 +105,7 @@ class FailFastPool(AsyncConnectionPool):
             raise
         self.reachability.answered()
 
-    async def getconn(self, timeout: float | None = None) -> Any:
+    async def getconn(self, timeout: float | None = None) -> ACT:
         """A connection within `timeout` (the pool's if None), or within one slice if the server is down."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:

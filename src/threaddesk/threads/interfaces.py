@@ -1,17 +1,21 @@
-"""The registry interface: where threads are recorded, whatever the database.
+"""What the thread manager needs of storage: a registry of threads and an archive of old messages.
 
-The manager talks only to this interface, so a backend (memory, SQLite,
-PostgreSQL) slots in without touching it. Methods are async; a backend over a
-blocking driver runs its statements in a worker thread.
+The manager talks only to these interfaces, so a backend (SQLite, PostgreSQL:
+see `threaddesk.storage`) slots in without touching it. Methods are async; a
+backend over a blocking driver runs its statements in a worker thread.
 """
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 
@@ -25,13 +29,17 @@ class ThreadRegistry(ABC):
     async def close(self) -> None:
         """Release connections."""
 
+    @abstractmethod
+    async def ping(self) -> None:
+        """One cheap round trip to the database (a readiness probe); `StorageUnavailable` if it fails."""
+
     @asynccontextmanager
     async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
         """Hold `thread_id` against other processes sharing this database, for one turn.
 
         With `wait=False`, raise `ThreadBusy` instead of waiting. The manager
-        takes its in-process lock first, so this is only the cross-process part:
-        a registry only one process uses (memory, SQLite) needs nothing here.
+        takes its in-process lock first, so this is only the cross-process part
+        (PostgreSQL: an advisory lock; SQLite: a byte-range lock on a sidecar file).
         """
         yield
 
@@ -97,7 +105,7 @@ class ThreadRegistry(ABC):
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """`delete` for several threads at once; the ids actually removed.
 
         Backends override this with one statement where they can.
@@ -106,7 +114,7 @@ class ThreadRegistry(ABC):
 
     async def purge(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
-    ) -> list[str] | None:
+    ) -> builtins.list[str] | None:
         """Remove these threads' rows, checkpoints and archived messages in ONE transaction; the ids removed.
 
         None where the backend cannot (the manager then removes them in steps,
@@ -131,3 +139,55 @@ def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any] | None) 
         else:
             merged[key] = value
     return merged
+
+
+# How messages are stored: the same serializer LangGraph's savers use.
+SERDE = JsonPlusSerializer()
+
+
+class MessageArchive(ABC):
+    """Append-only message rows keyed by (thread_id, position): a thread's oldest messages.
+
+    A long thread's checkpoint keeps only its recent messages (see
+    `SupportDesk`), so a turn reads and writes a bounded state however long the
+    conversation; the older messages move here, once, in order, and are read
+    back only for the full history. Position p is the thread's p-th message (from 0).
+    """
+
+    @abstractmethod
+    async def put(self, thread_id: str, start: int, messages: Sequence[BaseMessage]) -> None:
+        """Store `messages` at positions `start`, `start + 1`, ...
+
+        A position stored again is overwritten, so a move that is retried after
+        failing half way leaves one copy of each message.
+        """
+
+    @abstractmethod
+    async def read(self, thread_id: str, start: int, stop: int) -> list[BaseMessage]:
+        """The messages at positions `start` <= p < `stop`, oldest first."""
+
+    @abstractmethod
+    async def delete(self, thread_ids: Sequence[str]) -> None:
+        """Remove every archived message of these threads."""
+
+
+class PrunableSaver(ABC):
+    """A capability of a backend's LangGraph saver: dropping superseded checkpoints.
+
+    LangGraph's `BaseCheckpointSaver.aprune` keeps only the latest checkpoint,
+    and most savers do not implement it at all; a backend whose saver keeps the
+    `keep` newest declares it by deriving from this class as well, and the
+    thread manager then prunes after each turn (`keep_checkpoints`) and deletes
+    expired threads' checkpoints in one batch.
+    """
+
+    @abstractmethod
+    async def aprune(
+        self, thread_ids: Sequence[str], *, strategy: str = "keep_latest", keep: int = 1
+    ) -> None:
+        """Drop superseded checkpoints (and their writes) of these threads.
+
+        `"keep_latest"` keeps the `keep` newest checkpoints per namespace, so
+        the latest is never deleted (`keep` < 1 is a `ValueError`); `"delete"`
+        removes every checkpoint of the threads.
+        """

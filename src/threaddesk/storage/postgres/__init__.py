@@ -1,0 +1,1 @@
+"""The PostgreSQL backend: threads, users, archived messages and checkpoints shared by many replicas."""

@@ -1,0 +1,99 @@
+"""threaddesk's own tables in PostgreSQL, beside LangGraph's, applied once per database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+# Each migration is a list of statements (psycopg sends one statement per execute).
+_M001_THREADS = [
+    """
+    CREATE TABLE threaddesk_threads (
+        thread_id TEXT COLLATE "C" PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        title TEXT,
+        metadata JSONB NOT NULL DEFAULT '{}',
+        status TEXT NOT NULL DEFAULT 'idle',
+        created_at TIMESTAMPTZ NOT NULL,
+        last_active_at TIMESTAMPTZ NOT NULL,
+        message_count INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX threaddesk_threads_by_user"
+    " ON threaddesk_threads (user_id, last_active_at DESC, thread_id DESC)",
+    "CREATE INDEX threaddesk_threads_by_activity ON threaddesk_threads (last_active_at DESC, thread_id DESC)",
+]
+
+_M002_USERS = [
+    """
+    CREATE TABLE threaddesk_users (
+        name TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        is_admin BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+]
+
+_M003_MESSAGES = [
+    """
+    CREATE TABLE threaddesk_messages (
+        thread_id TEXT COLLATE "C" NOT NULL,
+        position INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        message BYTEA NOT NULL,
+        PRIMARY KEY (thread_id, position)
+    )
+    """,
+]
+
+# threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
+# `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
+# (tests/storage/test_migrations.py checks).
+MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("001_threads", _M001_THREADS),
+    ("002_users", _M002_USERS),
+    ("003_messages", _M003_MESSAGES),
+]
+
+
+async def _try_lock(conn: AsyncConnection[DictRow], key: int) -> bool:
+    row = await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (key,))).fetchone()
+    return row is not None and bool(row["ok"])
+
+
+async def migrate(conn: AsyncConnection[DictRow], lock_key: int) -> list[str]:
+    """Set up LangGraph's tables, then apply pending migrations; return the names applied.
+
+    Idempotent, and safe when several replicas start at once: everything runs
+    under one session advisory lock (`lock_key`). Waiters poll `pg_try_advisory_lock`
+    rather than block in `pg_advisory_lock`, because a blocked statement holds
+    a snapshot that the checkpointer's `CREATE INDEX CONCURRENTLY` would wait
+    for, a deadlock. `conn` must be in autocommit mode, outside a transaction.
+    """
+    while not await _try_lock(conn, lock_key):
+        await asyncio.sleep(0.05)
+    try:
+        await AsyncPostgresSaver(conn).setup()
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS threaddesk_migrations"
+            " (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {
+            row["name"]
+            for row in await (await conn.execute("SELECT name FROM threaddesk_migrations")).fetchall()
+        }
+        applied = []
+        async with conn.transaction():
+            for name, statements in MIGRATIONS:
+                if name not in done:
+                    for sql in statements:
+                        await conn.execute(sql)
+                    await conn.execute("INSERT INTO threaddesk_migrations (name) VALUES (%s)", (name,))
+                    applied.append(name)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key,))

@@ -1,0 +1,97 @@
+"""threaddesk's own tables in the SQLite file, beside LangGraph's `checkpoints` and `writes`.
+
+An ordered list of small migrations; `migrate` records each applied name in
+`threaddesk_migrations` and runs on every open, so it is idempotent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+
+def _m001_threads(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_threads (
+            thread_id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            title TEXT,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'idle',
+            created_at REAL NOT NULL,
+            last_active_at REAL NOT NULL,
+            message_count INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    conn.execute(
+        "CREATE INDEX threaddesk_threads_by_user"
+        " ON threaddesk_threads (user_id, last_active_at DESC, thread_id DESC)"
+    )
+    conn.execute(
+        "CREATE INDEX threaddesk_threads_by_activity"
+        " ON threaddesk_threads (last_active_at DESC, thread_id DESC)"
+    )
+
+
+def _m002_users(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_users (
+            name TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        )
+        """
+    )
+
+
+def _m003_messages(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_messages (
+            thread_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            message BLOB NOT NULL,
+            PRIMARY KEY (thread_id, position)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+# threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
+# Append only: each migration runs once per database, in this order.
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_threads", _m001_threads),
+    ("002_users", _m002_users),
+    ("003_messages", _m003_messages),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply pending migrations in one transaction; return the names applied. Idempotent."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS threaddesk_migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+    )
+    conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM threaddesk_migrations")}
+        applied = []
+        for name, step in MIGRATIONS:
+            if name not in done:
+                step(conn)
+                conn.execute(
+                    "INSERT INTO threaddesk_migrations (name, applied_at) VALUES (?, ?)",
+                    (name, datetime.now(UTC).timestamp()),
+                )
+                applied.append(name)
+        conn.commit()
+        return applied
+    except BaseException:
+        conn.rollback()
+        raise

@@ -1,1 +1,0 @@
-"""User store backends behind one interface."""
