@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from pydantic import Field
 from support.postgres import postgres_schema
 from support.tcp_proxy import TcpProxy
 
@@ -124,12 +125,21 @@ async def test_a_turn_that_lost_its_lock_during_the_model_call_is_not_written() 
     pytest.importorskip("psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'")
     from support.slow_replica import SlowModel
 
+    class CountedSlowModel(SlowModel):
+        calls: list[float] = Field(default_factory=list)
+
+        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+            self.calls.append(time.monotonic())
+            return await super()._agenerate(messages, stop, run_manager, **kwargs)
+
+    model = CountedSlowModel(delay=1.0)
     with postgres_schema() as url, TcpProxy(urlsplit(url).hostname, urlsplit(url).port or 5432) as proxy:
-        async with open_desk(database_url=proxy.proxied(url), model=SlowModel(delay=1.0)) as desk:
+        async with open_desk(database_url=proxy.proxied(url), model=model) as desk:
             await desk.threads.create("alice", "t")
             await desk.send("t", "First question", user_id="alice")
             turn = asyncio.create_task(desk.send("t", "Second question", user_id="alice"))
-            await asyncio.sleep(0.3)  # inside the model call, holding the lock
+            while len(model.calls) < 2:  # until the second turn is in its model call, holding the lock
+                await asyncio.sleep(0.01)
             proxy.cut()
             await asyncio.sleep(0.1)
             proxy.restore()

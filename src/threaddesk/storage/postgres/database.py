@@ -102,7 +102,17 @@ class PostgresDatabase:
         self.migrations_applied: list[str] = []
 
     def unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
-        """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted)."""
+        """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted).
+
+        A lost connection (an error with no SQLSTATE: the server did not answer)
+        also marks the server unreachable, so the requests after it fail fast.
+        """
+        if (
+            isinstance(exc, psycopg.OperationalError)
+            and not isinstance(exc, PoolTimeout)
+            and not exc.sqlstate
+        ):
+            self.reachability.failed()
         return StorageUnavailable(f"{doing} at {redact(self.url)}: {one_line(exc)}")
 
     async def open(self) -> list[str]:
@@ -138,8 +148,6 @@ class PostgresDatabase:
             async with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
-            if not isinstance(exc, PoolTimeout) and exc.sqlstate is None:  # the connection, not the query
-                self.reachability.failed()
             raise self.unavailable(exc) from exc
 
     @asynccontextmanager

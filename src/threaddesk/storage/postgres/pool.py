@@ -10,8 +10,9 @@ after the server is back. threaddesk answers people waiting on a chat, so:
   unreachable; a successful connect or check marks it reachable again;
 - a request waits for a connection in slices of `FAIL_FAST_S`: while the
   server is reachable (the pool is only busy) it keeps waiting up to the full
-  timeout, in order; while unreachable it gives up after one slice
-  (`PoolTimeout`, which the callers turn into `StorageUnavailable`, a 503);
+  timeout, in order; once it is known unreachable, a request waits only
+  `UNREACHABLE_WAIT_S` (`PoolTimeout`, which the callers turn into
+  `StorageUnavailable`, a 503), so even a failed turn's rollback attempt is quick;
 - reconnection gives up after `RECONNECT_S` instead of 5 minutes, so attempts
   never back off past it: the next request starts a fresh one, and a server
   that is back is found within about that long;
@@ -29,7 +30,8 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-FAIL_FAST_S = 1.0
+FAIL_FAST_S = 0.5
+UNREACHABLE_WAIT_S = 0.25  # once known unreachable: time for a connection the pool is making now
 RECONNECT_S = 1.0
 CONNECT_TIMEOUT_S = 2  # libpq's smallest useful value (it rounds up to 2 s)
 # Passed to libpq for every connection: notice a dead peer within a few seconds.
@@ -110,8 +112,9 @@ class FailFastPool(AsyncConnectionPool[ACT]):
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             left = deadline - time.monotonic()
+            wait = FAIL_FAST_S if self.reachability.reachable else UNREACHABLE_WAIT_S
             try:
-                return await super().getconn(min(FAIL_FAST_S, max(left, 0.001)))
+                return await super().getconn(min(wait, max(left, 0.001)))
             except PoolTimeout:
-                if not self.reachability.reachable or left <= FAIL_FAST_S:
+                if not self.reachability.reachable or left <= wait:
                     raise
