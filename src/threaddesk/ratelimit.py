@@ -3,7 +3,7 @@
 `RateLimiter` keeps its buckets in this process's memory: right for one
 process (SQLite). Replicas on PostgreSQL share theirs in PostgreSQL
 (`threaddesk.storage.postgres.ratelimit`) or, where THREADDESK_REDIS_URL is set,
-in Redis (`threaddesk.ratelimit_redis`), so N replicas allow one budget, not N.
+in Redis (`threaddesk.storage.redis.ratelimit`), so N replicas allow one budget, not N.
 """
 
 from __future__ import annotations

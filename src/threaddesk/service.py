@@ -26,7 +26,6 @@ from threaddesk.errors import (
     InternalError,
     InvalidArgument,
     MessageTooLarge,
-    StorageUnavailable,
     ThreadDeskError,
 )
 from threaddesk.ids import validate_thread_id
@@ -336,7 +335,8 @@ async def open_desk(
             archive=storage.archive,
         )
         users = UserManager(storage.users, clock=clock)
-        limiter = _message_budget(settings, storage)
+        if settings.messages_per_minute:
+            limiter = storage.message_budget(settings.messages_per_minute, redis_url=settings.redis_url)
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
@@ -353,22 +353,6 @@ async def open_desk(
         if limiter is not None:
             await limiter.aclose()
         await storage.aclose()
-
-
-def _message_budget(settings: Settings, storage: Storage) -> MessageBudget | None:
-    """Redis if configured, else whatever the storage shares between processes, else this process."""
-    per_minute = settings.messages_per_minute
-    if not per_minute:
-        return None
-    if settings.redis_url:
-        try:
-            from threaddesk.ratelimit_redis import RedisRateLimiter
-        except ImportError as exc:
-            raise StorageUnavailable(
-                f"THREADDESK_REDIS_URL is set but {exc.name} is missing: pip install 'threaddesk[redis]'"
-            ) from exc
-        return RedisRateLimiter(settings.redis_url, per_minute)
-    return storage.message_budget(per_minute)
 
 
 async def upgrade_database(database_url: str) -> list[str]:

@@ -39,8 +39,17 @@ class Storage:
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
 
-    def message_budget(self, per_minute: int) -> MessageBudget:
-        """Per-user message budgets: shared through the database where it can, else in this process."""
+    def message_budget(self, per_minute: int, *, redis_url: str | None = None) -> MessageBudget:
+        """Per-user message budgets: in Redis if `redis_url` is given, else shared through the
+        database where it can (PostgreSQL), else in this process (SQLite)."""
+        if redis_url:
+            try:
+                from threaddesk.storage.redis.ratelimit import RedisRateLimiter
+            except ImportError as exc:
+                raise StorageUnavailable(
+                    f"THREADDESK_REDIS_URL is set but {exc.name} is missing: pip install 'threaddesk[redis]'"
+                ) from exc
+            return RedisRateLimiter(redis_url, per_minute)
         if self.shared_budget is not None:
             return self.shared_budget(per_minute)
         return RateLimiter(per_minute)
