@@ -12,13 +12,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from threaddesk.errors import ThreadBusy
+from threaddesk.storage import open_storage
 from threaddesk.storage.sqlite import turnlock as sqlite_turnlock
-from threaddesk.storage.sqlite.turnlock import FileTurnLocks, lock_offset
+from threaddesk.storage.sqlite.turnlock import FileTurnLocks, lock_offset, sidecar_path
+from threaddesk.threads import ThreadManager
 
 TIMEOUT = 10  # seconds; only reached if a test would otherwise hang
 
@@ -155,3 +158,25 @@ async def test_one_process_shares_one_instance_per_file_and_the_last_close_relea
     third = FileTurnLocks.open(path)
     assert third is not first
     third.close()
+
+
+async def test_cleanup_and_delete_respect_a_turn_running_in_another_process(tmp_path: Path) -> None:
+    """`threads cleanup` skips a thread another process holds; `threads delete` waits for it."""
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    database = tmp_path / "desk.sqlite"
+    storage = await open_storage(str(database))
+    try:
+        manager = ThreadManager(storage.registry, storage.checkpointer, clock=lambda: now[0])
+        for thread_id in ("busy", "idle"):
+            await manager.create("alice", thread_id)
+        now[0] += timedelta(days=31)
+        with held_elsewhere(sidecar_path(database), "busy") as holder:
+            assert [t.thread_id for t in await manager.cleanup("30d")] == ["idle"]
+            deleting = asyncio.create_task(manager.delete("busy"))
+            await asyncio.sleep(0.3)
+            assert not deleting.done()  # waits for the other process's turn
+            holder.kill()
+            await asyncio.wait_for(deleting, TIMEOUT)
+        assert (await manager.list()).threads == []
+    finally:
+        await storage.aclose()
