@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -180,3 +180,34 @@ async def test_cleanup_and_delete_respect_a_turn_running_in_another_process(tmp_
         assert (await manager.list()).threads == []
     finally:
         await storage.aclose()
+
+
+async def _take_at_once(locks: FileTurnLocks, thread_id: str) -> AbstractAsyncContextManager[None]:
+    """Hold `thread_id` as soon as it is free, asking without waiting (no thread of our own)."""
+    while True:
+        held = locks.hold(thread_id, wait=False)
+        try:
+            await held.__aenter__()
+        except ThreadBusy:
+            await asyncio.sleep(0)
+            continue
+        return held
+
+
+async def test_a_cancelled_wait_granted_later_does_not_take_the_byte_from_the_next_holder(
+    locks: FileTurnLocks,
+) -> None:
+    """The kernel grants the byte to the process: the abandoned wait must leave it to the new holder."""
+    for _ in range(10):
+        with held_elsewhere(locks.path, "t") as holder:
+            abandoned = asyncio.create_task(locks.hold("t").__aenter__())
+            await asyncio.sleep(0.05)
+            abandoned.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await abandoned
+            holder.kill()
+            held = await asyncio.wait_for(_take_at_once(locks, "t"), TIMEOUT)
+            await asyncio.sleep(0.05)  # time for the abandoned wait's thread to be granted too
+            assert not free_elsewhere(locks.path, "t")
+            await held.__aexit__(None, None, None)
+        assert free_elsewhere(locks.path, "t")

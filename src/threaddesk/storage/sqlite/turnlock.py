@@ -160,7 +160,7 @@ class FileTurnLocks:
                 return
             with guard:
                 if outcome.get("state") == "abandoned":
-                    self._unlock(offset)
+                    self._give_back_unwanted(offset)
                     return
                 outcome["state"] = "taken"
             loop.call_soon_threadsafe(settle, None)
@@ -174,6 +174,18 @@ class FileTurnLocks:
                     self._unlock(offset)
                 outcome["state"] = "abandoned"
             raise
+
+    def _give_back_unwanted(self, offset: int) -> None:
+        """Unlock a byte granted to a wait that was cancelled, unless a task here holds or awaits it.
+
+        The kernel grants a byte to the process, not to a thread: by now another
+        task of this process may hold it (its `_try` succeeded) or be waiting
+        for it, and unlocking would take it from under them.
+        """
+        with self._state:
+            entry = self._bytes.get(offset)
+            if entry is None or (entry.holders == 0 and not entry.taking):
+                self._unlock(offset)
 
     async def _acquire(self, offset: int, wait: bool) -> bool:
         """Make this process a holder of `offset`; False if it is taken and `wait` is off."""
