@@ -77,13 +77,13 @@ class PostgresDatabase:
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
         # Both pools fail fast while the server is down, and recover fast after (see pool.py).
+        # Typed as what CONNECTION_KWARGS makes of its connections (dict rows).
         self.reachability = Reachability()
         self.pool: AsyncConnectionPool[DictConnection] = FailFastPool[DictConnection](
             url,
             reachability=self.reachability,
             min_size=1,
             max_size=pool_size,
-            connection_class=DictConnection,
             kwargs=CONNECTION_KWARGS,
             open=False,
             name="threaddesk",
