@@ -18,6 +18,7 @@ import pytest
 from conftest import Caller
 
 from threaddesk.storage.sqlite.file import CHECK_INTERVAL_S, DatabaseFile
+from threaddesk.storage.sqlite.turnlock import sidecar_path
 
 
 @pytest.fixture
@@ -68,6 +69,20 @@ async def test_a_database_file_gone_from_under_the_server_fails_readiness_and_tu
     for refused in (turn, created):
         assert refused.status_code == 503, refused.text
         assert refused.json()["error"]["code"] == "storage_unavailable"
+
+
+async def test_a_deleted_turn_lock_file_fails_readiness_and_turns_with_503(
+    client: httpx.AsyncClient, alice: Caller, database_url: str
+) -> None:
+    """Processes started after would lock a new file, so turns could interleave: refuse them instead."""
+    assert (await client.post("/threads", json={"thread_id": "t1"}, headers=alice.headers)).status_code == 200
+    sidecar_path(database_url).unlink()
+    ready = await _until_unavailable(client)
+    assert ready.status_code == 503
+    assert "turn lock file" in ready.json()["error"]["message"]
+    turn = await client.post("/threads/t1/messages", json={"content": "Hello"}, headers=alice.headers)
+    assert turn.status_code == 503, turn.text
+    assert turn.json()["error"]["code"] == "storage_unavailable"
 
 
 async def test_a_read_only_file_made_writable_again_is_ready_again(

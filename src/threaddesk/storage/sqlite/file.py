@@ -38,8 +38,12 @@ class DatabaseFile:
         *,
         interval: float = CHECK_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        what: str = "SQLite database",
+        must_be_writable: bool = True,
     ) -> None:
         self.path = Path(path)
+        self.what = what
+        self.must_be_writable = must_be_writable
         status = self.path.stat()
         self._identity = (status.st_dev, status.st_ino)
         self._interval = interval
@@ -62,7 +66,7 @@ class DatabaseFile:
         else:
             if (status.st_dev, status.st_ino) != self._identity:
                 self._problem = "was replaced by another file"
-            elif not _writable(status, self.path):
+            elif self.must_be_writable and not _writable(status, self.path):
                 self._problem = "is not writable"
             else:
                 self._problem = None
@@ -73,5 +77,5 @@ class DatabaseFile:
         problem = self.problem()
         if problem is not None:
             raise StorageUnavailable(
-                f"the SQLite database {str(self.path)!r} {problem} while this process had it open"
+                f"the {self.what} {str(self.path)!r} {problem} while this process had it open"
             )

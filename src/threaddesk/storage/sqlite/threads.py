@@ -228,6 +228,8 @@ class SqliteRegistry(ThreadRegistry):
         return await self.db.run(delete_orphans)
 
     async def ping(self) -> None:
+        if self.turn_locks is not None:
+            self.turn_locks.check()
         await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def count(self) -> int:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from threaddesk.errors import StorageUnavailable, ThreadBusy
+from threaddesk.storage.sqlite.file import DatabaseFile
 
 SUFFIX = ".turnlocks"
 _SPAN = 2**62  # byte offsets used; far below off_t's limit
@@ -93,6 +94,8 @@ class FileTurnLocks:
         self._bytes: dict[int, _Byte] = {}
         self._state = threading.Lock()
         self._opened = 0
+        # Deleted or replaced, it would no longer be the file other processes lock: refuse turns then.
+        self._file = DatabaseFile(path, what="turn lock file", must_be_writable=False)
 
     @classmethod
     def open(cls, path: str | Path) -> FileTurnLocks:
@@ -114,6 +117,10 @@ class FileTurnLocks:
             _shared.pop(str(self.path), None)
             os.close(self._fd)
             self._fd = -1
+
+    def check(self) -> None:
+        """`StorageUnavailable` once the path names another file than the one locked (at most every 0.5 s)."""
+        self._file.check()
 
     def _try(self, offset: int) -> bool:
         try:
@@ -245,6 +252,7 @@ class FileTurnLocks:
     @asynccontextmanager
     async def hold(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
         """Hold `thread_id` against every process on this file; `ThreadBusy` if taken and not `wait`."""
+        self.check()
         offset = lock_offset(thread_id)
         try:
             taken = await self._acquire(offset, wait)
@@ -260,6 +268,7 @@ class FileTurnLocks:
     @asynccontextmanager
     async def try_hold_many(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
         """Take, without waiting, these threads' locks; yield the ids taken, held until the block ends."""
+        self.check()
         taken: list[tuple[str, int]] = []
         try:
             try:
