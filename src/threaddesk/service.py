@@ -12,6 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
@@ -27,12 +28,15 @@ from threaddesk.errors import (
     InvalidArgument,
     MessageTooLarge,
     ThreadDeskError,
+    ThreadNotFound,
 )
-from threaddesk.ids import validate_thread_id
+from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.ratelimit import MessageBudget
-from threaddesk.storage import Storage, open_storage
+from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
+from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.users import UserManager
 from threaddesk.values import check_text
 
@@ -99,6 +103,16 @@ def _message_count(values: dict[str, Any]) -> int:
     return values.get("archived_messages", 0) + len(values.get("messages", []))
 
 
+def _searchable(message: ChatMessage) -> bool:
+    """What search covers: what the customer and the agent said (not tool calls or their results)."""
+    return message.role in ("user", "assistant") and bool(message.content.strip())
+
+
+def _indexable(messages: list[BaseMessage]) -> list[IndexedMessage]:
+    said = [ChatMessage.from_langchain(m) for m in messages]
+    return [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+
+
 class SupportDesk:
     """Send customer messages to threads and read their history.
 
@@ -126,6 +140,7 @@ class SupportDesk:
         limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        index: MessageIndex | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -138,6 +153,7 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.index = index
 
     def _question(self, text: object) -> HumanMessage:
         """The customer's message, checked, with an id to recognise it by."""
@@ -155,9 +171,17 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, question: HumanMessage, user_id: str | None, create: bool, wait: bool
+        self,
+        thread_id: str,
+        question: HumanMessage,
+        user_id: str | None,
+        create: bool,
+        wait: bool,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
-        async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
+        async with self.threads.turn(
+            thread_id, user_id=user_id, wait=wait, create=create, title=title
+        ) as thread:
             try:
                 yield thread
             except BaseException as exc:
@@ -216,6 +240,51 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
+    def _said(self, question: HumanMessage, messages: list[BaseMessage]) -> list[IndexedMessage]:
+        """The turn's question and what the agent said after it, for the search index (if there is one)."""
+        if self.index is None:
+            return []
+        start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == question.id), 0)
+        return _indexable(messages[start:])
+
+    async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Stored questions and replies holding every word of `text`, best match first.
+
+        Each word matches a word that starts with it, ignoring case ("refund"
+        finds "Refunds"); punctuation is ignored. With `user_id`, only that
+        user's threads are searched.
+        """
+        terms = search_terms(text)
+        check_search_limit(limit)
+        if user_id is not None:
+            validate_user_id(user_id)
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        return await self.index.search(terms, user_id=user_id, limit=limit)
+
+    async def reindex(self) -> int:
+        """Index every stored message of every thread (after an upgrade, or a failed indexing); threads done.
+
+        Indexing is idempotent, so running it while turns are served is harmless.
+        """
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        done = 0
+        cursor: str | None = None
+        while True:
+            page = await self.threads.list(limit=MAX_PAGE_SIZE, cursor=cursor)
+            for thread in page.threads:
+                try:
+                    said = await self.history(thread.thread_id)
+                except ThreadNotFound:
+                    continue  # deleted meanwhile
+                indexed = [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+                await self.index.add(thread.thread_id, indexed)
+                done += 1
+            if page.next_cursor is None:
+                return done
+            cursor = page.next_cursor
+
     async def send(
         self,
         thread_id: str,
@@ -224,17 +293,22 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
-        `user_id`, when given, must own the thread (else `ThreadNotFound`).
+        `user_id`, when given, must own the thread (else `ThreadNotFound`). With
+        `create`, a missing thread is created for `user_id` (titled `title`), only
+        once the message has passed every check: a refused message creates nothing.
         """
         question = self._question(text)
         await self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        async with self._turn(thread_id, question, user_id, create, wait, title):
             state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
             await self._archive_old_messages(thread_id, state)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(state))
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(state), said=self._said(question, state["messages"])
+            )
         return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
 
     async def stream(
@@ -245,11 +319,12 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         question = self._question(text)
         await self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait):
+        async with self._turn(thread_id, question, user_id, create, wait, title):
             values: dict[str, Any] = {}
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
@@ -266,7 +341,9 @@ class SupportDesk:
                     elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
                         yield Token(payload[0].text)
             await self._archive_old_messages(thread_id, values)
-            thread = await self.threads.record_turn(thread_id, message_count=_message_count(values))
+            thread = await self.threads.record_turn(
+                thread_id, message_count=_message_count(values), said=self._said(question, values["messages"])
+            )
         yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
 
     async def state(self, thread_id: str) -> StateSnapshot:
@@ -299,6 +376,26 @@ class SupportDesk:
         if limit is not None:
             messages = messages[-limit:] if limit else []
         return [ChatMessage.from_langchain(m) for m in messages]
+
+
+def database_location(url: str) -> str:
+    """Where the database URL `url` leads, as a person should read it: a SQLite file's absolute path.
+
+    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
+    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
+    path shows which one was meant. `(new)` marks a file not created yet; a
+    PostgreSQL URL is shown with its password masked.
+    """
+    if url in MEMORY_URLS:
+        return "in memory (gone when the process exits)"
+    path = sqlite_path(url)
+    if path is None:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+        return url
+    resolved = path.resolve()
+    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
 
 
 @asynccontextmanager
@@ -348,6 +445,7 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            index=storage.search,
         )
     finally:
         if limiter is not None:

@@ -17,7 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
-from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
+from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
 __all__ = ["MEMORY_URLS", "Storage", "is_postgres_url", "open_storage", "sqlite_path"]
@@ -36,8 +36,14 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
+
+    @property
+    def supports_search(self) -> bool:
+        """Whether questions and replies are indexed for full-text search (`SupportDesk.search`)."""
+        return self.search is not None
 
     def message_budget(self, per_minute: int, *, redis_url: str | None = None) -> MessageBudget:
         """Per-user message budgets: in Redis if `redis_url` is given, else shared through the
@@ -108,6 +114,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -127,6 +134,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied,
         [database.close],
         archive=SqliteArchive(database),
+        search=SqliteMessageIndex(database),
     )
 
 
@@ -136,6 +144,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
+        from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
@@ -154,4 +163,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         [database.close],
         archive=PostgresArchive(database),
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
+        search=PostgresMessageIndex(database),
     )
