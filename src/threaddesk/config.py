@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest HTTP request body, refused before it is read."
     )
+    max_run_delay_s: int = Field(
+        default=3600, ge=0, description="Largest `after_seconds` a LangGraph run request may ask for."
+    )
     host: str = Field(default="127.0.0.1", description="Address `threaddesk serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `threaddesk serve` listens on.")
     keep_alive_s: int = Field(

@@ -6,8 +6,10 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
-import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
@@ -24,21 +26,26 @@ from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
 from threaddesk.errors import (
+    CheckpointNotFound,
     InternalError,
     InvalidArgument,
     MessageTooLarge,
+    RunInProgress,
+    RunNotFound,
+    ThreadBusy,
     ThreadDeskError,
     ThreadNotFound,
 )
-from threaddesk.ids import validate_thread_id, validate_user_id
+from threaddesk.ids import validate_user_id
 from threaddesk.ratelimit import MessageBudget
+from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, utc_now
+from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, check_limit, utc_now
 from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.users import UserManager
-from threaddesk.values import check_text
+from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +105,33 @@ def _config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
+async def _graph_stream(
+    agent: CompiledStateGraph, graph_input: Any, config: dict[str, Any], options: dict[str, Any], events: bool
+) -> AsyncGenerator[RunChunk, None]:
+    """The graph's stream as `RunChunk`s; with `events`, LangChain's event stream around it.
+
+    In the event stream, the graph's own stream items arrive as the root run's
+    `on_chain_stream` events: those become chunks of their mode, as in `astream`.
+    """
+    subgraphs = options["subgraphs"]
+    pregel: Any = agent  # options are checked by RunRequest; astream's overloads cannot see them
+    if not events:
+        async with aclosing(pregel.astream(graph_input, config, **options)) as parts:
+            async for part in parts:
+                namespace, mode, data = part if subgraphs else ((), *part)
+                yield RunChunk(mode, data, tuple(namespace))
+        return
+    root = str(config["run_id"])
+    async with aclosing(pregel.astream_events(graph_input, config, version="v2", **options)) as stream:
+        async for event in stream:
+            if event["event"] == "on_chain_stream" and event["run_id"] == root:
+                part = event["data"]["chunk"]
+                namespace, mode, data = part if subgraphs else ((), *part)
+                yield RunChunk(mode, data, tuple(namespace))
+            elif "langsmith:hidden" not in (event.get("tags") or ()):
+                yield RunChunk("events", event)
+
+
 def _message_count(values: dict[str, Any]) -> int:
     """All of a thread's messages: those archived and those still in its state."""
     return values.get("archived_messages", 0) + len(values.get("messages", []))
@@ -141,6 +175,7 @@ class SupportDesk:
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
         index: MessageIndex | None = None,
+        runs: RunStore | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -154,15 +189,21 @@ class SupportDesk:
         self.keep_messages = keep_messages
         self.archive_after = archive_after
         self.index = index
+        self.runs = runs
+        self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
+        self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
-    def _question(self, text: object) -> HumanMessage:
-        """The customer's message, checked, with an id to recognise it by."""
+    def _check_text(self, text: object) -> None:
+        """A customer's message as `send` takes it: a non-empty string the storage can hold."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgument("message text must be a non-empty string")
+        self._check_size(text)
+
+    def _check_size(self, text: str) -> None:
+        """Any message a run carries: storable characters, at most `max_message_bytes`."""
         size = len(check_text(text, "message text").encode("utf-8"))
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
-        return HumanMessage(content=text, id=str(uuid.uuid4()))
 
     async def _spend(self, user_id: str | None) -> None:
         """Charge one message to `user_id`'s rate budget (callers acting for everyone have none)."""
@@ -173,7 +214,7 @@ class SupportDesk:
     async def _turn(
         self,
         thread_id: str,
-        question: HumanMessage,
+        request: RunRequest,
         user_id: str | None,
         create: bool,
         wait: bool,
@@ -182,11 +223,16 @@ class SupportDesk:
         async with self.threads.turn(
             thread_id, user_id=user_id, wait=wait, create=create, title=title
         ) as thread:
+            start = (request.checkpoint or {}).get("checkpoint_id")
+            if start is not None and not await self._has_checkpoint(thread_id, start):
+                # LangGraph would start from an empty state, and the conversation would be lost.
+                raise CheckpointNotFound(thread_id, start)
+            run_id = request.run_id
             try:
                 yield thread
             except BaseException as exc:
                 try:
-                    count = await self._discard_failed_turn(thread_id, question)
+                    count = await self._discard_failed_run(thread_id, run_id)
                     await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
                 except Exception:  # never mask the turn's own error with the cleanup's
                     log.exception("could not roll back the failed turn on thread %r", thread_id)
@@ -194,22 +240,84 @@ class SupportDesk:
                     raise _turn_error(thread_id, exc) from exc
                 raise
 
-    async def _discard_failed_turn(self, thread_id: str, question: HumanMessage) -> int:
-        """Undo a turn that failed after storing its question, so no half turn remains.
+    @asynccontextmanager
+    async def _recorded(self, thread_id: str, run_id: str, record: RunRecord | None) -> AsyncIterator[None]:
+        """Keep the run's row (when asked to and able): `running` under a lease, then how it ended.
 
-        The thread goes back to the checkpoint before the turn (LangGraph's
-        `__copy__` update forks it as the latest), or to empty if it was the first.
+        A run that pauses at an interrupt succeeded (as on LangGraph's server); a cancelled
+        one (its client left) was rolled back and is `interrupted`; a failed one is `error`.
+        """
+        if record is None or self.runs is None:
+            yield
+            return
+        runs, now = self.runs, self.threads.clock()
+        if record.stored:
+            await runs.start(run_id, now + LEASE, now)
+        else:
+            await runs.insert(
+                Run(
+                    run_id=run_id,
+                    thread_id=thread_id,
+                    assistant_id=record.assistant_id,
+                    status=RunStatus.RUNNING,
+                    created_at=now,
+                    updated_at=now,
+                    lease_until=now + LEASE,
+                    metadata=dict(record.metadata),
+                    kwargs=dict(record.kwargs),
+                    multitask_strategy=record.multitask_strategy,
+                )
+            )
+        heartbeat = asyncio.create_task(self._renew_lease(run_id))
+        try:
+            yield
+        except BaseException as exc:
+            heartbeat.cancel()
+            status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
+            error = f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception) else "cancelled; rolled back"
+            try:
+                await runs.finish(run_id, status, self.threads.clock(), error=error)
+            except Exception:  # the run's own error matters more; the lease makes the row read as failed
+                log.exception("could not record how run %r ended", run_id)
+            raise
+        heartbeat.cancel()
+        await runs.finish(run_id, RunStatus.SUCCESS, self.threads.clock())
+
+    async def _renew_lease(self, run_id: str) -> None:
+        """While the run goes on, tell other processes this one is still at it."""
+        runs = self.runs
+        assert runs is not None
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            now = self.threads.clock()
+            try:
+                await runs.renew(run_id, now + LEASE, now)
+            except Exception:
+                log.exception("could not renew the lease of run %r", run_id)
+
+    async def _has_checkpoint(self, thread_id: str, checkpoint_id: str) -> bool:
+        config = _config(thread_id)
+        config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
+        return await self.threads.checkpointer.aget_tuple(config) is not None
+
+    async def _discard_failed_run(self, thread_id: str, run_id: str) -> int:
+        """Undo a run that failed after storing part of its work, so no half turn remains.
+
+        Every checkpoint a run writes carries its `run_id` in its metadata. The
+        thread goes back to the latest checkpoint written before the run
+        (LangGraph's `__copy__` update forks it as the latest), or to empty if the
+        run wrote the thread's first.
         """
         config = _config(thread_id)
         state = await self.agent.aget_state(config)
-        messages = state.values.get("messages", [])
-        if not messages or messages[-1].id != question.id:
+        if (state.metadata or {}).get("run_id") != run_id:
             return _message_count(state.values)
-        if state.parent_config is None:
-            await self.threads.checkpointer.adelete_thread(thread_id)
-            return 0
-        await self.agent.aupdate_state(state.parent_config, None, as_node="__copy__")
-        return _message_count((await self.agent.aget_state(config)).values)
+        async for earlier in self.agent.aget_state_history(config):
+            if (earlier.metadata or {}).get("run_id") != run_id:
+                await self.agent.aupdate_state(earlier.config, None, as_node="__copy__")
+                return _message_count((await self.agent.aget_state(config)).values)
+        await self.threads.checkpointer.adelete_thread(thread_id)
+        return 0
 
     async def _archive_old_messages(self, thread_id: str, values: dict[str, Any]) -> None:
         """Move the oldest messages out of a state grown past `archive_after`.
@@ -240,11 +348,22 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
-    def _said(self, question: HumanMessage, messages: list[BaseMessage]) -> list[IndexedMessage]:
-        """The turn's question and what the agent said after it, for the search index (if there is one)."""
+    def _said(self, request: RunRequest, messages: list[BaseMessage]) -> list[IndexedMessage]:
+        """What the run added, for the search index (if there is one).
+
+        From the run's first input message when it carries an id (every turn
+        `send` and `stream` make), else from the latest customer message; the
+        index ignores what it already holds, and `reindex` catches anything else.
+        """
         if self.index is None:
             return []
-        start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == question.id), 0)
+        given = (request.input or {}).get("messages") or []
+        first = getattr(given[0], "id", None) if isinstance(given, list) and given else None
+        start = None
+        if first is not None:
+            start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == first), None)
+        if start is None:
+            start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].type == "human"), 0)
         return _indexable(messages[start:])
 
     async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
@@ -285,6 +404,74 @@ class SupportDesk:
                 return done
             cursor = page.next_cursor
 
+    async def run(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+        record: RunRecord | None = None,
+        title: str | None = None,
+    ) -> AsyncGenerator[RunChunk | RunResult, None]:
+        """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
+
+        A run is a whole turn: turns on one thread never interleave (a second
+        waits, or raises `ThreadBusy` with `wait=False`), and a run that fails
+        or is abandoned (the iterator closed early) is undone, so the thread is
+        as before it. `user_id`, when given, must own the thread (else
+        `ThreadNotFound`); with `create`, a missing thread is made for them
+        (titled `title`).
+        Bad requests raise `InvalidArgument` before anything is stored.
+        With `record` (and a run store), the run is kept as a resource: `running`
+        while it goes, then `success` (also when it paused at an interrupt, as on
+        LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
+        """
+        request = request.checked(self._check_size, self._nodes)
+        await self._spend(user_id)
+        wanted = set(request.stream_mode)
+        modes = list(dict.fromkeys([*request.stream_mode, "values"]))
+        durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
+        async with (
+            self._turn(thread_id, request, user_id, create, wait, title) as thread,
+            self._recorded(thread_id, request.run_id, record),
+        ):
+            config = request.config(thread_id, thread.metadata)
+            graph_input: Any = request.command if request.command is not None else request.input
+            options: dict[str, Any] = {
+                "stream_mode": modes,
+                "subgraphs": request.subgraphs,
+                "durability": durability,
+                "interrupt_before": request.interrupt_before,
+                "interrupt_after": request.interrupt_after,
+            }
+            if request.context is not None:
+                options["context"] = request.context
+            values: dict[str, Any] | None = None
+            # Closed before the turn is judged, so an abandoned stream has finished
+            # writing (or not) by the time a half turn is looked for.
+            parts = _graph_stream(self.agent, graph_input, config, options, request.events)
+            async with aclosing(parts):
+                async for chunk in parts:
+                    if chunk.mode == "values" and not chunk.namespace:
+                        values = chunk.data
+                        if "values" not in wanted:
+                            continue
+                    yield chunk
+            interrupted = False
+            if values is None or request.interrupt_before or request.interrupt_after:
+                state = await self.agent.aget_state(_config(thread_id))
+                values, interrupted = state.values, bool(state.next)
+            if not interrupted:
+                await self._archive_old_messages(thread_id, values)
+            thread = await self.threads.record_turn(
+                thread_id,
+                message_count=_message_count(values),
+                said=self._said(request, values.get("messages", [])),
+            )
+        yield RunResult(request.run_id, thread, values, interrupted)
+
     async def send(
         self,
         thread_id: str,
@@ -301,15 +488,14 @@ class SupportDesk:
         `create`, a missing thread is created for `user_id` (titled `title`), only
         once the message has passed every check: a refused message creates nothing.
         """
-        question = self._question(text)
-        await self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait, title):
-            state = await self.agent.ainvoke({"messages": [question]}, _config(thread_id), durability="exit")
-            await self._archive_old_messages(thread_id, state)
-            thread = await self.threads.record_turn(
-                thread_id, message_count=_message_count(state), said=self._said(question, state["messages"])
-            )
-        return Reply(thread, ChatMessage.from_langchain(state["messages"][-1]))
+        self._check_text(text)
+        request = RunRequest.say(text)
+        async for item in self.run(
+            thread_id, request, user_id=user_id, create=create, wait=wait, title=title
+        ):
+            if isinstance(item, RunResult):
+                return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
+        raise AssertionError("a run always ends with its result")  # pragma: no cover
 
     async def stream(
         self,
@@ -322,38 +508,202 @@ class SupportDesk:
         title: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
-        question = self._question(text)
-        await self._spend(user_id)
-        async with self._turn(thread_id, question, user_id, create, wait, title):
-            values: dict[str, Any] = {}
-            # Closed before the turn is judged, so an abandoned stream has finished
-            # writing (or not) by the time a half turn is looked for.
-            events: AsyncGenerator[tuple[str, Any], None] = self.agent.astream(  # type: ignore[assignment]
-                {"messages": [question]},
-                _config(thread_id),
-                stream_mode=["messages", "values"],
-                durability="exit",
-            )
-            async with aclosing(events):
-                async for mode, payload in events:
-                    if mode == "values":
-                        values = payload
-                    elif isinstance(payload[0], AIMessageChunk) and payload[0].text:
-                        yield Token(payload[0].text)
-            await self._archive_old_messages(thread_id, values)
-            thread = await self.threads.record_turn(
-                thread_id, message_count=_message_count(values), said=self._said(question, values["messages"])
-            )
-        yield Reply(thread, ChatMessage.from_langchain(values["messages"][-1]))
+        self._check_text(text)
+        request = RunRequest.say(text, stream_mode=("messages",))
+        events = self.run(thread_id, request, user_id=user_id, create=create, wait=wait, title=title)
+        async with aclosing(events):
+            async for item in events:
+                if isinstance(item, RunResult):
+                    yield Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
+                elif isinstance(item.data[0], AIMessageChunk) and item.data[0].text:
+                    yield Token(item.data[0].text)
 
-    async def state(self, thread_id: str) -> StateSnapshot:
-        """The thread's latest LangGraph state: its recent messages, checkpoint ids and metadata.
+    async def state(
+        self, thread_id: str, *, user_id: str | None = None, checkpoint_id: str | None = None
+    ) -> StateSnapshot:
+        """The thread's LangGraph state: the latest, or as of `checkpoint_id` (else `CheckpointNotFound`)."""
+        await self.threads.get(thread_id, user_id=user_id)
+        config = _config(thread_id)
+        if checkpoint_id is not None:
+            config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
+        snapshot = await self.agent.aget_state(config)
+        if checkpoint_id is not None and snapshot.created_at is None:
+            raise CheckpointNotFound(thread_id, checkpoint_id)
+        return snapshot
 
-        For the LangGraph dialect of the HTTP API. Older messages are in the
-        archive (`history` joins them back). Access is the caller's to check
-        first (`threads.get(thread_id, user_id=...)`); an unknown thread has an empty state.
+    async def state_history(
+        self,
+        thread_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 10,
+        before: str | None = None,
+        checkpoint_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[StateSnapshot]:
+        """The thread's kept checkpoints, newest first: at most `limit`, older than `before`,
+        `checkpoint_id` alone if given, those whose metadata contains `metadata`.
+
+        With bounded checkpoints (`keep_checkpoints`), only the latest few exist.
         """
-        return await self.agent.aget_state(_config(validate_thread_id(thread_id)))
+        check_limit(limit)
+        await self.threads.get(thread_id, user_id=user_id)
+        config = _config(thread_id)
+        if checkpoint_id is not None:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
+        before_config = None
+        if before is not None:
+            before_config = _config(thread_id)
+            before_config["configurable"]["checkpoint_id"] = before
+        history = self.agent.aget_state_history(
+            config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
+        )
+        return [snapshot async for snapshot in history]
+
+    async def start_run(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+        delay: float = 0,
+        temporary: bool = False,
+    ) -> Run:
+        """A background run: stored `pending` and returned at once, run in this process (after `delay`
+        seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
+
+        Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
+        `wait=False` a thread busy in this process. If this process dies first, the run's lease
+        runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
+        """
+        runs = self._run_store()
+        request = request.checked(self._check_size, self._nodes)
+        if create:
+            if user_id is None:
+                raise InvalidArgument("creating a thread needs the user_id that will own it")
+            await self.threads.create(user_id, thread_id, if_exists="get")
+        else:
+            await self.threads.get(thread_id, user_id=user_id)
+        if not wait and self.threads.locks.is_locked(thread_id):
+            raise ThreadBusy(thread_id)
+        now = self.threads.clock()
+        run = Run(
+            run_id=request.run_id,
+            thread_id=thread_id,
+            assistant_id=record.assistant_id,
+            status=RunStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            lease_until=now + LEASE,
+            metadata=dict(record.metadata),
+            kwargs=dict(record.kwargs),
+            multitask_strategy=record.multitask_strategy,
+        )
+        await runs.insert(run)
+        stored = dataclasses.replace(record, stored=True)
+        task = asyncio.create_task(
+            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return run
+
+    async def stop_background(self) -> None:
+        """Cancel the background runs still going (each is rolled back and reads `interrupted`)."""
+        tasks = list(self._background)
+        await asyncio.sleep(0)  # let runs created just now begin, so each records its end
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _in_background(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        user_id: str | None,
+        wait: bool,
+        delay: float,
+        temporary: bool,
+    ) -> None:
+        runs = self._run_store()
+        heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            async for _ in self.run(thread_id, request, user_id=user_id, wait=wait, record=record):
+                pass
+        except BaseException as exc:  # refused before it started, or failed: the row must say so
+            row = await runs.get(thread_id, request.run_id)
+            if row is not None and not row.status.finished:
+                status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
+                await runs.finish(
+                    request.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
+                )
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            heartbeat.cancel()
+            if temporary:
+                with contextlib.suppress(ThreadNotFound):
+                    await self.threads.delete(thread_id)
+
+    def _run_store(self) -> RunStore:
+        if self.runs is None:
+            raise InvalidArgument("this desk keeps no runs (it has no run store)")
+        return self.runs
+
+    async def get_run(self, thread_id: str, run_id: str, *, user_id: str | None = None) -> Run:
+        """One run of the thread (`RunNotFound` if none; `ThreadNotFound` if the thread is not theirs)."""
+        await self.threads.get(thread_id, user_id=user_id)
+        run = await self._run_store().get(thread_id, run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run.as_of(self.threads.clock())
+
+    async def list_runs(
+        self,
+        thread_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        status: RunStatus | str | None = None,
+    ) -> list[Run]:
+        """The thread's runs, newest first."""
+        check_limit(limit)
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument("offset must be a non-negative integer")
+        try:
+            wanted = None if status is None else RunStatus(status)
+        except ValueError as exc:
+            raise InvalidArgument(f"status must be one of {', '.join(RunStatus)}, got {status!r}") from exc
+        await self.threads.get(thread_id, user_id=user_id)
+        now = self.threads.clock()
+        runs = await self._run_store().list(thread_id, limit=limit, offset=offset, status=wanted)
+        return [run.as_of(now) for run in runs]
+
+    async def delete_run(self, thread_id: str, run_id: str, *, user_id: str | None = None) -> None:
+        """Forget a finished run (`RunInProgress` while it is still going)."""
+        run = await self.get_run(thread_id, run_id, user_id=user_id)
+        if not run.status.finished:
+            raise RunInProgress(run_id)
+        if not await self._run_store().delete(thread_id, run_id):
+            raise RunNotFound(run_id)
+
+    async def join_run(
+        self, thread_id: str, run_id: str, *, user_id: str | None = None, poll: float = 0.02
+    ) -> Run:
+        """Wait until the run has ended (here or in another process sharing the database); return it."""
+        run = await self.get_run(thread_id, run_id, user_id=user_id)
+        while not run.status.finished:
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, 0.5)
+            run = await self.get_run(thread_id, run_id, user_id=user_id)
+        return run
 
     async def ready(self) -> None:
         """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
@@ -430,6 +780,7 @@ async def open_desk(
             keep_checkpoints=settings.keep_checkpoints,
             max_threads_per_user=settings.max_threads_per_user,
             archive=storage.archive,
+            also_delete=[storage.runs.delete_threads] if storage.runs is not None else [],
         )
         users = UserManager(storage.users, clock=clock)
         if settings.messages_per_minute:
@@ -437,7 +788,7 @@ async def open_desk(
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
-        yield SupportDesk(
+        desk = SupportDesk(
             manager,
             agent,
             users=users,
@@ -446,7 +797,12 @@ async def open_desk(
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
             index=storage.search,
+            runs=storage.runs,
         )
+        try:
+            yield desk
+        finally:
+            await desk.stop_background()
     finally:
         if limiter is not None:
             await limiter.aclose()

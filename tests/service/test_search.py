@@ -128,7 +128,8 @@ async def test_reindex_restores_what_was_never_indexed_archived_messages_too(
 async def test_a_snippet_is_one_line_around_the_first_match(desk: SupportDesk) -> None:
     text = "Hello. " * 30 + "My refund\nnever came through, and nobody answers the phone. " + "Bye. " * 30
     await desk.send("t1", text, user_id="alice", create=True)
-    hit = (await desk.search("refund", user_id="alice"))[0]
+    # The customer's message (the agent's reply quotes the refund sentence too).
+    hit = next(h for h in await desk.search("refund", user_id="alice") if h.message.role == "user")
     snippet = hit.snippet(60)
     assert len(snippet) <= 60 and "\n" not in snippet
     assert "refund never came" in snippet and snippet.startswith("…") and snippet.endswith("…")

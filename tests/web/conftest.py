@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from contextlib import ExitStack
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from support.live import Caller, LiveServer, serve_live
 
 from threaddesk import Settings, SupportDesk, open_desk
 from threaddesk.web import create_app
 
-
-@dataclass
-class Caller:
-    """A user and the headers that authenticate them."""
-
-    name: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+__all__ = ["Caller", "LiveServer"]
 
 
 @pytest.fixture
@@ -79,63 +63,6 @@ async def bob(web_desk: SupportDesk) -> Caller:
 @pytest.fixture
 async def admin(web_desk: SupportDesk) -> Caller:
     return await _caller(web_desk, "root", admin=True)
-
-
-@dataclass
-class LiveServer:
-    """A real uvicorn on 127.0.0.1 over a SQLite file, and its users by name."""
-
-    url: str
-    users: dict[str, Caller]
-
-    def __getattr__(self, name: str) -> Caller:
-        try:
-            return self.users[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
-def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
-    from threaddesk.storage import open_storage
-    from threaddesk.users import UserManager
-
-    async def add() -> dict[str, Caller]:
-        storage = await open_storage(str(database))
-        try:
-            users = UserManager(storage.users)
-            return {name: Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in names}
-        finally:
-            await storage.aclose()
-
-    # In a thread of its own: the caller may already run an event loop (Playwright's sync API does).
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(add())).result()
-
-
-@contextmanager
-def serve_live(database: Path, names: list[str]) -> Iterator[LiveServer]:
-    """uvicorn in a background thread on a free port; the app opens its desk in its lifespan."""
-    import uvicorn
-
-    users = _add_users(database, names)
-    settings = Settings(database_url=str(database), max_message_bytes=1024)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(f"http://127.0.0.1:{port}", users)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -145,6 +145,11 @@ async def test_errors_map_to_the_sdk_exceptions(live_server, alice_client, bob_c
         await alice_client.runs.wait(
             thread_id, "no-such-agent", input={"messages": [{"role": "user", "content": "x"}]}
         )
+    assert caught.value.response.status_code == 422  # neither a UUID nor a graph name, as on LangGraph
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        await alice_client.runs.wait(
+            thread_id, str(uuid.uuid4()), input={"messages": [{"role": "user", "content": "x"}]}
+        )
     assert caught.value.response.json()["error"]["code"] == "assistant_not_found"
     with pytest.raises(NotFoundError):
         await alice_client.assistants.get("no-such-agent")

@@ -55,14 +55,26 @@ def api_schema(fuzz_database: Path, admin_headers) -> Iterator[schemathesis.sche
 # Schema-valid requests the app may still refuse, for limits JSON Schema cannot state: opaque cursors,
 # JSON-in-a-query-string filters, metadata depth/size/NUL, durations over 100 years. Anything else a
 # positive (schema-valid) request gets must be a 2xx/401/403/404/409, as schemathesis' own check says.
+RUN_422 = re.compile(
+    r"^(?:input|command|checkpoint|config|context|stream_mode|stream_resumable|webhook|interrupt_|durability"
+    r"|after_seconds|message text|assistant_id|metadata)"
+)
 SEMANTIC_422 = {
     "GET /threads": re.compile(r"invalid cursor|^metadata|at most 100 years"),
     "POST /threads": re.compile(r"^metadata"),
     "PATCH /threads/{thread_id}": re.compile(r"^metadata"),
     "POST /threads/search": re.compile(r"^metadata"),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
-    "POST /threads/{thread_id}/runs/wait": re.compile(r"^input\.messages|^stream_mode|^message text"),
-    "POST /threads/{thread_id}/runs/stream": re.compile(r"^input\.messages|^stream_mode|^message text"),
+    "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
+    "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
+    "POST /threads/{thread_id}/runs": RUN_422,
+    "POST /runs/wait": RUN_422,
+    "POST /runs": RUN_422,
+    "POST /runs/batch": RUN_422,
+    "POST /runs/stream": RUN_422,
+    "GET /threads/{thread_id}/runs": re.compile(r"^status"),
+    "POST /threads/{thread_id}/runs/wait": RUN_422,
+    "POST /threads/{thread_id}/runs/stream": RUN_422,
 }
 ACCEPTED = {200, 204, 401, 403, 404, 409}
 

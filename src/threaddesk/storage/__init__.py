@@ -17,6 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
+from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
@@ -27,7 +28,7 @@ MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
 
 @dataclass
 class Storage:
-    """A registry, a checkpointer, a user store and a message archive over one database, closed together."""
+    """A registry, a checkpointer, user, archive and run stores over one database, closed together."""
 
     url: str
     registry: ThreadRegistry
@@ -36,6 +37,7 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    runs: RunStore | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
@@ -114,6 +116,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
@@ -135,6 +138,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         [database.close],
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
+        runs=SqliteRunStore(database),
     )
 
 
@@ -144,6 +148,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
+        from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
@@ -164,4 +169,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         archive=PostgresArchive(database),
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
+        runs=PostgresRunStore(database),
     )

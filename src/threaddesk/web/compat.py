@@ -7,27 +7,29 @@ search and state, one-message runs (wait and stream), and the one assistant.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from langchain_core.messages import BaseMessage
+from langgraph.types import Command, Send
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from threaddesk.agent.graph import AGENT_NAME
-from threaddesk.errors import InvalidArgument, ThreadDeskError
-from threaddesk.service import Reply, SupportDesk, Token
+from threaddesk.errors import InvalidArgument
+from threaddesk.runs import Run, RunRecord, RunRequest
+from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE, Thread
 from threaddesk.users import User
-from threaddesk.web.errors import APIError, status_of
-from threaddesk.web.sse import frame
+from threaddesk.web import langgraph_events
+from threaddesk.web.errors import APIError
+from threaddesk.web.langgraph_events import STREAM_MODES
 
 # LangGraph's server names a graph's default assistant uuid5(this namespace, graph_id).
 _ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 GRAPH_ID = AGENT_NAME
 ASSISTANT_ID = str(uuid.uuid5(_ASSISTANT_NAMESPACE, GRAPH_ID))
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
-STREAM_MODES = ("values", "messages-tuple")
+# Keys of a run's configurable that the server sets (thread, run, checkpoint, graph).
+RESERVED_CONFIGURABLE = frozenset({"thread_id", "run_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
 
 
 def _json_integer(value: Any) -> Any:
@@ -59,25 +61,186 @@ class AssistantSearch(BaseModel):
     offset: JsonInteger = Field(default=0, ge=0)
 
 
+def checkpoint_id(value: object, *, optional: bool = False) -> Any:
+    """A checkpoint id as a request names it (a UUID), or `InvalidArgument`."""
+    if value is None and optional:
+        return None
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InvalidArgument(f"checkpoint_id must be a UUID, got {value!r}") from None
+
+
+class StateAtCheckpoint(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    checkpoint: dict[str, Any]
+    subgraphs: bool = False
+
+
+class HistorySearch(BaseModel):
+    """LangGraph's `ThreadStateSearch`: which of a thread's states to list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+
+    def before_id(self) -> str | None:
+        before = self.before.get("checkpoint_id") if isinstance(self.before, dict) else self.before
+        return checkpoint_id(before, optional=True)
+
+
+class RunCommand(BaseModel):
+    """LangGraph's `Command`: resume an interrupted run, update the state, go to nodes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    update: dict[str, Any] | list[Any] | None = None
+    resume: Any = None
+    goto: str | dict[str, Any] | list[str | dict[str, Any]] | None = None
+
+    def command(self) -> Command:
+        goto = self.goto if isinstance(self.goto, list) or self.goto is None else [self.goto]
+        sends: list[str | Send] = []
+        for target in goto or []:
+            if isinstance(target, dict):
+                if not isinstance(target.get("node"), str) or "input" not in target:
+                    raise InvalidArgument('command.goto objects must be {"node": "...", "input": ...}')
+                sends.append(Send(target["node"], target["input"]))
+            else:
+                sends.append(target)
+        update = self.update
+        if isinstance(update, list):
+            update = [tuple(pair) if isinstance(pair, list) else pair for pair in update]
+        return Command(update=update, goto=sends or (), resume=self.resume)
+
+
+class RunConfig(BaseModel):
+    """LangGraph's run `config`: what a run of the support agent uses (other keys are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    configurable: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    recursion_limit: JsonInteger | None = None
+
+
+Nodes = Literal["*"] | list[str] | None
+
+
 class RunCreate(BaseModel):
-    """The fields of LangGraph's run request that threaddesk honours; others are ignored."""
+    """LangGraph's run request (`RunCreateStateful`), for runs that wait or stream."""
 
     model_config = ConfigDict(extra="ignore")
 
     assistant_id: str
     input: dict[str, Any] | None = None
+    command: RunCommand | None = None
+    checkpoint_id: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    config: RunConfig | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    stream_mode: str | list[str] = "values"
+    stream_subgraphs: bool = False
+    stream_resumable: bool = False
+    interrupt_before: Nodes = None
+    interrupt_after: Nodes = None
     multitask_strategy: Literal["enqueue", "reject"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
-    stream_mode: str | list[str] = "values"
+    after_seconds: JsonInteger = Field(default=0, ge=0)
+    on_disconnect: Literal["cancel", "continue"] = "cancel"
+    durability: Literal["sync", "async", "exit"] | None = None
+    webhook: str | None = None
 
     def modes(self) -> list[str]:
         modes = [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
         unknown = [mode for mode in modes if mode not in STREAM_MODES]
-        if unknown or not modes:
-            raise InvalidArgument(
-                f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown or modes}"
-            )
-        return modes
+        if unknown:
+            raise InvalidArgument(f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown}")
+        return modes or ["values"]
+
+    def record(self, request: RunRequest, thread_id: str) -> RunRecord:
+        """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`."""
+        config = self.config or RunConfig()
+        configurable = {
+            **request.configurable,
+            **(request.checkpoint or {}),
+            "run_id": request.run_id,
+            "thread_id": thread_id,
+        }
+        kwargs = {
+            "input": self.input,
+            "command": self.command.model_dump() if self.command is not None else None,
+            "config": {
+                **config.model_dump(exclude_none=True),
+                "configurable": configurable,
+                "metadata": dict(request.metadata),
+            },
+            "context": self.context or {},
+            "stream_mode": self.modes(),
+            "interrupt_before": self.interrupt_before,
+            "interrupt_after": self.interrupt_after,
+            "webhook": None,
+            "feedback_keys": None,
+            "temporary": False,
+            "subgraphs": self.stream_subgraphs,
+            "resumable": False,
+            "checkpoint_during": True,
+            "durability": self.durability or "exit",
+        }
+        metadata = {
+            "created_by": "system",
+            "graph_id": GRAPH_ID,
+            **(self.metadata or {}),
+            "assistant_id": ASSISTANT_ID,
+        }
+        return RunRecord(ASSISTANT_ID, kwargs, metadata, self.multitask_strategy or "enqueue")
+
+    def request(self) -> RunRequest:
+        """The core's `RunRequest`, checked for what LangGraph's server refuses too."""
+        if self.stream_resumable:
+            raise InvalidArgument("stream_resumable is not supported: threaddesk keeps no event log of a run")
+        if self.webhook is not None:
+            raise InvalidArgument("webhook is not supported: threaddesk makes no outbound requests")
+        config = self.config or RunConfig()
+        configurable = dict(config.configurable or {})
+        if configurable and self.context:
+            raise InvalidArgument("context and config.configurable exclude each other: set context alone")
+        for key in RESERVED_CONFIGURABLE & set(configurable):
+            raise InvalidArgument(f"config.configurable.{key} is set by the server")
+        checkpoint = dict(self.checkpoint or {})
+        if self.checkpoint_id is not None:
+            checkpoint["checkpoint_id"] = self.checkpoint_id
+        graph_modes, events = langgraph_events.graph_modes(self.modes())
+        metadata = {
+            "created_by": "system",
+            "graph_id": GRAPH_ID,
+            **(config.metadata or {}),
+            **(self.metadata or {}),
+            "assistant_id": ASSISTANT_ID,
+            "run_attempt": 1,
+        }
+        return RunRequest(
+            input=self.input,
+            command=self.command.command() if self.command is not None else None,
+            stream_mode=graph_modes,
+            events=events,
+            subgraphs=self.stream_subgraphs,
+            checkpoint=checkpoint or None,
+            configurable={**configurable, "graph_id": GRAPH_ID, "assistant_id": ASSISTANT_ID},
+            context=self.context if self.context else (configurable or None),
+            metadata=metadata,
+            tags=tuple(config.tags or ()),
+            recursion_limit=config.recursion_limit,
+            interrupt_before=self.interrupt_before,
+            interrupt_after=self.interrupt_after,
+            durability=self.durability,
+        )
 
 
 def assistant() -> dict[str, Any]:
@@ -137,69 +300,23 @@ async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | No
     return threads[query.offset : wanted]
 
 
-def message_dict(message: BaseMessage) -> dict[str, Any]:
-    """A LangChain message as LangGraph's server serialises it."""
-    return message.model_dump(mode="json")
+def _check_run_assistant(assistant_id: str) -> None:
+    """A run names its assistant by id or graph name: anything else is malformed (422), as on LangGraph."""
+    if assistant_id != GRAPH_ID:
+        try:
+            uuid.UUID(assistant_id)
+        except ValueError:
+            raise InvalidArgument(
+                f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph: use {GRAPH_ID!r}"
+            ) from None
+    check_assistant(assistant_id)
 
 
-async def _messages(desk: SupportDesk, thread_id: str) -> list[BaseMessage]:
-    state = await desk.state(thread_id)
-    return list(state.values.get("messages", []))
-
-
-def _checkpoint(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if not config:
-        return None
-    configurable = config.get("configurable", {})
-    return {
-        "thread_id": configurable.get("thread_id"),
-        "checkpoint_ns": configurable.get("checkpoint_ns", ""),
-        "checkpoint_id": configurable.get("checkpoint_id"),
-    }
-
-
-async def thread_state(desk: SupportDesk, thread_id: str) -> dict[str, Any]:
-    """LangGraph's ThreadState of a thread whose access was already checked."""
-    state = await desk.state(thread_id)
-    messages = state.values.get("messages", [])
-    return {
-        "values": {"messages": [message_dict(m) for m in messages]} if messages else {},
-        "next": list(state.next),
-        "tasks": [],
-        "checkpoint": _checkpoint(state.config)
-        or {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": None},
-        "metadata": dict(state.metadata or {}),
-        "created_at": state.created_at,
-        "parent_checkpoint": _checkpoint(state.parent_config),
-        "interrupts": [],
-    }
-
-
-def run_text(body: RunCreate) -> str:
-    """The one customer message a run carries (threaddesk runs are one turn each)."""
-    messages = (body.input or {}).get("messages")
-    if not isinstance(messages, list) or len(messages) != 1:
-        raise InvalidArgument("input.messages must hold exactly one user message")
-    message = messages[0]
-    if isinstance(message, str):
-        return message
-    if not isinstance(message, dict) or (message.get("role") or message.get("type")) not in ("user", "human"):
-        raise InvalidArgument('input.messages[0] must be {"role": "user", "content": "..."}')
-    content = message.get("content")
-    if isinstance(content, list):
-        content = "".join(
-            block.get("text", "")
-            for block in content
-            if isinstance(block, dict) and block.get("type") == "text"
-        )
-    if not isinstance(content, str):
-        raise InvalidArgument("input.messages[0].content must be a string or a list of text blocks")
-    return content
-
-
-def run_options(body: RunCreate, user: User, owner: str | None) -> dict[str, Any]:
-    """`SupportDesk.send`/`stream` keyword arguments for this run."""
-    check_assistant(body.assistant_id)
+def run_options(body: RunCreate, user: User, owner: str | None, max_delay: int) -> dict[str, Any]:
+    """`SupportDesk.run` keyword arguments for this run."""
+    _check_run_assistant(body.assistant_id)
+    if body.after_seconds > max_delay:
+        raise InvalidArgument(f"after_seconds must be at most {max_delay}")
     create = body.if_not_exists == "create"
     return {
         "user_id": user.name if create else owner,
@@ -208,71 +325,23 @@ def run_options(body: RunCreate, user: User, owner: str | None) -> dict[str, Any
     }
 
 
-async def final_values(desk: SupportDesk, reply: Reply) -> dict[str, Any]:
-    """The thread's state values as of this run's reply (a later queued turn is cut off)."""
-    messages = await _messages(desk, reply.thread.thread_id)
-    ids = [m.id for m in messages]
-    if reply.message.id in ids:
-        messages = messages[: ids.index(reply.message.id) + 1]
-    return {"messages": [message_dict(m) for m in messages]}
-
-
-def _chunk(text: str, message_id: str) -> dict[str, Any]:
+def run_dict(run: Run) -> dict[str, Any]:
+    """A stored run as LangGraph's server shows it."""
     return {
-        "content": text,
-        "additional_kwargs": {},
-        "response_metadata": {},
-        "type": "AIMessageChunk",
-        "name": None,
-        "id": message_id,
-        "tool_calls": [],
-        "invalid_tool_calls": [],
-        "usage_metadata": None,
-        "tool_call_chunks": [],
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "assistant_id": run.assistant_id,
+        "metadata": run.metadata,
+        "status": run.status.value,
+        "kwargs": run.kwargs,
+        "multitask_strategy": run.multitask_strategy,
+        "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
+        "langsmith_session_name": None,
     }
 
 
-async def run_events(
-    desk: SupportDesk,
-    thread_id: str,
-    text: str,
-    events: AsyncIterator[Token | Reply | Exception],
-    modes: list[str],
-) -> AsyncIterator[bytes]:
-    """The SSE frames LangGraph's server sends for a run: metadata, then values and/or messages."""
-    run_id = str(uuid.uuid4())
-    chunk_id = f"run--{run_id}"
-    meta = {
-        "langgraph_node": "agent",
-        "langgraph_step": 1,
-        "thread_id": thread_id,
-        "run_id": run_id,
-        "graph_id": GRAPH_ID,
-        "assistant_id": ASSISTANT_ID,
-    }
-    yield frame("metadata", {"run_id": run_id, "attempt": 1})
-    started = False
-    async for event in events:
-        if not started and "values" in modes:
-            # The state once the input is applied, as LangGraph sends first.
-            before = [message_dict(m) for m in await _messages(desk, thread_id)]
-            question: dict[str, Any] = {
-                "type": "human",
-                "content": text,
-                "id": None,
-                "additional_kwargs": {},
-                "response_metadata": {},
-                "name": None,
-            }
-            yield frame("values", {"messages": [*before, question]})
-        started = True
-        if isinstance(event, Token):
-            if "messages-tuple" in modes:
-                yield frame("messages", [_chunk(event.text, chunk_id), meta])
-        elif isinstance(event, Reply):
-            if "values" in modes:
-                yield frame("values", await final_values(desk, event))
-        else:
-            name = event.code if isinstance(event, ThreadDeskError) else type(event).__name__
-            status = status_of(event) if isinstance(event, ThreadDeskError) else 500
-            yield frame("error", {"error": name, "message": str(event), "status": status})
+class StatelessRunCreate(RunCreate):
+    """LangGraph's `RunCreateStateless`: a run on a thread of its own, deleted afterwards unless kept."""
+
+    on_completion: Literal["delete", "keep"] = "delete"

@@ -16,11 +16,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    CheckpointNotFound,
     InternalError,
     InvalidArgument,
     LimitExceeded,
     MessageTooLarge,
     ModelUnavailable,
+    RunInProgress,
+    RunNotFound,
     StorageUnavailable,
     ThreadBusy,
     ThreadDeskError,
@@ -35,6 +38,9 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (MessageTooLarge, 413),
     (InvalidArgument, 422),
     (ThreadNotFound, 404),
+    (CheckpointNotFound, 404),
+    (RunNotFound, 404),
+    (RunInProgress, 409),
     (UserNotFound, 404),
     (ThreadExists, 409),
     (UserExists, 409),

@@ -76,7 +76,9 @@ class ThreadPublic(BaseModel):
     created_at: datetime
     updated_at: datetime = Field(description="Last activity (LangGraph's name for last_active_at).")
     last_active_at: datetime
+    state_updated_at: datetime = Field(description="When the state last changed (LangGraph's field).")
     message_count: int
+    config: dict[str, Any] = Field(default_factory=dict, description="LangGraph's thread config (none).")
     values: dict[str, Any] | None = Field(
         default=None, description="LangGraph state values; filled by GET /threads/{id} only."
     )
@@ -93,6 +95,7 @@ class ThreadPublic(BaseModel):
             created_at=thread.created_at,
             updated_at=thread.last_active_at,
             last_active_at=thread.last_active_at,
+            state_updated_at=thread.last_active_at,
             message_count=thread.message_count,
             values=values,
         )

@@ -5,7 +5,8 @@ message too large) and the client deserves a 404/409/413 then, not a 200
 stream carrying an error. So the turn is started first, in a task of its own,
 and the response begins only once its first event exists. The task is
 cancelled when the response ends for any reason, so a client that goes away
-abandons the turn (which the core rolls back) and frees the thread.
+abandons the turn (which the core rolls back) and frees the thread, unless the
+response was told to let it finish (`cancel_on_close=False`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 T = TypeVar("T")
 _END = object()
+_DETACHED: set[asyncio.Task[None]] = set()  # drains of detached streams, kept from the garbage collector
 
 
 def frame(event: str, data: Any) -> bytes:
@@ -71,23 +73,49 @@ class StartedStream(Generic[T]):
             self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
+    def detach(self) -> None:
+        """Let the source run to its end with nobody reading (LangGraph's `on_disconnect=continue`)."""
+        if self._task.done():
+            return
+
+        async def drain() -> None:
+            while True:
+                item = await self._queue.get()
+                if item is _END or isinstance(item, BaseException):
+                    return
+
+        task = asyncio.create_task(drain())
+        _DETACHED.add(task)
+        task.add_done_callback(_DETACHED.discard)
+
 
 class EventStreamResponse(StreamingResponse):
     """`text/event-stream` of `body`; closes `source` however the response ends."""
 
-    def __init__(self, source: StartedStream[Any], body: AsyncIterator[bytes]) -> None:
+    def __init__(
+        self,
+        source: StartedStream[Any],
+        body: AsyncIterator[bytes],
+        headers: dict[str, str] | None = None,
+        *,
+        cancel_on_close: bool = True,
+    ) -> None:
         super().__init__(
             body,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
         )
         self.source = source
+        self.cancel_on_close = cancel_on_close
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self.source.aclose()
+            if self.cancel_on_close:
+                await self.source.aclose()
+            else:
+                self.source.detach()
 
 
 def render(source: StartedStream[T], frames: Callable[[T | Exception], list[bytes]]) -> AsyncIterator[bytes]:

@@ -98,6 +98,27 @@ def _m004_message_search(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m005_runs(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_runs (
+            run_id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            assistant_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            kwargs TEXT NOT NULL DEFAULT '{}',
+            multitask_strategy TEXT NOT NULL,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            lease_until REAL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -105,6 +126,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("002_users", _m002_users),
     ("003_messages", _m003_messages),
     ("004_message_search", _m004_message_search),
+    ("005_runs", _m005_runs),
 ]
 
 

@@ -8,6 +8,7 @@ ROUTERS = [
     threads.router,
     messages.router,
     runs.router,
+    runs.stateless,
     assistants.router,
     admin.router,
     page.router,

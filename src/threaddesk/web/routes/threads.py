@@ -12,12 +12,13 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
-from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
+from threaddesk.web.langgraph_state import as_json
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
     ERROR_RESPONSES,
+    ErrorBody,
     ThreadCreate,
     ThreadList,
     ThreadPublic,
@@ -45,7 +46,10 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     "",
     status_code=status.HTTP_200_OK,
     response_model=ThreadPublic,
-    responses={429: {"description": "You own `max_threads_per_user` threads already"}},
+    responses={
+        409: {"model": ErrorBody, "description": "The thread id is taken"},
+        429: {"description": "You own `max_threads_per_user` threads already"},
+    },
 )
 async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """Start a thread you own. A taken id is a 409, unless `if_exists="do_nothing"` and it is yours."""
@@ -90,8 +94,8 @@ async def list_threads(
 async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """The thread, with its LangGraph state `values` (the stored messages)."""
     thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
-    state = await compat.thread_state(desk, thread.thread_id)
-    return present_thread(desk, thread, values=state["values"])
+    state = await desk.state(thread.thread_id)
+    return present_thread(desk, thread, values=as_json(state.values))
 
 
 @router.patch(

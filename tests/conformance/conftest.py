@@ -1,0 +1,40 @@
+"""The differential conformance suite: each scenario runs against LangGraph's server and threaddesk.
+
+One `langgraph dev` per session (started here, on the same support graph and
+offline model) and one live threaddesk; a scenario is an async function of a
+`Target` that records what it saw in a `Transcript`, and the two transcripts
+must be equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from harness import Target
+from langgraph_dev import find_langgraph_cli, serve_peer, write_graph_folder
+from support.live import LiveServer, serve_live
+
+
+@pytest.fixture(scope="session")
+def langgraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    cli, why = find_langgraph_cli()
+    if cli is None:
+        pytest.skip(why)
+    folder = write_graph_folder(tmp_path_factory.mktemp("langgraph") / "graph")
+    log = folder.parent / "langgraph-dev.log"
+    with serve_peer(cli, folder, log) as peer:
+        yield Target("langgraph", peer.url, {})
+
+
+@pytest.fixture(scope="session")
+def threaddesk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    # Every checkpoint kept, as LangGraph's server keeps them, so runs may start from older ones.
+    database = tmp_path_factory.mktemp("conformance") / "desk.sqlite"
+    with serve_live(database, ["alice", "bob"], keep_checkpoints=0) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def targets(langgraph_server: Target, threaddesk_server: LiveServer) -> list[Target]:
+    return [langgraph_server, Target("threaddesk", threaddesk_server.url, threaddesk_server.alice.headers)]
