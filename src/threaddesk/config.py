@@ -173,8 +173,15 @@ class Settings(BaseSettings):
     messages_per_minute: int | None = Field(
         default=None,
         ge=1,
-        description="Most messages one user may send a minute, per process; one more is `RateLimited`"
-        " (HTTP 429 with `Retry-After`, exit 7). Unset: no limit.",
+        description=(
+            "Most messages one user may send a minute; one more is `RateLimited` (HTTP 429 with"
+            " `Retry-After`, exit 7). Counted in Redis if `redis_url` is set, else in PostgreSQL on"
+            " PostgreSQL (one budget for all replicas), else per process. Unset: no limit."
+        ),
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="`redis://host:port/db`: where replicas share the `messages_per_minute` budgets.",
     )
     max_state_messages: int | None = Field(
         default=None,

@@ -1,15 +1,33 @@
-"""How many messages each user may send a minute: a token bucket per user, in this process's memory.
+"""How many messages each user may send a minute: a token bucket per user.
 
-Each process keeps its own buckets, so with N replicas behind a load balancer
-a user's budget is up to N times the setting; size it per replica.
+`RateLimiter` keeps its buckets in this process's memory: right for one
+process (SQLite). Replicas on PostgreSQL share theirs in PostgreSQL
+(`threaddesk.storage.postgres.ratelimit`) or, where THREADDESK_REDIS_URL is set,
+in Redis (`threaddesk.storage.redis.ratelimit`), so N replicas allow one budget, not N.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from threaddesk.errors import InvalidArgument, RateLimited
+
+
+class MessageBudget(Protocol):
+    """Where a desk spends its users' messages: `aspend` raises `RateLimited` when one's budget is spent."""
+
+    per_minute: int
+
+    async def aspend(self, key: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def check_per_minute(per_minute: int) -> None:
+    if per_minute < 1:
+        raise InvalidArgument("per_minute must be at least 1")
 
 
 class RateLimiter:
@@ -22,8 +40,7 @@ class RateLimiter:
     """
 
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if per_minute < 1:
-            raise InvalidArgument("per_minute must be at least 1")
+        check_per_minute(per_minute)
         self.per_minute = per_minute
         self._rate = per_minute / 60.0  # tokens a second
         self._refill_s = 60.0  # an empty bucket is full again after this long
@@ -48,6 +65,12 @@ class RateLimiter:
         if tokens < 1.0:
             raise RateLimited(key, self.per_minute, (1.0 - tokens) / self._rate)
         self._buckets[key] = (tokens - 1.0, now)
+
+    async def aspend(self, key: str) -> None:
+        self.spend(key)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the buckets live in this object."""
 
     def evict_idle(self) -> int:
         """Drop every bucket that has refilled; return how many went."""

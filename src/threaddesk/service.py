@@ -41,7 +41,7 @@ from threaddesk.errors import (
 )
 from threaddesk.ids import validate_user_id
 from threaddesk.metrics import DeskObserver, Outcome
-from threaddesk.ratelimit import RateLimiter
+from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
@@ -184,7 +184,7 @@ class SupportDesk:
         *,
         users: UserManager,
         max_message_bytes: int = 32 * 1024,
-        limiter: RateLimiter | None = None,
+        limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
         index: MessageIndex | None = None,
@@ -225,10 +225,10 @@ class SupportDesk:
         if size > self.max_message_bytes:
             raise MessageTooLarge(size, self.max_message_bytes)
 
-    def _spend(self, user_id: str | None) -> None:
+    async def _spend(self, user_id: str | None) -> None:
         """Charge one message to `user_id`'s rate budget (callers acting for everyone have none)."""
         if self.limiter is not None and user_id is not None:
-            self.limiter.spend(user_id)
+            await self.limiter.aspend(user_id)
 
     @asynccontextmanager
     async def _turn(
@@ -483,7 +483,7 @@ class SupportDesk:
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
         request = request.checked(self._check_size, self._nodes)
-        self._spend(user_id if user_id is not None else owner)
+        await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
@@ -840,6 +840,7 @@ async def open_desk(
         pool_size=settings.pg_pool_size,
         turn_pool_size=settings.pg_turn_pool_size,
     )
+    limiter: MessageBudget | None = None
     try:
         agent = build_agent(
             chat_model,
@@ -858,7 +859,8 @@ async def open_desk(
             also_delete=[storage.runs.delete_threads] if storage.runs is not None else [],
         )
         users = UserManager(storage.users, clock=clock)
-        limiter = RateLimiter(settings.messages_per_minute) if settings.messages_per_minute else None
+        if settings.messages_per_minute:
+            limiter = storage.message_budget(settings.messages_per_minute, redis_url=settings.redis_url)
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
@@ -880,6 +882,8 @@ async def open_desk(
         finally:
             await desk.stop_background()
     finally:
+        if limiter is not None:
+            await limiter.aclose()
         await storage.aclose()
 
 

@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
+from threaddesk.ratelimit import MessageBudget, RateLimiter
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
@@ -38,11 +39,28 @@ class Storage:
     archive: MessageArchive | None = None
     runs: RunStore | None = None
     search: MessageIndex | None = None
+    # Budgets every process on this database shares; None: only this process's memory can hold them.
+    shared_budget: Callable[[int], MessageBudget] | None = None
 
     @property
     def supports_search(self) -> bool:
         """Whether questions and replies are indexed for full-text search (`SupportDesk.search`)."""
         return self.search is not None
+
+    def message_budget(self, per_minute: int, *, redis_url: str | None = None) -> MessageBudget:
+        """Per-user message budgets: in Redis if `redis_url` is given, else shared through the
+        database where it can (PostgreSQL), else in this process (SQLite)."""
+        if redis_url:
+            try:
+                from threaddesk.storage.redis.ratelimit import RedisRateLimiter
+            except ImportError as exc:
+                raise StorageUnavailable(
+                    f"THREADDESK_REDIS_URL is set but {exc.name} is missing: pip install 'threaddesk[redis]'"
+                ) from exc
+            return RedisRateLimiter(redis_url, per_minute)
+        if self.shared_budget is not None:
+            return self.shared_budget(per_minute)
+        return RateLimiter(per_minute)
 
     @property
     def supports_prune(self) -> bool:
@@ -129,6 +147,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.archive import PostgresArchive
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
         from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.threads import PostgresRegistry
@@ -148,6 +167,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         applied,
         [database.close],
         archive=PostgresArchive(database),
+        shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
     )

@@ -39,8 +39,8 @@ class ThreadRegistry(ABC):
         """Hold `thread_id` against other processes sharing this database, for one turn.
 
         With `wait=False`, raise `ThreadBusy` instead of waiting. The manager
-        takes its in-process lock first, so this is only the cross-process part:
-        a registry only one process uses (memory, SQLite) needs nothing here.
+        takes its in-process lock first, so this is only the cross-process part
+        (PostgreSQL: an advisory lock; SQLite: a byte-range lock on a sidecar file).
         """
         yield
 
@@ -120,6 +120,20 @@ class ThreadRegistry(ABC):
         Backends override this with one statement where they can.
         """
         return [t for t in thread_ids if await self.delete(t, inactive_before=inactive_before)]
+
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> builtins.list[str] | None:
+        """Remove these threads' rows, checkpoints and archived messages in ONE transaction; the ids removed.
+
+        None where the backend cannot (the manager then removes them in steps,
+        and `reclaim_orphans` tidies up after a crash between the steps).
+        """
+        return None
+
+    async def reclaim_orphans(self) -> int:
+        """Remove checkpoints and archived messages whose thread has no row; how many threads they were."""
+        return 0
 
     @abstractmethod
     async def count(self) -> int:

@@ -251,14 +251,26 @@ class ThreadManager:
         """Remove the thread, its checkpoints and archived messages, after any turn running on it ends."""
         thread = await self.get(thread_id, user_id=user_id)
         async with self._hold(thread_id):
-            if not await self.registry.delete(thread_id):
+            if not await self._purge([thread_id]):
                 raise ThreadNotFound(thread_id)
-            await self.checkpointer.adelete_thread(thread_id)
-            if self.archive is not None:
-                await self.archive.delete([thread_id])
-            for delete in self.also_delete:
-                await delete([thread_id])
         return thread
+
+    async def _purge(
+        self, thread_ids: builtins.list[str], inactive_before: datetime | None = None
+    ) -> builtins.list[str]:
+        """Remove threads with their checkpoints and archived messages; the ids removed.
+
+        In one transaction where the registry can (SQLite, PostgreSQL); else the
+        row first, then the rest, and `cleanup` reclaims what a crash in between leaves.
+        """
+        gone = await self.registry.purge(thread_ids, inactive_before=inactive_before)
+        if gone is None:
+            gone = await self.registry.delete_many(thread_ids, inactive_before=inactive_before)
+            await self._delete_conversations(sorted(gone))
+            return gone
+        for delete in self.also_delete:  # records kept elsewhere (runs), after the transaction
+            await delete(gone)
+        return gone
 
     async def cleanup(
         self,
@@ -272,7 +284,9 @@ class ThreadManager:
         Works in batches; a thread with a turn in progress is skipped, and a
         thread that became active meanwhile is kept. Returns what was (or, with
         `dry_run`, would be) removed; `on_removed(thread)` is called as each one
-        goes, so a long cleanup can report progress.
+        goes, so a long cleanup can report progress. Checkpoints and archived
+        messages left without a thread (by a crash mid-delete in an older
+        version) are reclaimed at the end.
         """
         cutoff = self.clock() - parse_duration(max_idle)
         removed: list[Thread] = []
@@ -280,6 +294,8 @@ class ThreadManager:
         while True:
             batch = await self.registry.list(inactive_before=cutoff, limit=CLEANUP_BATCH, after=after)
             if not batch:
+                if not dry_run:
+                    await self.registry.reclaim_orphans()
                 return removed
             after = PageCursor(batch[-1].last_active_at.timestamp(), batch[-1].thread_id)
             if dry_run:
@@ -297,8 +313,7 @@ class ThreadManager:
                 unlocked = await held.enter_async_context(
                     self.registry.try_turn_locks([t.thread_id for t in idle])
                 )
-                gone = set(await self.registry.delete_many(unlocked, inactive_before=cutoff))
-                await self._delete_conversations(sorted(gone))
+                gone = set(await self._purge(unlocked, inactive_before=cutoff))
             for thread in idle:
                 if thread.thread_id in gone:
                     removed.append(thread)

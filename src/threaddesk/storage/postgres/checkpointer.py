@@ -13,6 +13,7 @@ from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMet
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg_pool import PoolTimeout
 
+from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.database import PostgresDatabase
 from threaddesk.threads.interfaces import PrunableSaver
 
@@ -87,6 +88,7 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        await turnfence.check_lock_held()  # never write a turn whose lock was lost
         with self._translated("write"):
             return await super().aput(config, checkpoint, metadata, new_versions)
 
@@ -97,6 +99,7 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        await turnfence.check_lock_held()
         with self._translated("write"):
             await super().aput_writes(config, writes, task_id, task_path)
 

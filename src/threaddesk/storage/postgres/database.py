@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -26,7 +26,9 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.migrations import migrate
+from threaddesk.storage.postgres.pool import FailFastPool, Reachability
 
 T = TypeVar("T")
 
@@ -74,16 +76,21 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
-        # Typed as what CONNECTION_KWARGS makes of its connections (dict rows); the class stays the
-        # pool's own (passing `AsyncConnection[DictRow]` as `connection_class` would change it).
-        self.pool: AsyncConnectionPool[DictConnection] = cast(
-            "AsyncConnectionPool[DictConnection]",
-            AsyncConnectionPool(
-                url, min_size=1, max_size=pool_size, kwargs=CONNECTION_KWARGS, open=False, name="threaddesk"
-            ),
-        )
-        self.turn_pool = AsyncConnectionPool(
+        # Both pools fail fast while the server is down, and recover fast after (see pool.py).
+        # Typed as what CONNECTION_KWARGS makes of its connections (dict rows).
+        self.reachability = Reachability()
+        self.pool: AsyncConnectionPool[DictConnection] = FailFastPool[DictConnection](
             url,
+            reachability=self.reachability,
+            min_size=1,
+            max_size=pool_size,
+            kwargs=CONNECTION_KWARGS,
+            open=False,
+            name="threaddesk",
+        )
+        self.turn_pool: AsyncConnectionPool[AsyncConnection] = FailFastPool[AsyncConnection](
+            url,
+            reachability=self.reachability,
             min_size=1,
             max_size=turn_pool_size,
             kwargs={"autocommit": True},
@@ -95,7 +102,17 @@ class PostgresDatabase:
         self.migrations_applied: list[str] = []
 
     def unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
-        """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted)."""
+        """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted).
+
+        A lost connection (an error with no SQLSTATE: the server did not answer)
+        also marks the server unreachable, so the requests after it fail fast.
+        """
+        if (
+            isinstance(exc, psycopg.OperationalError)
+            and not isinstance(exc, PoolTimeout)
+            and not exc.sqlstate
+        ):
+            self.reachability.failed()
         return StorageUnavailable(f"{doing} at {redact(self.url)}: {one_line(exc)}")
 
     async def open(self) -> list[str]:
@@ -175,7 +192,10 @@ class PostgresDatabase:
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
         """Hold advisory lock `key` on its own connection; yield False if `wait` is off and it is taken."""
 
+        session: list[AsyncConnection] = []
+
         async def take(conn: AsyncConnection) -> bool:
+            session.append(conn)
             if wait:
                 await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
                 return True
@@ -188,7 +208,11 @@ class PostgresDatabase:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
         async with self._advisory_session(take, give_back) as held:
-            yield held
+            if not held:
+                yield held
+                return
+            with turnfence.holding(session[0]):  # checkpoint writes check this session is alive
+                yield held
 
     @asynccontextmanager
     async def session_try_locks(self, keys: list[int]) -> AsyncIterator[set[int]]:

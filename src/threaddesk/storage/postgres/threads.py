@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
@@ -188,6 +189,16 @@ class PostgresRegistry(ThreadRegistry):
         async with self.db.connection() as conn:
             cur = await conn.execute(sql + " RETURNING thread_id", params)
             return [row["thread_id"] for row in await cur.fetchall()]
+
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> builtins.list[str] | None:
+        async with self.db.connection() as conn:
+            return await delete_threads(conn, thread_ids, inactive_before)
+
+    async def reclaim_orphans(self) -> int:
+        async with self.db.connection() as conn:
+            return await delete_orphans(conn)
 
     async def ping(self) -> None:
         await self._one("SELECT 1 AS ok")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from threaddesk.errors import StorageUnavailable
+from threaddesk.storage.sqlite.file import DatabaseFile
 
 T = TypeVar("T")
 
@@ -33,12 +34,18 @@ class SqliteDatabase:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            self.file = None if self.path == ":memory:" else DatabaseFile(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self.lock = threading.Lock()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` in a worker thread under the lock, as one committed transaction."""
+        """Run `fn(conn)` in a worker thread under the lock, as one committed transaction.
+
+        Refused (`StorageUnavailable`) once the path no longer names the open, writable file.
+        """
+        if self.file is not None:
+            self.file.check()
 
         def locked() -> T:
             with self.lock:

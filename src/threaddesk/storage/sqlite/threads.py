@@ -5,12 +5,15 @@ from __future__ import annotations
 import builtins
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from threaddesk.storage.sqlite.database import SqliteDatabase
 from threaddesk.storage.sqlite.migrations import migrate
+from threaddesk.storage.sqlite.purge import delete_orphans, delete_threads
+from threaddesk.storage.sqlite.turnlock import FileTurnLocks, sidecar_path
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
@@ -56,11 +59,39 @@ def thread_from_row(row: tuple) -> Thread:
 
 
 class SqliteRegistry(ThreadRegistry):
+    """Rows in the database's file; turn locks on its sidecar (see `threaddesk.storage.sqlite.turnlock`).
+
+    An in-memory database is private to its process, so it needs no cross-process lock.
+    """
+
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
+        self.turn_locks = (
+            None if database.path == ":memory:" else FileTurnLocks.open(sidecar_path(database.path))
+        )
 
     async def setup(self) -> None:
         await self.db.run(migrate)
+
+    async def close(self) -> None:
+        if self.turn_locks is not None:
+            self.turn_locks.close()
+
+    @asynccontextmanager
+    async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
+        if self.turn_locks is None:
+            yield
+            return
+        async with self.turn_locks.hold(thread_id, wait=wait):
+            yield
+
+    @asynccontextmanager
+    async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        if self.turn_locks is None:
+            yield list(thread_ids)
+            return
+        async with self.turn_locks.try_hold_many(thread_ids) as taken:
+            yield taken
 
     async def insert(self, thread: Thread) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
@@ -211,7 +242,17 @@ class SqliteRegistry(ThreadRegistry):
         sql += " RETURNING thread_id"
         return await self.db.run(lambda conn: [row[0] for row in conn.execute(sql, params)])
 
+    async def purge(
+        self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None
+    ) -> builtins.list[str] | None:
+        return await self.db.run(lambda conn: delete_threads(conn, thread_ids, inactive_before))
+
+    async def reclaim_orphans(self) -> int:
+        return await self.db.run(delete_orphans)
+
     async def ping(self) -> None:
+        if self.turn_locks is not None:
+            self.turn_locks.check()
         await self.db.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def count(self) -> int:
