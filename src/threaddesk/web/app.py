@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from threaddesk import __version__
@@ -42,7 +43,33 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
     app.state.desk = desk
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
+    _add_cors(app, settings)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+# What a browser page on another origin needs: the token headers, JSON bodies, resuming a stream by
+# `Last-Event-ID`, and reading `Content-Location` (where a run's id is) from a response.
+CORS_ALLOW_HEADERS = ["Authorization", "X-Api-Key", "Content-Type", "Last-Event-ID"]
+CORS_EXPOSE_HEADERS = ["Content-Location"]
+
+
+def _add_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS for `THREADDESK_CORS_ORIGINS`, outermost, so preflights and every error answer carry it.
+
+    Without credentials: threaddesk's tokens are headers a page sets itself, so
+    no browser ever sends a cookie of ours cross-origin (no CSRF through CORS).
+    """
+    origins = settings.cors_origin_list()
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+    )

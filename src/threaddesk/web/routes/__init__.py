@@ -1,9 +1,10 @@
 """One router per resource, gathered in `ROUTERS` in the order they are mounted."""
 
-from threaddesk.web.routes import admin, assistants, health, me, messages, page, runs, threads
+from threaddesk.web.routes import admin, assistants, health, info, me, messages, page, runs, threads
 
 ROUTERS = [
     health.router,
+    info.router,
     me.router,
     threads.router,
     messages.router,
