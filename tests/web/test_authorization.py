@@ -30,11 +30,15 @@ THREAD_ROUTES = [
     ("POST", "/threads/{t}/history", {"limit": 5}, 200),
     ("POST", "/threads/{t}/runs/wait", RUN, 200),
     ("POST", "/threads/{t}/runs/stream", RUN, 200),
+    ("POST", "/threads/{t}/copy", None, 200),
+    ("POST", "/threads/{t}/state", {"values": {"messages": []}, "as_node": "agent"}, 200),
 ]
 OTHER_ROUTES = [
     ("POST", "/threads", {"title": "mine"}, 200),
     ("GET", "/threads", None, 200),
     ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
+    ("POST", "/threads/count", {}, 200),
+    ("POST", "/threads/prune", {"thread_ids": ["alice-thread"], "strategy": "keep_latest"}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
     ("GET", "/me", None, 200),
@@ -122,6 +126,32 @@ async def test_lists_show_users_their_own_threads_and_admins_all(client, alices_
         listed = [r.json()["threads"] if method == "GET" else r.json() for r in (mine, everyone)]
         assert {t["thread_id"] for t in listed[0]} == {"bob-thread"}
         assert {t["thread_id"] for t in listed[1]} == {"bob-thread", alices_thread}
+    by_id = {"ids": [alices_thread, "bob-thread"]}
+    assert [
+        t["thread_id"] for t in (await client.post("/threads/search", json=by_id, headers=bob.headers)).json()
+    ] == ["bob-thread"]
+    values = {"values": {"messages": [{"content": "Hi, I'm Alice."}]}}
+    assert (await client.post("/threads/search", json=values, headers=bob.headers)).json() == []
+    assert (await client.post("/threads/count", json=values, headers=bob.headers)).json() == 0
+    assert (await client.post("/threads/count", json=values, headers=admin.headers)).json() == 1
+    assert (await client.post("/threads/count", json={}, headers=bob.headers)).json() == 1
+
+
+async def test_prune_skips_another_users_threads_like_missing_ones(
+    client, web_desk, alices_thread, bob
+) -> None:
+    for ids in ([alices_thread], ["no-such-thread"]):
+        response = await client.post("/threads/prune", json={"thread_ids": ids}, headers=bob.headers)
+        assert (response.status_code, response.json()) == (200, {"pruned_count": 0})
+    await _intact(web_desk, alices_thread)
+
+
+async def test_a_copy_belongs_to_whoever_copied(client, alices_thread, alice, admin) -> None:
+    for caller in (alice, admin):
+        copy = (await client.post(f"/threads/{alices_thread}/copy", headers=caller.headers)).json()
+        assert copy["user_id"] == caller.name and copy["message_count"] == 2
+        mine = await client.get(f"/threads/{copy['thread_id']}/messages", headers=caller.headers)
+        assert mine.json()["messages"][0]["content"] == "Hi, I'm Alice."
 
 
 async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> None:

@@ -64,6 +64,11 @@ SEMANTIC_422 = {
     "POST /threads": re.compile(r"^metadata"),
     "PATCH /threads/{thread_id}": re.compile(r"^metadata"),
     "POST /threads/search": re.compile(r"^metadata"),
+    "POST /threads/count": re.compile(r"^metadata"),
+    "POST /threads/{thread_id}/state": re.compile(
+        r"^as_node|^values|^the state update|^archived_messages|^checkpoint_id|^message text"
+        r"|^the support agent"
+    ),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
     "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
     "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),

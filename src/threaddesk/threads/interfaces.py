@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 
 
 class ThreadRegistry(ABC):
@@ -77,6 +77,14 @@ class ThreadRegistry(ABC):
         value; `inactive_before` those last active strictly before it; `after`
         continues past a previous page's last row.
         """
+
+    @abstractmethod
+    async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
+        """The `query.limit` threads after `query.offset` matching `query`, in its order."""
+
+    @abstractmethod
+    async def count_matching(self, query: ThreadQuery) -> int:
+        """How many threads match `query`'s filters (its order and slice aside)."""
 
     @abstractmethod
     async def update(

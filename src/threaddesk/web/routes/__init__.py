@@ -1,6 +1,17 @@
 """One router per resource, gathered in `ROUTERS` in the order they are mounted."""
 
-from threaddesk.web.routes import admin, assistants, health, info, me, messages, page, runs, threads
+from threaddesk.web.routes import (
+    admin,
+    assistants,
+    health,
+    info,
+    langgraph_threads,
+    me,
+    messages,
+    page,
+    runs,
+    threads,
+)
 
 ROUTERS = [
     health.router,
@@ -8,6 +19,7 @@ ROUTERS = [
     me.router,
     threads.router,
     messages.router,
+    langgraph_threads.router,
     runs.router,
     assistants.router,
     admin.router,
