@@ -77,6 +77,25 @@ class CheckpointNotFound(ThreadDeskError, LookupError):
         super().__init__(f"thread {thread_id!r} has no checkpoint {checkpoint_id!r}")
 
 
+class RunNotFound(ThreadDeskError, LookupError):
+    """No run with this id on this thread (or not one the caller may see)."""
+
+    code = "run_not_found"
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id!r} not found")
+
+
+class RunInProgress(ThreadDeskError):
+    """The run is still going: what was asked needs a finished run."""
+
+    code = "run_in_progress"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} is still running")
+
+
 class ThreadExists(ThreadDeskError):
     code = "thread_exists"
 

@@ -35,12 +35,14 @@ from threaddesk.errors import (
     InternalError,
     InvalidArgument,
     MessageTooLarge,
+    RunInProgress,
+    RunNotFound,
     ThreadDeskError,
     ThreadNotFound,
 )
 from threaddesk.ids import validate_thread_id
 from threaddesk.ratelimit import RateLimiter
-from threaddesk.runs import RunChunk, RunRequest, RunResult
+from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import Storage, open_storage
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import (
@@ -172,6 +174,7 @@ class SupportDesk:
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        runs: RunStore | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -184,6 +187,7 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.runs = runs
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -224,6 +228,58 @@ class SupportDesk:
                 if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
                     raise _turn_error(thread_id, exc) from exc
                 raise
+
+    @asynccontextmanager
+    async def _recorded(self, thread_id: str, run_id: str, record: RunRecord | None) -> AsyncIterator[None]:
+        """Keep the run's row (when asked to and able): `running` under a lease, then how it ended.
+
+        A run that pauses at an interrupt succeeded (as on LangGraph's server); a cancelled
+        one (its client left) was rolled back and is `interrupted`; a failed one is `error`.
+        """
+        if record is None or self.runs is None:
+            yield
+            return
+        runs, now = self.runs, self.threads.clock()
+        await runs.insert(
+            Run(
+                run_id=run_id,
+                thread_id=thread_id,
+                assistant_id=record.assistant_id,
+                status=RunStatus.RUNNING,
+                created_at=now,
+                updated_at=now,
+                lease_until=now + LEASE,
+                metadata=dict(record.metadata),
+                kwargs=dict(record.kwargs),
+                multitask_strategy=record.multitask_strategy,
+            )
+        )
+        heartbeat = asyncio.create_task(self._renew_lease(run_id))
+        try:
+            yield
+        except BaseException as exc:
+            heartbeat.cancel()
+            status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
+            error = f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception) else "cancelled; rolled back"
+            try:
+                await runs.finish(run_id, status, self.threads.clock(), error=error)
+            except Exception:  # the run's own error matters more; the lease makes the row read as failed
+                log.exception("could not record how run %r ended", run_id)
+            raise
+        heartbeat.cancel()
+        await runs.finish(run_id, RunStatus.SUCCESS, self.threads.clock())
+
+    async def _renew_lease(self, run_id: str) -> None:
+        """While the run goes on, tell other processes this one is still at it."""
+        runs = self.runs
+        assert runs is not None
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            now = self.threads.clock()
+            try:
+                await runs.renew(run_id, now + LEASE, now)
+            except Exception:
+                log.exception("could not renew the lease of run %r", run_id)
 
     async def _has_checkpoint(self, thread_id: str, checkpoint_id: str) -> bool:
         config = _config(thread_id)
@@ -286,6 +342,7 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        record: RunRecord | None = None,
     ) -> AsyncGenerator[RunChunk | RunResult, None]:
         """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
 
@@ -295,13 +352,19 @@ class SupportDesk:
         as before it. `user_id`, when given, must own the thread (else
         `ThreadNotFound`); with `create`, a missing thread is made for them.
         Bad requests raise `InvalidArgument` before anything is stored.
+        With `record` (and a run store), the run is kept as a resource: `running`
+        while it goes, then `success` (also when it paused at an interrupt, as on
+        LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
         request = request.checked(self._check_size, self._nodes)
         self._spend(user_id)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
-        async with self._turn(thread_id, request, user_id, create, wait) as thread:
+        async with (
+            self._turn(thread_id, request, user_id, create, wait) as thread,
+            self._recorded(thread_id, request.run_id, record),
+        ):
             config = request.config(thread_id, thread.metadata)
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
@@ -429,6 +492,60 @@ class SupportDesk:
             config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
         )
         return [snapshot async for snapshot in history]
+
+    def _run_store(self) -> RunStore:
+        if self.runs is None:
+            raise InvalidArgument("this desk keeps no runs (it has no run store)")
+        return self.runs
+
+    async def get_run(self, thread_id: str, run_id: str, *, user_id: str | None = None) -> Run:
+        """One run of the thread (`RunNotFound` if none; `ThreadNotFound` if the thread is not theirs)."""
+        await self.threads.get(thread_id, user_id=user_id)
+        run = await self._run_store().get(thread_id, run_id)
+        if run is None:
+            raise RunNotFound(run_id)
+        return run.as_of(self.threads.clock())
+
+    async def list_runs(
+        self,
+        thread_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        status: RunStatus | str | None = None,
+    ) -> list[Run]:
+        """The thread's runs, newest first."""
+        check_limit(limit)
+        if not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument("offset must be a non-negative integer")
+        try:
+            wanted = None if status is None else RunStatus(status)
+        except ValueError as exc:
+            raise InvalidArgument(f"status must be one of {', '.join(RunStatus)}, got {status!r}") from exc
+        await self.threads.get(thread_id, user_id=user_id)
+        now = self.threads.clock()
+        runs = await self._run_store().list(thread_id, limit=limit, offset=offset, status=wanted)
+        return [run.as_of(now) for run in runs]
+
+    async def delete_run(self, thread_id: str, run_id: str, *, user_id: str | None = None) -> None:
+        """Forget a finished run (`RunInProgress` while it is still going)."""
+        run = await self.get_run(thread_id, run_id, user_id=user_id)
+        if not run.status.finished:
+            raise RunInProgress(run_id)
+        if not await self._run_store().delete(thread_id, run_id):
+            raise RunNotFound(run_id)
+
+    async def join_run(
+        self, thread_id: str, run_id: str, *, user_id: str | None = None, poll: float = 0.02
+    ) -> Run:
+        """Wait until the run has ended (here or in another process sharing the database); return it."""
+        run = await self.get_run(thread_id, run_id, user_id=user_id)
+        while not run.status.finished:
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, 0.5)
+            run = await self.get_run(thread_id, run_id, user_id=user_id)
+        return run
 
     async def ready(self) -> None:
         """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
@@ -627,6 +744,7 @@ async def open_desk(
             keep_checkpoints=settings.keep_checkpoints,
             max_threads_per_user=settings.max_threads_per_user,
             archive=storage.archive,
+            also_delete=[storage.runs.delete_threads] if storage.runs is not None else [],
         )
         users = UserManager(storage.users, clock=clock)
         limiter = RateLimiter(settings.messages_per_minute) if settings.messages_per_minute else None
@@ -641,6 +759,7 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            runs=storage.runs,
         )
     finally:
         await storage.aclose()

@@ -16,6 +16,7 @@ import pytest
 from threaddesk import SupportDesk
 from threaddesk.web.compat import ASSISTANT_ID
 
+NO_RUN = "01a2240e-0000-7000-8000-000000000000"
 RUN = {"assistant_id": "support_agent", "input": {"messages": [{"role": "user", "content": "hello"}]}}
 
 # (method, path, json body, status for the owner or an admin)
@@ -28,6 +29,10 @@ THREAD_ROUTES = [
     ("GET", "/threads/{t}/state", None, 200),
     ("POST", "/threads/{t}/state/checkpoint", {"checkpoint": {}}, 200),
     ("POST", "/threads/{t}/history", {"limit": 5}, 200),
+    ("GET", "/threads/{t}/runs", None, 200),
+    ("GET", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
+    ("GET", f"/threads/{{t}}/runs/{NO_RUN}/join", None, 404),
+    ("DELETE", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
     ("POST", "/threads/{t}/runs/wait", RUN, 200),
     ("POST", "/threads/{t}/runs/stream", RUN, 200),
     ("POST", "/threads/{t}/copy", None, 200),
@@ -69,9 +74,10 @@ async def _intact(desk: SupportDesk, thread_id: str) -> None:
 @pytest.mark.parametrize("route", THREAD_ROUTES, ids=IDS[: len(THREAD_ROUTES)])
 async def test_owner_and_admin_reach_the_thread(client, web_desk, alices_thread, alice, admin, route) -> None:
     for caller in (alice, admin):
-        if route[0] == "DELETE":
+        spare = route[1] == "/threads/{t}" and route[0] == "DELETE"
+        if spare:
             await web_desk.threads.create("alice", "spare", title="spare")
-        thread_id = "spare" if route[0] == "DELETE" else alices_thread
+        thread_id = "spare" if spare else alices_thread
         response = await _call(client, route, thread_id, caller.headers)
         assert response.status_code == route[3], (caller.name, response.text)
 

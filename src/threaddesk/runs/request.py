@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage, convert_to_messages
+from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
 from langchain_core.utils.uuid import uuid7
 from langgraph.types import Command, Send
 
@@ -63,8 +63,8 @@ class RunRequest:
 
     @classmethod
     def say(cls, text: str, **options: Any) -> RunRequest:
-        """The common turn: one customer message."""
-        return cls(input={"messages": [{"role": "user", "content": text}]}, **options)
+        """The common turn: one customer message (a message object: nothing to convert)."""
+        return cls(input={"messages": [HumanMessage(content=text, id=str(uuid.uuid4()))]}, **options)
 
     def checked(self, check_message: Callable[[str], object], node_names: Sequence[str]) -> RunRequest:
         """This request, checked (its command's update as LangChain messages), else `InvalidArgument`.
@@ -85,9 +85,9 @@ class RunRequest:
             raise InvalidArgument("config.recursion_limit must be at least 1")
         _check_nodes("interrupt_before", self.interrupt_before, node_names)
         _check_nodes("interrupt_after", self.interrupt_after, node_names)
-        check_metadata(self.metadata)
-        check_metadata(self.configurable)
-        check_metadata(self.context)
+        for values in (self.metadata, self.configurable, self.context):
+            if values:
+                check_metadata(values)
         if self.checkpoint is not None:
             _check_checkpoint(self.checkpoint)
         command = self.command

@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
+from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
@@ -26,7 +27,7 @@ MEMORY_URLS = frozenset({"memory", ":memory:", "memory://"})
 
 @dataclass
 class Storage:
-    """A registry, a checkpointer, a user store and a message archive over one database, closed together."""
+    """A registry, a checkpointer, user, archive and run stores over one database, closed together."""
 
     url: str
     registry: ThreadRegistry
@@ -35,6 +36,7 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    runs: RunStore | None = None
 
     @property
     def supports_prune(self) -> bool:
@@ -90,6 +92,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -109,6 +112,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied,
         [database.close],
         archive=SqliteArchive(database),
+        runs=SqliteRunStore(database),
     )
 
 
@@ -117,6 +121,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.archive import PostgresArchive
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
@@ -134,4 +139,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         applied,
         [database.close],
         archive=PostgresArchive(database),
+        runs=PostgresRunStore(database),
     )

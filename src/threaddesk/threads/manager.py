@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -65,6 +65,8 @@ class ThreadManager:
             replicas creating for the same user at the same instant may overshoot.
         archive: where messages moved out of long threads' checkpoints live
             (see `SupportDesk`); deleting a thread deletes them too.
+        also_delete: more of a thread's records kept elsewhere (its runs): each
+            is called with the ids of threads being deleted.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class ThreadManager:
         keep_checkpoints: int = 0,
         max_threads_per_user: int | None = None,
         archive: MessageArchive | None = None,
+        also_delete: Sequence[Callable[[Sequence[str]], Awaitable[None]]] = (),
     ) -> None:
         if keep_checkpoints < 0:
             raise InvalidArgument("keep_checkpoints must not be negative")
@@ -84,6 +87,7 @@ class ThreadManager:
         self.registry = registry
         self.checkpointer = checkpointer
         self.archive = archive
+        self.also_delete = list(also_delete)
         self.clock = clock
         self.locks = ThreadLocks()
         self.max_threads_per_user = max_threads_per_user
@@ -313,6 +317,8 @@ class ThreadManager:
             await self.checkpointer.adelete_thread(thread_id)
             if self.archive is not None:
                 await self.archive.delete([thread_id])
+            for delete in self.also_delete:
+                await delete([thread_id])
         return thread
 
     async def cleanup(
@@ -365,6 +371,8 @@ class ThreadManager:
             return
         if self.archive is not None:
             await self.archive.delete(thread_ids)
+        for delete in self.also_delete:
+            await delete(thread_ids)
         if self.pruner is not None:
             await self.pruner.aprune(thread_ids, strategy="delete")
             return

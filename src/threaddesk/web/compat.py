@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from threaddesk.agent.graph import AGENT_NAME
 from threaddesk.errors import InvalidArgument
-from threaddesk.runs import RunRequest
+from threaddesk.runs import Run, RunRecord, RunRequest
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
 from threaddesk.web import langgraph_events
@@ -154,6 +154,43 @@ class RunCreate(BaseModel):
             raise InvalidArgument(f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown}")
         return modes or ["values"]
 
+    def record(self, request: RunRequest, thread_id: str) -> RunRecord:
+        """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`."""
+        config = self.config or RunConfig()
+        configurable = {
+            **request.configurable,
+            **(request.checkpoint or {}),
+            "run_id": request.run_id,
+            "thread_id": thread_id,
+        }
+        kwargs = {
+            "input": self.input,
+            "command": self.command.model_dump() if self.command is not None else None,
+            "config": {
+                **config.model_dump(exclude_none=True),
+                "configurable": configurable,
+                "metadata": dict(request.metadata),
+            },
+            "context": self.context or {},
+            "stream_mode": self.modes(),
+            "interrupt_before": self.interrupt_before,
+            "interrupt_after": self.interrupt_after,
+            "webhook": None,
+            "feedback_keys": None,
+            "temporary": False,
+            "subgraphs": self.stream_subgraphs,
+            "resumable": False,
+            "checkpoint_during": True,
+            "durability": self.durability or "exit",
+        }
+        metadata = {
+            "created_by": "system",
+            "graph_id": GRAPH_ID,
+            **(self.metadata or {}),
+            "assistant_id": ASSISTANT_ID,
+        }
+        return RunRecord(ASSISTANT_ID, kwargs, metadata, self.multitask_strategy or "enqueue")
+
     def request(self) -> RunRequest:
         """The core's `RunRequest`, checked for what LangGraph's server refuses too."""
         if self.stream_resumable:
@@ -253,4 +290,20 @@ def run_options(body: RunCreate, user: User, owner: str | None, max_delay: int) 
         "user_id": user.name if create else owner,
         "create": create,
         "wait": body.multitask_strategy != "reject",
+    }
+
+
+def run_dict(run: Run) -> dict[str, Any]:
+    """A stored run as LangGraph's server shows it."""
+    return {
+        "run_id": run.run_id,
+        "thread_id": run.thread_id,
+        "assistant_id": run.assistant_id,
+        "metadata": run.metadata,
+        "status": run.status.value,
+        "kwargs": run.kwargs,
+        "multitask_strategy": run.multitask_strategy,
+        "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
+        "langsmith_session_name": None,
     }

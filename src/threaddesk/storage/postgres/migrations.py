@@ -50,6 +50,25 @@ _M003_MESSAGES = [
     """,
 ]
 
+_M004_RUNS = [
+    """
+    CREATE TABLE threaddesk_runs (
+        run_id TEXT COLLATE "C" PRIMARY KEY,
+        thread_id TEXT COLLATE "C" NOT NULL,
+        assistant_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        metadata JSONB NOT NULL DEFAULT '{}',
+        kwargs JSONB NOT NULL DEFAULT '{}',
+        multitask_strategy TEXT NOT NULL,
+        error TEXT,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL,
+        lease_until TIMESTAMPTZ
+    )
+    """,
+    "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -57,6 +76,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("001_threads", _M001_THREADS),
     ("002_users", _M002_USERS),
     ("003_messages", _M003_MESSAGES),
+    ("004_runs", _M004_RUNS),
 ]
 
 

@@ -63,12 +63,34 @@ def _m003_messages(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m004_runs(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_runs (
+            run_id TEXT PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            assistant_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            kwargs TEXT NOT NULL DEFAULT '{}',
+            multitask_strategy TEXT NOT NULL,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            lease_until REAL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_threads", _m001_threads),
     ("002_users", _m002_users),
     ("003_messages", _m003_messages),
+    ("004_runs", _m004_runs),
 ]
 
 

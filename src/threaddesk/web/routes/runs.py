@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from threaddesk.runs import RunChunk, RunResult
+from threaddesk.runs import RunChunk, RunResult, RunStatus
+from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
@@ -108,7 +109,7 @@ async def run_wait(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    run = _result(desk.run(thread_id, request, **options))
+    run = _result(desk.run(thread_id, request, record=body.record(request, thread_id), **options))
     if body.on_disconnect == "continue":  # the run finishes even if this request is dropped
         task = asyncio.ensure_future(run)
         _CONTINUING.add(task)
@@ -132,7 +133,8 @@ async def run_stream(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    source = await StartedStream.start(desk.run(thread_id, request, **options))
+    record = body.record(request, thread_id)
+    source = await StartedStream.start(desk.run(thread_id, request, record=record, **options))
     translate = RunEvents(modes)
 
     async def frames() -> AsyncIterator[bytes]:
@@ -150,3 +152,45 @@ async def run_stream(
         _location(thread_id, request.run_id),
         cancel_on_close=body.on_disconnect == "cancel",
     )
+
+
+@router.get("/{thread_id}/runs", responses=JSON_BODY)
+async def list_runs(
+    thread_id: ThreadIdPath,
+    user: CurrentUser,
+    desk: DeskDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[
+        RunStatus | None, Query(description="pending, running, success, error or interrupted")
+    ] = None,
+) -> Response:
+    """The thread's runs (those made through these LangGraph routes), newest first."""
+    runs = await desk.list_runs(
+        thread_id, user_id=owner_scope(user), limit=limit, offset=offset, status=status
+    )
+    return _json([compat.run_dict(run) for run in runs])
+
+
+@router.get("/{thread_id}/runs/{run_id}", responses=JSON_BODY)
+async def get_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep) -> Response:
+    """One run: its status (a run whose server died reads `error`), request and metadata."""
+    return _json(compat.run_dict(await desk.get_run(thread_id, str(run_id), user_id=owner_scope(user))))
+
+
+@router.get("/{thread_id}/runs/{run_id}/join", responses=JSON_BODY)
+async def join_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep) -> Response:
+    """Wait for the run to end; answer the thread's state values then (or the run's error)."""
+    run = await desk.join_run(thread_id, str(run_id), user_id=owner_scope(user))
+    if run.status is RunStatus.ERROR:
+        return _json({"__error__": {"error": "RunError", "message": run.error or "the run failed"}})
+    return _json((await desk.state(thread_id, user_id=owner_scope(user))).values)
+
+
+@router.delete("/{thread_id}/runs/{run_id}", status_code=204)
+async def delete_run(
+    thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep
+) -> Response:
+    """Forget a finished run (409 `run_in_progress` while it runs); the thread's state is untouched."""
+    await desk.delete_run(thread_id, str(run_id), user_id=owner_scope(user))
+    return Response(status_code=204)

@@ -116,3 +116,29 @@ async def test_stream_mode_lists(targets: list[Target], modes: list[str], subgra
                 seen.add(part.event, part.data)
 
     await same_on_both(targets, scenario)
+
+
+async def test_runs_are_resources(targets: list[Target]) -> None:
+    """A run made by `runs.wait` can be listed, fetched, joined and deleted, as on LangGraph's server."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        await client.runs.wait(thread_id, GRAPH, input=said("Hi, I'm Alice."), metadata={"k": "v"})
+        await client.runs.wait(thread_id, GRAPH, input=said("What's my name?"), interrupt_before=["agent"])
+        runs = await client.runs.list(thread_id)
+        seen.add("statuses", [run["status"] for run in runs])
+        seen.add("fields", [sorted(run) for run in runs])
+        seen.add("kwargs fields", sorted(runs[-1]["kwargs"]))
+        seen.add("metadata", runs[-1]["metadata"])
+        seen.add("input", runs[-1]["kwargs"]["input"])
+        first = runs[-1]["run_id"]
+        seen.add("get", (await client.runs.get(thread_id, first))["status"])
+        seen.add("join", await client.runs.join(thread_id, first))
+        seen.add("filtered", [run["status"] for run in await client.runs.list(thread_id, status="success")])
+        await client.runs.delete(thread_id, first)
+        status, _ = await status_of(client.runs.get(thread_id, first))
+        seen.add("gone", status)
+        seen.add("left", len(await client.runs.list(thread_id)))
+
+    await same_on_both(targets, scenario)
