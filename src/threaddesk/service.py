@@ -41,6 +41,7 @@ from threaddesk.errors import (
     ThreadNotFound,
 )
 from threaddesk.ids import validate_thread_id
+from threaddesk.items import ItemStore
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import Storage, open_storage
@@ -175,6 +176,7 @@ class SupportDesk:
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
         runs: RunStore | None = None,
+        items: ItemStore | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -188,6 +190,7 @@ class SupportDesk:
         self.keep_messages = keep_messages
         self.archive_after = archive_after
         self.runs = runs
+        self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -760,6 +763,7 @@ async def open_desk(
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
             runs=storage.runs,
+            items=ItemStore(storage.store) if storage.store is not None else None,
         )
     finally:
         await storage.aclose()

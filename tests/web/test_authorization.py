@@ -43,6 +43,10 @@ OTHER_ROUTES = [
     ("GET", "/threads", None, 200),
     ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
     ("POST", "/threads/count", {}, 200),
+    ("PUT", "/store/items", {"namespace": ["prefs"], "key": "k", "value": {"a": 1}}, 204),
+    ("POST", "/store/items/search", {"namespace_prefix": []}, 200),
+    ("POST", "/store/namespaces", {}, 200),
+    ("DELETE", "/store/items", {"namespace": ["prefs"], "key": "k"}, 204),
     ("POST", "/threads/prune", {"thread_ids": ["alice-thread"], "strategy": "keep_latest"}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
@@ -223,3 +227,30 @@ async def _searched_by_offsets(client, headers, tier: str | None, size: int) -> 
         if len(page) < size:
             assert len(found) == len(set(found))
             return set(found)
+
+
+async def test_store_items_are_each_users_own(client, alice, bob, admin) -> None:
+    """Another user's item is a 404 byte for byte as a missing one; lists and searches never show it."""
+    item = {"namespace": ["prefs"], "key": "profile", "value": {"name": "Alice", "language": "fr"}}
+    assert (await client.put("/store/items", json=item, headers=alice.headers)).status_code == 204
+    params = {"namespace": "prefs", "key": "profile"}
+    mine = await client.get("/store/items", params=params, headers=alice.headers)
+    assert mine.status_code == 200 and mine.json()["value"] == item["value"]
+    assert mine.json()["namespace"] == ["prefs"]
+    for caller in (bob, admin):
+        theirs = await client.get("/store/items", params=params, headers=caller.headers)
+        missing = await client.get("/store/items", params={**params, "key": "nobody"}, headers=alice.headers)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json()["error"]["code"] == missing.json()["error"]["code"] == "item_not_found"
+        assert theirs.json() == {
+            "error": {"code": "item_not_found", "message": "no item 'profile' in namespace ['prefs']"}
+        }
+        searched = await client.post(
+            "/store/items/search", json={"namespace_prefix": []}, headers=caller.headers
+        )
+        assert searched.json() == {"items": []}
+        listed = await client.post("/store/namespaces", json={}, headers=caller.headers)
+        assert listed.json() == {"namespaces": []}
+        gone = await client.request("DELETE", "/store/items", json=item, headers=caller.headers)
+        assert gone.status_code == 204  # deletes their own (absent) item, not alice's
+    assert (await client.get("/store/items", params=params, headers=alice.headers)).status_code == 200

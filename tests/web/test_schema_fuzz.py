@@ -70,6 +70,12 @@ SEMANTIC_422 = {
         r"|^the support agent"
     ),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
+    # Store: namespace labels (no '.', storable text), keys, values within the metadata limits.
+    "PUT /store/items": re.compile(r"^namespace|^key|^metadata|^value|^ttl"),
+    "GET /store/items": re.compile(r"^namespace|^key"),
+    "DELETE /store/items": re.compile(r"^namespace|^key"),
+    "POST /store/items/search": re.compile(r"^namespace_prefix|^metadata"),
+    "POST /store/namespaces": re.compile(r"^prefix|^suffix|^max_depth"),
     "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
     "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
     "POST /threads/{thread_id}/runs/wait": RUN_422,

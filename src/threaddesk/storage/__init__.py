@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
@@ -36,6 +37,8 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
+    store: BaseStore | None = None
     runs: RunStore | None = None
 
     @property
@@ -93,6 +96,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
     from threaddesk.storage.sqlite.runs import SqliteRunStore
+    from threaddesk.storage.sqlite.store import ThreadedSqliteStore
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -101,6 +105,8 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied = await database.run(migrate)
         checkpointer = ThreadedSqliteSaver(database)
         checkpointer.setup()
+        store = ThreadedSqliteStore(database)
+        store.setup()
     except Exception:
         database.close()
         raise
@@ -113,6 +119,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         [database.close],
         archive=SqliteArchive(database),
         runs=SqliteRunStore(database),
+        store=store,
     )
 
 
@@ -122,6 +129,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.runs import PostgresRunStore
+        from threaddesk.storage.postgres.store import PooledPostgresStore
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
@@ -131,6 +139,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
 
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()
+    store = PooledPostgresStore(database)  # its tables are set up by the migrations
     return Storage(
         url,
         PostgresRegistry(database),
@@ -140,4 +149,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         [database.close],
         archive=PostgresArchive(database),
         runs=PostgresRunStore(database),
+        store=store,
     )

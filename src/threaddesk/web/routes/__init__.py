@@ -10,6 +10,7 @@ from threaddesk.web.routes import (
     messages,
     page,
     runs,
+    store,
     threads,
 )
 
@@ -22,6 +23,7 @@ ROUTERS = [
     langgraph_threads.router,
     runs.router,
     assistants.router,
+    store.router,
     admin.router,
     page.router,
 ]
