@@ -27,6 +27,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
+from threaddesk import graph_info
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
@@ -663,6 +664,14 @@ class SupportDesk:
                 continue
             pruned += 1
         return pruned
+
+    def graph_json(self, xray: bool | int = False) -> dict[str, Any]:
+        """The agent's graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
+        return graph_info.graph_json(self.agent, xray)
+
+    def graph_schemas(self, graph_id: str) -> dict[str, Any]:
+        """The agent's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
+        return graph_info.graph_schemas(self.agent, graph_id)
 
     def _checked_messages(self, messages: Any) -> list[BaseMessage]:
         """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else

@@ -50,6 +50,11 @@ OTHER_ROUTES = [
     ("POST", "/threads/prune", {"thread_ids": ["alice-thread"], "strategy": "keep_latest"}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
+    ("POST", "/assistants/count", {}, 200),
+    ("POST", f"/assistants/{ASSISTANT_ID}/versions", {}, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/graph", None, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/schemas", None, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/subgraphs", None, 200),
     ("GET", "/me", None, 200),
 ]
 ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200)]

@@ -70,6 +70,7 @@ SEMANTIC_422 = {
         r"|^the support agent"
     ),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
+    "GET /assistants/{assistant_id}/graph": re.compile(r"^xray"),
     # Store: namespace labels (no '.', storable text), keys, values within the metadata limits.
     "PUT /store/items": re.compile(r"^namespace|^key|^metadata|^value|^ttl"),
     "GET /store/items": re.compile(r"^namespace|^key"),
