@@ -7,6 +7,7 @@ with the agent (what is said). Nothing here knows about HTTP or terminals.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -38,6 +39,7 @@ from threaddesk.errors import (
     MessageTooLarge,
     RunInProgress,
     RunNotFound,
+    ThreadBusy,
     ThreadDeskError,
     ThreadNotFound,
 )
@@ -192,6 +194,7 @@ class SupportDesk:
         self.archive_after = archive_after
         self.runs = runs
         self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
+        self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -244,20 +247,23 @@ class SupportDesk:
             yield
             return
         runs, now = self.runs, self.threads.clock()
-        await runs.insert(
-            Run(
-                run_id=run_id,
-                thread_id=thread_id,
-                assistant_id=record.assistant_id,
-                status=RunStatus.RUNNING,
-                created_at=now,
-                updated_at=now,
-                lease_until=now + LEASE,
-                metadata=dict(record.metadata),
-                kwargs=dict(record.kwargs),
-                multitask_strategy=record.multitask_strategy,
+        if record.stored:
+            await runs.start(run_id, now + LEASE, now)
+        else:
+            await runs.insert(
+                Run(
+                    run_id=run_id,
+                    thread_id=thread_id,
+                    assistant_id=record.assistant_id,
+                    status=RunStatus.RUNNING,
+                    created_at=now,
+                    updated_at=now,
+                    lease_until=now + LEASE,
+                    metadata=dict(record.metadata),
+                    kwargs=dict(record.kwargs),
+                    multitask_strategy=record.multitask_strategy,
+                )
             )
-        )
         heartbeat = asyncio.create_task(self._renew_lease(run_id))
         try:
             yield
@@ -496,6 +502,97 @@ class SupportDesk:
             config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
         )
         return [snapshot async for snapshot in history]
+
+    async def start_run(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        *,
+        user_id: str | None = None,
+        create: bool = False,
+        wait: bool = True,
+        delay: float = 0,
+        temporary: bool = False,
+    ) -> Run:
+        """A background run: stored `pending` and returned at once, run in this process (after `delay`
+        seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
+
+        Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
+        `wait=False` a thread busy in this process. If this process dies first, the run's lease
+        runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
+        """
+        runs = self._run_store()
+        request = request.checked(self._check_size, self._nodes)
+        if create:
+            if user_id is None:
+                raise InvalidArgument("creating a thread needs the user_id that will own it")
+            await self.threads.create(user_id, thread_id, if_exists="get")
+        else:
+            await self.threads.get(thread_id, user_id=user_id)
+        if not wait and self.threads.locks.is_locked(thread_id):
+            raise ThreadBusy(thread_id)
+        now = self.threads.clock()
+        run = Run(
+            run_id=request.run_id,
+            thread_id=thread_id,
+            assistant_id=record.assistant_id,
+            status=RunStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            lease_until=now + LEASE,
+            metadata=dict(record.metadata),
+            kwargs=dict(record.kwargs),
+            multitask_strategy=record.multitask_strategy,
+        )
+        await runs.insert(run)
+        stored = dataclasses.replace(record, stored=True)
+        task = asyncio.create_task(
+            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return run
+
+    async def stop_background(self) -> None:
+        """Cancel the background runs still going (each is rolled back and reads `interrupted`)."""
+        tasks = list(self._background)
+        await asyncio.sleep(0)  # let runs created just now begin, so each records its end
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _in_background(
+        self,
+        thread_id: str,
+        request: RunRequest,
+        record: RunRecord,
+        user_id: str | None,
+        wait: bool,
+        delay: float,
+        temporary: bool,
+    ) -> None:
+        runs = self._run_store()
+        heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            async for _ in self.run(thread_id, request, user_id=user_id, wait=wait, record=record):
+                pass
+        except BaseException as exc:  # refused before it started, or failed: the row must say so
+            row = await runs.get(thread_id, request.run_id)
+            if row is not None and not row.status.finished:
+                status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
+                await runs.finish(
+                    request.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
+                )
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            heartbeat.cancel()
+            if temporary:
+                with contextlib.suppress(ThreadNotFound):
+                    await self.threads.delete(thread_id)
 
     def _run_store(self) -> RunStore:
         if self.runs is None:
@@ -763,7 +860,7 @@ async def open_desk(
         archive_after = settings.max_state_messages
         if archive_after is None:
             archive_after = 2 * settings.context_messages
-        yield SupportDesk(
+        desk = SupportDesk(
             manager,
             agent,
             users=users,
@@ -774,6 +871,10 @@ async def open_desk(
             runs=storage.runs,
             items=ItemStore(storage.store) if storage.store is not None else None,
         )
+        try:
+            yield desk
+        finally:
+            await desk.stop_background()
     finally:
         await storage.aclose()
 

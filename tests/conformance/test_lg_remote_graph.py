@@ -71,3 +71,15 @@ async def test_stream(targets: list[Target], mode: str | list[str]) -> None:
             seen.add("chunk", chunk)
 
     await same_on_both(targets, scenario)
+
+
+async def test_without_a_thread(targets: list[Target]) -> None:
+    """Without a `thread_id`, `RemoteGraph` runs statelessly (`/runs/stream`)."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        graph = remote(target)
+        seen.add("invoke", await graph.ainvoke(said("Hi, I'm Bob.")))
+        async for chunk in graph.astream(said("Hello"), stream_mode=["updates", "messages"]):
+            seen.add("chunk", chunk)
+
+    await same_on_both(targets, scenario)

@@ -142,3 +142,57 @@ async def test_runs_are_resources(targets: list[Target]) -> None:
         seen.add("left", len(await client.runs.list(thread_id)))
 
     await same_on_both(targets, scenario)
+
+
+async def test_background_runs_create_and_join(targets: list[Target]) -> None:
+    """`runs.create` answers a pending run at once; `runs.join` waits for it; runs on a thread queue."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        thread_id = (await client.threads.create())["thread_id"]
+        first = await client.runs.create(thread_id, GRAPH, input=said("Hi, I'm Alice."))
+        second = await client.runs.create(thread_id, GRAPH, input=said("What's my name?"))
+        seen.add("created", (first["status"], sorted(first), first["kwargs"]["input"]))
+        seen.add("join second", await client.runs.join(thread_id, second["run_id"]))
+        seen.add(
+            "join first", (await client.runs.join(thread_id, first["run_id"]))["messages"][-1]["content"]
+        )
+        seen.add("statuses", [run["status"] for run in await client.runs.list(thread_id)])
+
+    await same_on_both(targets, scenario)
+
+
+async def test_stateless_runs(targets: list[Target]) -> None:
+    """`/runs/wait` and `/runs/stream`: a thread of the run's own, deleted afterwards unless kept."""
+
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        seen.add("wait", await client.runs.wait(None, GRAPH, input=said("Hi, I'm Alice.")))
+        async for part in client.runs.stream(None, GRAPH, input=said("Hello"), stream_mode="updates"):
+            seen.add(part.event, part.data)
+        async with target.http() as http:
+            for on_completion in ("delete", "keep"):
+                body = {"assistant_id": GRAPH, "input": said("Hi"), "on_completion": on_completion}
+                response = await http.post("/runs/wait", json=body)
+                thread_id = response.headers["content-location"].split("/")[2]
+                seen.add(on_completion, (await http.get(f"/threads/{thread_id}")).status_code)
+
+    await same_on_both(targets, scenario)
+
+
+async def test_stateless_background_runs_and_batches(targets: list[Target]) -> None:
+    async def scenario(target: Target, seen: Transcript) -> None:
+        client = target.sdk()
+        run = await client.runs.create(None, GRAPH, input=said("Hi"))
+        seen.add("created", (run["status"], sorted(run)))
+        batch = await client.runs.create_batch(
+            [{"assistant_id": GRAPH, "input": said(f"Hi {i}")} for i in range(3)]
+        )
+        seen.add("batch", [(r["status"], r["kwargs"]["input"]) for r in batch])
+        async with target.http() as http:
+            status = (
+                await http.post("/runs/batch", json=[{"assistant_id": GRAPH, "stream_mode": "x"}])
+            ).status_code
+            seen.add("a bad batch", status)
+
+    await same_on_both(targets, scenario)

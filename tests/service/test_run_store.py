@@ -97,3 +97,37 @@ async def test_deleting_a_thread_deletes_its_runs(desk: SupportDesk, clock) -> N
     clock.advance(timedelta(days=2))
     await desk.threads.cleanup("1d")
     assert await desk.runs.list("t2", limit=10, offset=0) == []
+
+
+async def test_background_runs_on_one_thread_complete_in_order(desk: SupportDesk) -> None:
+    await desk.threads.create("u", "t1")
+    started = []
+    for i in range(20):
+        run_ = await desk.start_run("t1", RunRequest.say(f"message {i}"), RECORD, user_id="u")
+        assert run_.status is RunStatus.PENDING
+        started.append(run_.run_id)
+    for run_id in started:
+        assert (await desk.join_run("t1", run_id)).status is RunStatus.SUCCESS
+    history = await desk.history("t1")
+    assert [m.content for m in history if m.role == "user"] == [f"message {i}" for i in range(20)]
+    assert (await desk.threads.get("t1")).message_count == 40
+
+
+async def test_a_background_run_refused_when_it_starts_reads_error(desk: SupportDesk) -> None:
+    await desk.send("t1", "Hi", user_id="u", create=True)
+    missing = {"checkpoint_id": "1f1eb6d8-0000-6000-8000-000000000000"}
+    run_ = await desk.start_run("t1", RunRequest.say("x", checkpoint=missing), RECORD)
+    ended = await desk.join_run("t1", run_.run_id)
+    assert ended.status is RunStatus.ERROR and "checkpoint" in (ended.error or "")
+    assert (await desk.threads.get("t1")).message_count == 2
+    with pytest.raises(ThreadNotFound):
+        await desk.start_run("t1", RunRequest.say("x"), RECORD, user_id="someone-else")
+
+
+async def test_background_runs_left_at_shutdown_are_rolled_back_and_interrupted(database_url: str) -> None:
+    async with open_desk(database_url=database_url) as desk:
+        await desk.threads.create("u", "t1")
+        run_ = await desk.start_run("t1", RunRequest.say("Hi"), RECORD, delay=30)
+    async with open_desk(database_url=database_url) as desk:
+        assert (await desk.get_run("t1", run_.run_id)).status is RunStatus.INTERRUPTED
+        assert (await desk.threads.get("t1")).message_count == 0

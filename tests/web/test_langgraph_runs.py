@@ -106,3 +106,21 @@ async def test_a_client_leaving_a_stream(live_server, on_disconnect: str) -> Non
         )
         state = (await client.get(f"/threads/{thread_id}/state")).json()
         assert len(state["values"].get("messages", [])) == thread["message_count"]
+
+
+@pytest.mark.parametrize("on_completion", ["delete", "keep"])
+async def test_a_stateless_background_run_cleans_up_its_thread(client, alice, on_completion: str) -> None:
+    body = {**RUN, "on_completion": on_completion}
+    run = (await client.post("/runs", json=body, headers=alice.headers)).json()
+    assert run["status"] == "pending"
+    thread = f"/threads/{run['thread_id']}"
+    if on_completion == "keep":
+        joined = await client.get(f"{thread}/runs/{run['run_id']}/join", headers=alice.headers)
+        assert joined.json()["messages"][-1]["content"] == "Hello Ann! How can I help?"
+        assert (await client.get(thread, headers=alice.headers)).json()["message_count"] == 2
+        return
+    for _ in range(200):
+        if (await client.get(thread, headers=alice.headers)).status_code == 404:
+            break
+        await asyncio.sleep(0.02)
+    assert (await client.get(f"{thread}/runs/{run['run_id']}", headers=alice.headers)).status_code == 404

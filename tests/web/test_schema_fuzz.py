@@ -79,6 +79,12 @@ SEMANTIC_422 = {
     "POST /store/namespaces": re.compile(r"^prefix|^suffix|^max_depth"),
     "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
     "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
+    "POST /threads/{thread_id}/runs": RUN_422,
+    "POST /runs/wait": RUN_422,
+    "POST /runs": RUN_422,
+    "POST /runs/batch": RUN_422,
+    "POST /runs/stream": RUN_422,
+    "GET /threads/{thread_id}/runs": re.compile(r"^status"),
     "POST /threads/{thread_id}/runs/wait": RUN_422,
     "POST /threads/{thread_id}/runs/stream": RUN_422,
 }

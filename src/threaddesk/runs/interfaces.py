@@ -18,12 +18,16 @@ class RunStore(ABC):
         """Add `run` (its id is new)."""
 
     @abstractmethod
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
+        """A pending run begins: it is `running` now."""
+
+    @abstractmethod
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
         """Record how the run ended."""
 
     @abstractmethod
     async def renew(self, run_id: str, lease_until: datetime, at: datetime) -> None:
-        """Extend a running run's lease (its process is alive and still at it)."""
+        """Extend a pending or running run's lease (its process is alive and still at it)."""
 
     @abstractmethod
     async def get(self, thread_id: str, run_id: str) -> Run | None:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-# A running run's row says until when its process vouches for it; the process renews it while the
-# run goes on. A row still `running` past its lease was left by a process that died: it reads as `error`.
+# A pending or running run's row says until when its process vouches for it; the process renews it
+# while the run waits and goes on. A row unfinished past its lease was left by a process that died:
+# it reads as `error`.
 LEASE = timedelta(seconds=30)
 
 
@@ -44,8 +45,8 @@ class Run:
     error: str | None = None
 
     def as_of(self, now: datetime) -> Run:
-        """The run as it stands at `now`: `running` past its lease means its process died, so `error`."""
-        if self.status is RunStatus.RUNNING and self.lease_until is not None and self.lease_until < now:
+        """The run as it stands at `now`: unfinished past its lease means its process died, so `error`."""
+        if not self.status.finished and self.lease_until is not None and self.lease_until < now:
             return dataclasses.replace(
                 self, status=RunStatus.ERROR, error="the server running it stopped before it finished"
             )
@@ -54,9 +55,13 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class RunRecord:
-    """What to store of a run besides its id and thread: set by callers that keep runs as resources."""
+    """What to store of a run besides its id and thread: set by callers that keep runs as resources.
+
+    `stored`: the row exists already (a background run, `pending` until it starts).
+    """
 
     assistant_id: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     multitask_strategy: str = "enqueue"
+    stored: bool = False

@@ -307,3 +307,9 @@ def run_dict(run: Run) -> dict[str, Any]:
         "updated_at": run.updated_at.isoformat(),
         "langsmith_session_name": None,
     }
+
+
+class StatelessRunCreate(RunCreate):
+    """LangGraph's `RunCreateStateless`: a run on a thread of its own, deleted afterwards unless kept."""
+
+    on_completion: Literal["delete", "keep"] = "delete"

@@ -67,12 +67,19 @@ class PostgresRunStore(RunStore):
                 (status.value, error, at, run_id),
             )
 
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
+        async with self.db.connection() as conn:
+            await conn.execute(
+                "UPDATE threaddesk_runs SET status = %s, lease_until = %s, updated_at = %s WHERE run_id = %s",
+                (RunStatus.RUNNING.value, lease_until, at, run_id),
+            )
+
     async def renew(self, run_id: str, lease_until: datetime, at: datetime) -> None:
         async with self.db.connection() as conn:
             await conn.execute(
                 "UPDATE threaddesk_runs SET lease_until = %s, updated_at = %s"
-                " WHERE run_id = %s AND status = %s",
-                (lease_until, at, run_id, RunStatus.RUNNING.value),
+                " WHERE run_id = %s AND status IN ('pending', 'running')",
+                (lease_until, at, run_id),
             )
 
     async def get(self, thread_id: str, run_id: str) -> Run | None:

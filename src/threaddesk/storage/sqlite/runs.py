@@ -72,11 +72,20 @@ class SqliteRunStore(RunStore):
             )
         )
 
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
+        await self.db.run(
+            lambda conn: conn.execute(
+                "UPDATE threaddesk_runs SET status = ?, lease_until = ?, updated_at = ? WHERE run_id = ?",
+                (RunStatus.RUNNING.value, lease_until.timestamp(), at.timestamp(), run_id),
+            )
+        )
+
     async def renew(self, run_id: str, lease_until: datetime, at: datetime) -> None:
         await self.db.run(
             lambda conn: conn.execute(
-                "UPDATE threaddesk_runs SET lease_until = ?, updated_at = ? WHERE run_id = ? AND status = ?",
-                (lease_until.timestamp(), at.timestamp(), run_id, RunStatus.RUNNING.value),
+                "UPDATE threaddesk_runs SET lease_until = ?, updated_at = ?"
+                " WHERE run_id = ? AND status IN ('pending', 'running')",
+                (lease_until.timestamp(), at.timestamp(), run_id),
             )
         )
 

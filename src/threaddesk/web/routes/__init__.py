@@ -22,6 +22,7 @@ ROUTERS = [
     messages.router,
     langgraph_threads.router,
     runs.router,
+    runs.stateless,
     assistants.router,
     store.router,
     admin.router,

@@ -7,26 +7,40 @@ the work, `langgraph_events`/`langgraph_state` write LangGraph's answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from threaddesk.runs import RunChunk, RunResult, RunStatus
+from threaddesk.errors import ThreadNotFound
+from threaddesk.ids import new_thread_id
+from threaddesk.runs import Run, RunChunk, RunRequest, RunResult, RunStatus
+from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
+from threaddesk.users import User
 from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
 from threaddesk.web.langgraph_state import thread_state
-from threaddesk.web.schemas import ERROR_RESPONSES
+from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody
 from threaddesk.web.sse import EventStreamResponse, StartedStream
 
-router = APIRouter(prefix="/threads", tags=["langgraph"], responses=ERROR_RESPONSES)
+RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    409: {
+        "model": ErrorBody,
+        "description": "The thread is busy (`multitask_strategy=reject`), its id taken by another user,"
+        " or the run still running",
+    },
+}
+router = APIRouter(prefix="/threads", tags=["langgraph"], responses=RUN_RESPONSES)
 JSON_BODY: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON", "content": {"application/json": {}}}
 }
+MAX_BATCH = 100
 _CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (on_disconnect=continue)
 
 
@@ -100,6 +114,38 @@ def _location(thread_id: str, run_id: str) -> dict[str, str]:
     return {"Content-Location": f"/threads/{thread_id}/runs/{run_id}"}
 
 
+async def _wait(events: AsyncGenerator[RunChunk | RunResult, None], body: compat.RunCreate) -> RunResult:
+    run = _result(events)
+    if body.on_disconnect != "continue":
+        return await run
+    task = asyncio.ensure_future(run)  # the run finishes even if this request is dropped
+    _CONTINUING.add(task)
+    task.add_done_callback(_CONTINUING.discard)
+    return await asyncio.shield(task)
+
+
+async def _stream(
+    events: AsyncGenerator[RunChunk | RunResult, None],
+    body: compat.RunCreate,
+    modes: list[str],
+    run_id: str,
+    headers: dict[str, str],
+) -> EventStreamResponse:
+    source = await StartedStream.start(events)
+    translate = RunEvents(modes)
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame("metadata", {"run_id": run_id, "attempt": 1})
+        async for item in source:
+            if isinstance(item, RunChunk):
+                for event, data in translate(item):
+                    yield frame(event, data)
+            elif isinstance(item, Exception):
+                yield frame("error", item)
+
+    return EventStreamResponse(source, frames(), headers, cancel_on_close=body.on_disconnect == "cancel")
+
+
 @router.post("/{thread_id}/runs/wait", responses=JSON_BODY)
 async def run_wait(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
@@ -109,14 +155,8 @@ async def run_wait(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    run = _result(desk.run(thread_id, request, record=body.record(request, thread_id), **options))
-    if body.on_disconnect == "continue":  # the run finishes even if this request is dropped
-        task = asyncio.ensure_future(run)
-        _CONTINUING.add(task)
-        task.add_done_callback(_CONTINUING.discard)
-        result = await asyncio.shield(task)
-    else:
-        result = await run
+    events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
+    result = await _wait(events, body)
     return _json(result.values, _location(thread_id, request.run_id))
 
 
@@ -133,25 +173,21 @@ async def run_stream(
     request = body.request()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
-    record = body.record(request, thread_id)
-    source = await StartedStream.start(desk.run(thread_id, request, record=record, **options))
-    translate = RunEvents(modes)
+    events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
+    return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
 
-    async def frames() -> AsyncIterator[bytes]:
-        yield frame("metadata", {"run_id": request.run_id, "attempt": 1})
-        async for item in source:
-            if isinstance(item, RunChunk):
-                for event, data in translate(item):
-                    yield frame(event, data)
-            elif isinstance(item, Exception):
-                yield frame("error", item)
 
-    return EventStreamResponse(
-        source,
-        frames(),
-        _location(thread_id, request.run_id),
-        cancel_on_close=body.on_disconnect == "cancel",
+@router.post("/{thread_id}/runs", responses=JSON_BODY)
+async def create_run(
+    thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A background run: answered at once (`pending`); join it, or read it, by its id."""
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
+    request = body.request()
+    run = await desk.start_run(
+        thread_id, request, body.record(request, thread_id), delay=body.after_seconds, **options
     )
+    return _json(compat.run_dict(run), _location(thread_id, run.run_id))
 
 
 @router.get("/{thread_id}/runs", responses=JSON_BODY)
@@ -194,3 +230,93 @@ async def delete_run(
     """Forget a finished run (409 `run_in_progress` while it runs); the thread's state is untouched."""
     await desk.delete_run(thread_id, str(run_id), user_id=owner_scope(user))
     return Response(status_code=204)
+
+
+stateless = APIRouter(prefix="/runs", tags=["langgraph"], responses=RUN_RESPONSES)
+
+
+async def _on_a_new_thread(
+    desk: SupportDesk, thread_id: str, request: RunRequest, body: compat.StatelessRunCreate, user: User
+) -> AsyncGenerator[RunChunk | RunResult, None]:
+    """The run on a thread made for it, deleted afterwards (however the run ends) unless kept."""
+    events = desk.run(
+        thread_id, request, record=body.record(request, thread_id), user_id=user.name, create=True
+    )
+    try:
+        async with aclosing(events):
+            async for item in events:
+                yield item
+    finally:
+        if body.on_completion == "delete":
+            with contextlib.suppress(ThreadNotFound):
+                await desk.threads.delete(thread_id, user_id=user.name)
+
+
+@stateless.post("/wait", responses=JSON_BODY)
+async def stateless_wait(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
+    compat.run_options(body, user, user.name, settings.max_run_delay_s)
+    request, thread_id = body.request(), new_thread_id()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    result = await _wait(_on_a_new_thread(desk, thread_id, request, body, user), body)
+    return _json(result.values, _location(thread_id, request.run_id))
+
+
+@stateless.post(
+    "/stream",
+    responses={200: {"description": "LangGraph run events", "content": {"text/event-stream": {}}}},
+)
+async def stateless_stream(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> EventStreamResponse:
+    """A streamed run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
+    compat.run_options(body, user, user.name, settings.max_run_delay_s)
+    modes, request, thread_id = body.modes(), body.request(), new_thread_id()
+    if body.after_seconds:
+        await asyncio.sleep(body.after_seconds)
+    events = _on_a_new_thread(desk, thread_id, request, body, user)
+    return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
+
+
+async def _start_stateless(
+    desk: SupportDesk, body: compat.StatelessRunCreate, user: User, max_delay: int
+) -> tuple[str, Run]:
+    compat.run_options(body, user, user.name, max_delay)
+    request, thread_id = body.request(), new_thread_id()
+    run = await desk.start_run(
+        thread_id,
+        request,
+        body.record(request, thread_id),
+        user_id=user.name,
+        create=True,
+        delay=body.after_seconds,
+        temporary=body.on_completion == "delete",
+    )
+    return thread_id, run
+
+
+@stateless.post("", responses=JSON_BODY)
+async def stateless_create(
+    body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
+) -> Response:
+    """A background run on a new thread of its own, deleted once the run ends (unless kept)."""
+    _, run = await _start_stateless(desk, body, user, settings.max_run_delay_s)
+    return _json(compat.run_dict(run), {"Content-Location": f"/runs/{run.run_id}"})
+
+
+@stateless.post("/batch", responses=JSON_BODY)
+async def stateless_batch(
+    body: Annotated[list[compat.StatelessRunCreate], Body(min_length=1, max_length=MAX_BATCH)],
+    user: CurrentUser,
+    desk: DeskDep,
+    settings: SettingsDep,
+) -> Response:
+    """Several background runs, each on a new thread of its own; every one is checked before any starts."""
+    for each in body:
+        compat.run_options(each, user, user.name, settings.max_run_delay_s)
+        each.request()
+    runs = [(await _start_stateless(desk, each, user, settings.max_run_delay_s))[1] for each in body]
+    return _json([compat.run_dict(run) for run in runs])

@@ -18,6 +18,7 @@ from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
     ERROR_RESPONSES,
+    ErrorBody,
     ThreadCreate,
     ThreadList,
     ThreadPublic,
@@ -45,7 +46,10 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     "",
     status_code=status.HTTP_200_OK,
     response_model=ThreadPublic,
-    responses={429: {"description": "You own `max_threads_per_user` threads already"}},
+    responses={
+        409: {"model": ErrorBody, "description": "The thread id is taken"},
+        429: {"description": "You own `max_threads_per_user` threads already"},
+    },
 )
 async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
     """Start a thread you own. A taken id is a 409, unless `if_exists="do_nothing"` and it is yours."""
