@@ -81,7 +81,8 @@ async def test_cross_origin_answers_expose_content_location(cors_client: httpx.A
     response = await cors_client.post(f"/threads/{thread}/runs/wait", json=run, headers=headers)
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == ORIGIN
-    assert response.headers["access-control-expose-headers"] == "Content-Location"
+    exposed = response.headers["access-control-expose-headers"]
+    assert exposed == "Content-Location, X-Pagination-Total, X-Pagination-Next"
     assert response.headers["content-location"].startswith(f"/threads/{thread}/runs/")
     refused = await cors_client.get("/threads/missing-one", headers=headers)  # errors carry CORS too
     assert refused.status_code == 404

@@ -51,9 +51,10 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
 
 
 # What a browser page on another origin needs: the token headers, JSON bodies, resuming a stream by
-# `Last-Event-ID`, and reading `Content-Location` (where a run's id is) from a response.
+# `Last-Event-ID`, and reading `Content-Location` (where a run's id is) and the search pagination
+# headers (as LangGraph's server exposes them) from a response.
 CORS_ALLOW_HEADERS = ["Authorization", "X-Api-Key", "Content-Type", "Last-Event-ID"]
-CORS_EXPOSE_HEADERS = ["Content-Location"]
+CORS_EXPOSE_HEADERS = ["Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
 
 
 def _add_cors(app: FastAPI, settings: Settings) -> None:
