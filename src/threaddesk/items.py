@@ -10,6 +10,7 @@ user's item is simply not there (`ItemNotFound`, as for one never written).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.values import check_metadata, check_text
 
 ROOT = ("threaddesk", "users")
+# LangGraph's stores take filter keys of these characters only (others raise a bare ValueError).
+_FILTER_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 MAX_KEY_LENGTH = 512
 MAX_LABELS = 16
 
@@ -140,9 +143,17 @@ class ItemStore:
         _check_slice(limit, offset)
         if filter is not None:
             filter = check_metadata(filter)
-        items = await self.store.asearch(
-            self._full(user_id, prefix), filter=filter, limit=limit, offset=offset, query=query
-        )
+            for key in filter:
+                if not _FILTER_KEY.fullmatch(key):
+                    raise InvalidArgument(
+                        f"filter key {key!r} may hold only letters, digits, '_', '.' and '-'"
+                    )
+        try:
+            items = await self.store.asearch(
+                self._full(user_id, prefix), filter=filter, limit=limit, offset=offset, query=query
+            )
+        except ValueError as exc:  # the store's own refusal of a filter it cannot run
+            raise InvalidArgument(f"filter: {exc}") from exc
         return [self._own(user_id, item) for item in items]
 
     async def namespaces(

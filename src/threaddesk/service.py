@@ -28,7 +28,6 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
-from threaddesk import graph_info
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.config import Settings
@@ -43,6 +42,7 @@ from threaddesk.errors import (
     ThreadDeskError,
     ThreadNotFound,
 )
+from threaddesk.graph_info import graph_json, graph_schemas
 from threaddesk.ids import validate_thread_id
 from threaddesk.items import ItemStore
 from threaddesk.ratelimit import RateLimiter
@@ -419,7 +419,11 @@ class SupportDesk:
         }
         if all(thread.metadata.get(key) == value for key, value in stamp.items()):
             return thread
-        return await self.threads.update(thread.thread_id, metadata=stamp)
+        try:
+            return await self.threads.update(thread.thread_id, metadata=stamp)
+        except InvalidArgument:  # metadata already at its size limit: the run stands, unstamped
+            log.warning("thread %r: no room in its metadata for graph_id/assistant_id", thread.thread_id)
+            return thread
 
     async def send(
         self,
@@ -764,11 +768,11 @@ class SupportDesk:
 
     def graph_json(self, xray: bool | int = False) -> dict[str, Any]:
         """The agent's graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
-        return graph_info.graph_json(self.agent, xray)
+        return graph_json(self.agent, xray)
 
     def graph_schemas(self, graph_id: str) -> dict[str, Any]:
         """The agent's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
-        return graph_info.graph_schemas(self.agent, graph_id)
+        return graph_schemas(self.agent, graph_id)
 
     def _checked_messages(self, messages: Any) -> list[BaseMessage]:
         """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else

@@ -137,3 +137,15 @@ async def test_history_after_pruning_lists_the_kept_checkpoints_only(database_ur
         with pytest.raises(CheckpointNotFound):
             await desk.update_state("t", {"messages": []}, as_node="agent", checkpoint_id=pruned)
         assert len(await desk.history("t")) == 4
+
+
+async def test_a_run_stamps_graph_and_assistant_and_stands_when_metadata_is_full(desk: SupportDesk) -> None:
+    stamp = {"graph_id": "support_agent", "assistant_id": "a1"}
+    async for _ in desk.run("t", RunRequest.say("Hi", metadata=stamp), user_id="alice", create=True):
+        pass
+    assert (await desk.threads.get("t")).metadata == stamp
+    await desk.threads.create("alice", "full", metadata={"blob": "x" * (16 * 1024 - 20)})
+    async for _ in desk.run("full", RunRequest.say("Hi", metadata=stamp), user_id="alice"):
+        pass
+    full = await desk.threads.get("full")
+    assert full.message_count == 2 and "graph_id" not in full.metadata

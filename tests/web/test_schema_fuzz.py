@@ -75,7 +75,7 @@ SEMANTIC_422 = {
     "PUT /store/items": re.compile(r"^namespace|^key|^metadata|^value|^ttl"),
     "GET /store/items": re.compile(r"^namespace|^key"),
     "DELETE /store/items": re.compile(r"^namespace|^key"),
-    "POST /store/items/search": re.compile(r"^namespace_prefix|^metadata"),
+    "POST /store/items/search": re.compile(r"^namespace_prefix|^metadata|^filter"),
     "POST /store/namespaces": re.compile(r"^prefix|^suffix|^max_depth"),
     "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
     "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
