@@ -73,7 +73,9 @@ def test_demo_fails_loudly_when_isolation_breaks(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(
         demo,
         "create_thread_manager",
-        lambda database_url="memory": ThreadDesk.open(database_url=database_url, model=_ForgetfulModel()),
+        lambda database_url="memory", settings=None: ThreadDesk.open(
+            database_url=database_url, model=_ForgetfulModel()
+        ),
     )
     printed: list[str] = []
     assert demo.main(out=printed.append) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from threaddesk.config import Settings
 from threaddesk.errors import ThreadNotFound
 from threaddesk.sync import ThreadDesk
 
@@ -35,9 +36,12 @@ RETURN_QUESTIONS = {
 }
 
 
-def create_thread_manager(database_url: str = "memory") -> ThreadDesk:
-    """Open the desk: a thread registry plus the agent's checkpointed memory."""
-    return ThreadDesk.open(database_url=database_url)
+def create_thread_manager(database_url: str = "memory", settings: Settings | None = None) -> ThreadDesk:
+    """Open the desk: a thread registry plus the agent's checkpointed memory.
+
+    `settings` (default: from `THREADDESK_*`) choose the model; `database_url` wins over theirs.
+    """
+    return ThreadDesk.open(settings, database_url=database_url)
 
 
 def _turn(desk: ThreadDesk, thread_id: str, user_id: str, name: str, text: str, out: Print) -> str:
@@ -111,12 +115,12 @@ def demonstrate_thread_switching(desk: ThreadDesk, out: Print = print) -> bool:
     return ok
 
 
-def main(database_url: str = "memory", out: Print = print) -> int:
-    """Run the whole exercise; 0 if every check passed, 1 otherwise."""
+def main(database_url: str = "memory", out: Print = print, settings: Settings | None = None) -> int:
+    """Run the whole exercise; 0 if every check passed, 1 otherwise (`settings` choose the model)."""
     out("=== Multi-Thread Support Test ===")
     out("")
     out("[INFO] Creating thread manager...")
-    with create_thread_manager(database_url) as desk:
+    with create_thread_manager(database_url, settings) as desk:
         out("[OK] Thread manager ready")
         out("")
         replies = run_parallel_conversations(desk, out)

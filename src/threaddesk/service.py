@@ -14,6 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -43,11 +44,12 @@ from threaddesk.errors import (
     ThreadNotFound,
 )
 from threaddesk.graph_info import graph_json, graph_schemas
-from threaddesk.ids import validate_thread_id
+from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.items import ItemStore
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
-from threaddesk.storage import Storage, open_storage
+from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
+from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import (
     MAX_PAGE_SIZE,
@@ -58,6 +60,7 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
+from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.users import UserManager
 from threaddesk.values import check_metadata, check_text
 
@@ -151,6 +154,16 @@ def _message_count(values: dict[str, Any]) -> int:
     return values.get("archived_messages", 0) + len(values.get("messages", []))
 
 
+def _searchable(message: ChatMessage) -> bool:
+    """What search covers: what the customer and the agent said (not tool calls or their results)."""
+    return message.role in ("user", "assistant") and bool(message.content.strip())
+
+
+def _indexable(messages: list[BaseMessage]) -> list[IndexedMessage]:
+    said = [ChatMessage.from_langchain(m) for m in messages]
+    return [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+
+
 class SupportDesk:
     """Send customer messages to threads and read their history.
 
@@ -178,6 +191,7 @@ class SupportDesk:
         limiter: RateLimiter | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
         archive_after: int = 0,
+        index: MessageIndex | None = None,
         runs: RunStore | None = None,
         items: ItemStore | None = None,
     ) -> None:
@@ -192,6 +206,7 @@ class SupportDesk:
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
         self.archive_after = archive_after
+        self.index = index
         self.runs = runs
         self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
@@ -216,9 +231,17 @@ class SupportDesk:
 
     @asynccontextmanager
     async def _turn(
-        self, thread_id: str, request: RunRequest, user_id: str | None, create: bool, wait: bool
+        self,
+        thread_id: str,
+        request: RunRequest,
+        user_id: str | None,
+        create: bool,
+        wait: bool,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
-        async with self.threads.turn(thread_id, user_id=user_id, wait=wait, create=create) as thread:
+        async with self.threads.turn(
+            thread_id, user_id=user_id, wait=wait, create=create, title=title
+        ) as thread:
             start = (request.checkpoint or {}).get("checkpoint_id")
             if start is not None and not await self._has_checkpoint(thread_id, start):
                 # LangGraph would start from an empty state, and the conversation would be lost.
@@ -344,6 +367,62 @@ class SupportDesk:
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
 
+    def _said(self, request: RunRequest, messages: list[BaseMessage]) -> list[IndexedMessage]:
+        """What the run added, for the search index (if there is one).
+
+        From the run's first input message when it carries an id (every turn
+        `send` and `stream` make), else from the latest customer message; the
+        index ignores what it already holds, and `reindex` catches anything else.
+        """
+        if self.index is None:
+            return []
+        given = (request.input or {}).get("messages") or []
+        first = getattr(given[0], "id", None) if isinstance(given, list) and given else None
+        start = None
+        if first is not None:
+            start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].id == first), None)
+        if start is None:
+            start = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].type == "human"), 0)
+        return _indexable(messages[start:])
+
+    async def search(self, text: str, *, user_id: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Stored questions and replies holding every word of `text`, best match first.
+
+        Each word matches a word that starts with it, ignoring case ("refund"
+        finds "Refunds"); punctuation is ignored. With `user_id`, only that
+        user's threads are searched.
+        """
+        terms = search_terms(text)
+        check_search_limit(limit)
+        if user_id is not None:
+            validate_user_id(user_id)
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        return await self.index.search(terms, user_id=user_id, limit=limit)
+
+    async def reindex(self) -> int:
+        """Index every stored message of every thread (after an upgrade, or a failed indexing); threads done.
+
+        Indexing is idempotent, so running it while turns are served is harmless.
+        """
+        if self.index is None:
+            raise InvalidArgument("full-text search is not available: this storage keeps no message index")
+        done = 0
+        cursor: str | None = None
+        while True:
+            page = await self.threads.list(limit=MAX_PAGE_SIZE, cursor=cursor)
+            for thread in page.threads:
+                try:
+                    said = await self.history(thread.thread_id)
+                except ThreadNotFound:
+                    continue  # deleted meanwhile
+                indexed = [IndexedMessage(m.id, m.role, m.content) for m in said if m.id and _searchable(m)]
+                await self.index.add(thread.thread_id, indexed)
+                done += 1
+            if page.next_cursor is None:
+                return done
+            cursor = page.next_cursor
+
     async def run(
         self,
         thread_id: str,
@@ -353,6 +432,7 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         record: RunRecord | None = None,
+        title: str | None = None,
     ) -> AsyncGenerator[RunChunk | RunResult, None]:
         """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
 
@@ -360,7 +440,8 @@ class SupportDesk:
         waits, or raises `ThreadBusy` with `wait=False`), and a run that fails
         or is abandoned (the iterator closed early) is undone, so the thread is
         as before it. `user_id`, when given, must own the thread (else
-        `ThreadNotFound`); with `create`, a missing thread is made for them.
+        `ThreadNotFound`); with `create`, a missing thread is made for them
+        (titled `title`).
         Bad requests raise `InvalidArgument` before anything is stored.
         With `record` (and a run store), the run is kept as a resource: `running`
         while it goes, then `success` (also when it paused at an interrupt, as on
@@ -372,7 +453,7 @@ class SupportDesk:
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
         async with (
-            self._turn(thread_id, request, user_id, create, wait) as thread,
+            self._turn(thread_id, request, user_id, create, wait, title) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
@@ -405,7 +486,10 @@ class SupportDesk:
                 await self._archive_old_messages(thread_id, values)
             status = ThreadStatus.INTERRUPTED if interrupted else ThreadStatus.IDLE
             thread = await self.threads.record_turn(
-                thread_id, message_count=_message_count(values), status=status
+                thread_id,
+                message_count=_message_count(values),
+                status=status,
+                said=self._said(request, values.get("messages", [])),
             )
             thread = await self._stamp_graph(thread, request)
         yield RunResult(request.run_id, thread, values, interrupted)
@@ -433,14 +517,19 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
-        `user_id`, when given, must own the thread (else `ThreadNotFound`).
+        `user_id`, when given, must own the thread (else `ThreadNotFound`). With
+        `create`, a missing thread is created for `user_id` (titled `title`), only
+        once the message has passed every check: a refused message creates nothing.
         """
         self._check_text(text)
         request = RunRequest.say(text)
-        async for item in self.run(thread_id, request, user_id=user_id, create=create, wait=wait):
+        async for item in self.run(
+            thread_id, request, user_id=user_id, create=create, wait=wait, title=title
+        ):
             if isinstance(item, RunResult):
                 return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
         raise AssertionError("a run always ends with its result")  # pragma: no cover
@@ -453,11 +542,12 @@ class SupportDesk:
         user_id: str | None = None,
         create: bool = False,
         wait: bool = True,
+        title: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         self._check_text(text)
         request = RunRequest.say(text, stream_mode=("messages",))
-        events = self.run(thread_id, request, user_id=user_id, create=create, wait=wait)
+        events = self.run(thread_id, request, user_id=user_id, create=create, wait=wait, title=title)
         async with aclosing(events):
             async for item in events:
                 if isinstance(item, RunResult):
@@ -826,6 +916,26 @@ class SupportDesk:
         return written
 
 
+def database_location(url: str) -> str:
+    """Where the database URL `url` leads, as a person should read it: a SQLite file's absolute path.
+
+    SQLAlchemy's convention applies: `sqlite:///x.sqlite` is relative to the
+    current directory, `sqlite:////tmp/x.sqlite` absolute; printing the resolved
+    path shows which one was meant. `(new)` marks a file not created yet; a
+    PostgreSQL URL is shown with its password masked.
+    """
+    if url in MEMORY_URLS:
+        return "in memory (gone when the process exits)"
+    path = sqlite_path(url)
+    if path is None:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            url = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+        return url
+    resolved = path.resolve()
+    return f"{resolved}{'' if resolved.exists() else ' (new)'}"
+
+
 @asynccontextmanager
 async def open_desk(
     settings: Settings | None = None,
@@ -872,6 +982,7 @@ async def open_desk(
             limiter=limiter,
             keep_messages=settings.context_messages,
             archive_after=archive_after if storage.archive is not None else 0,
+            index=storage.search,
             runs=storage.runs,
             items=ItemStore(storage.store) if storage.store is not None else None,
         )

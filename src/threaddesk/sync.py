@@ -109,6 +109,8 @@ class ThreadDesk:
 
     send = _blocking(SupportDesk.send)
     history = _blocking(SupportDesk.history)
+    search = _blocking(SupportDesk.search)
+    reindex = _blocking(SupportDesk.reindex)
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[StreamEvent]:
         """Blocking `SupportDesk.stream`: yields `Token`s, then the `Reply`."""

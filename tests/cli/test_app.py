@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -108,3 +109,66 @@ def test_a_provider_that_fails_mid_turn_exits_5_without_traceback(run, monkeypat
     assert "Traceback" not in result.output + result.stderr
     with ThreadDesk.open(database_url=str(db)) as desk:
         assert desk.history("t1") == []  # the failed turn left nothing behind
+
+
+def test_demo_honours_the_global_db_and_model(run, stored) -> None:
+    result = run("demo")  # `run` puts the global --db first
+    assert result.exit_code == 0, result.output
+    assert {"alice_session", "bob_session", "carol_session"} <= set(stored.threads())
+    assert stored.threads()["alice_session"]["message_count"] == 6
+
+    wrong_model = run("--model", "nonsense", "demo", use_db=False)
+    assert wrong_model.exit_code == 5
+    assert "unknown model 'nonsense'" in wrong_model.stderr
+
+
+def test_demo_db_option_after_the_command_still_works(run, tmp_path) -> None:
+    target = tmp_path / "demo.sqlite"
+    assert run("demo", "--db", str(target), use_db=False).exit_code == 0
+    assert target.exists()
+
+
+@pytest.mark.parametrize("slashes", ["///", "////"])
+def test_users_add_prints_the_resolved_database_path(run, tmp_path, monkeypatch, slashes) -> None:
+    """SQLAlchemy's convention: three slashes a path relative to here, four an absolute one."""
+    monkeypatch.chdir(tmp_path)
+    path = "data/desk.sqlite" if slashes == "///" else str(tmp_path / "abs" / "desk.sqlite").lstrip("/")
+    expected = tmp_path / ("data" if slashes == "///" else "abs") / "desk.sqlite"
+    url = f"sqlite:{slashes}{path}"
+    first = run("--db", url, "users", "add", "carol", use_db=False)
+    assert first.exit_code == 0, first.output
+    assert first.stderr.splitlines()[0] == f"Database: {expected} (new)"
+    assert expected.exists()
+    second = run("--db", url, "users", "add", "dave", use_db=False)
+    assert second.stderr.splitlines()[0] == f"Database: {expected}"
+
+
+def test_serve_prints_the_resolved_database_path(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "threaddesk.cli",
+            "--db",
+            "sqlite:///here.sqlite",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first_line = server.stdout.readline()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert first_line == f"Database: {tmp_path / 'here.sqlite'} (new)\n"

@@ -92,6 +92,51 @@ def test_a_bad_message_stops_with_code_2_and_leaves_no_half_turn(run, stored, mo
     assert "x" * 41 not in history and "Who am I" not in history
 
 
+@pytest.mark.parametrize(
+    ("stdin", "code", "message"),
+    [
+        ("x" * 40000 + "\n", 2, "exceeds the limit"),
+        ("hello\x00world\n", 2, "NUL"),
+        ("\n   \n\t\n", 0, ""),
+    ],
+    ids=["too large", "NUL byte", "only blank lines"],
+)
+@pytest.mark.parametrize("target", [["--thread", "NEW"], ["--new"], ["--new", "--title", "Refunds"], []])
+def test_refused_or_blank_input_creates_no_thread(run, stored, stdin, code, message, target) -> None:
+    result = run("chat", *target, input=stdin)
+    assert result.exit_code == code, result.output
+    assert message in result.stderr and "thread " not in result.stderr  # no id of a thread that is not
+    assert stored.threads() == {}
+
+
+def test_new_with_a_title(run, stored) -> None:
+    result = run("chat", "--new", "--title", "Parcel never arrived", input="Hi, I'm Alice.\nWho am I?\n")
+    assert result.exit_code == 0, result.output
+    thread_id = re.fullmatch(r"thread (\S+)\n", result.stderr).group(1)
+    row = stored.threads()[thread_id]
+    assert (row["title"], row["user_id"], row["message_count"]) == ("Parcel never arrived", "alice", 4)
+
+    no_new = run("chat", "--thread", "t1", "--title", "x", input="Hi\n")
+    assert no_new.exit_code == 2 and "use it with --new" in no_new.stderr
+    assert list(stored.threads()) == [thread_id]
+
+
+@pytest.mark.parametrize("user", ["bad user!", "", "al/ice", "-rf"])
+def test_user_ids_are_validated_like_thread_ids(run, db, user) -> None:
+    result = run("chat", f"--user={user}", "--thread", "t1", input="Hi\n")
+    assert result.exit_code == 2
+    assert f"error: invalid user id {user!r}" in result.stderr
+    assert not db.exists()  # refused before the database is even opened
+
+
+def test_an_empty_user_setting_is_an_error_not_the_login_name(run, db, monkeypatch) -> None:
+    monkeypatch.setenv("THREADDESK_USER", "")
+    monkeypatch.setattr("getpass.getuser", lambda: "erin")
+    result = run("chat", "--thread", "t1", input="Hi\n")
+    assert result.exit_code == 2 and "invalid user id ''" in result.stderr
+    assert not db.exists()
+
+
 def test_an_unexpected_error_has_its_own_exit_code(run, stored, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("a bug")

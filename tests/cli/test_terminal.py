@@ -38,8 +38,8 @@ def test_repl_switches_threads_and_each_keeps_its_memory(db, stored) -> None:
     child.sendline("/new Bob's ticket")
     child.expect(r"New thread ([0-9a-f-]{36})\.")
     bob = child.match.group(1)
-    child.expect_exact(f"{bob}> ")
-    assert between_prompts(child, "Hey, I'm Bob.", f"{bob}> ") == "Hi Bob! What can I do for you?"
+    child.expect_exact("Bob's ticket> ")  # the title, not the 36-character id
+    assert between_prompts(child, "Hey, I'm Bob.", "Bob's ticket> ") == "Hi Bob! What can I do for you?"
 
     child.send("/switch ali\t")  # readline completes the user's thread id
     child.expect_exact("/switch alice_session")
@@ -50,22 +50,22 @@ def test_repl_switches_threads_and_each_keeps_its_memory(db, stored) -> None:
         "agent: Your name is Alice!",
     ]
 
-    assert "Switched to" in between_prompts(child, f"/switch {bob}", f"{bob}> ")
-    assert between_prompts(child, "Who am I?", f"{bob}> ") == "You're Bob!"
-    history = between_prompts(child, "/history", f"{bob}> ")
+    assert "Switched to" in between_prompts(child, f"/switch {bob}", "Bob's ticket> ")
+    assert between_prompts(child, "Who am I?", "Bob's ticket> ") == "You're Bob!"
+    history = between_prompts(child, "/history", "Bob's ticket> ")
     assert "you: Hey, I'm Bob." in history and "Alice" not in history
-    assert between_prompts(child, "/rename Refund", f"{bob}> ") == "Renamed to 'Refund'."
-    assert between_prompts(child, "/whoami", f"{bob}> ") == f"user support, thread {bob} (Refund), 4 messages"
+    assert between_prompts(child, "/rename Refund", "Refund> ") == "Renamed to 'Refund'."
+    assert between_prompts(child, "/whoami", "Refund> ") == f"user support, thread {bob} (Refund), 4 messages"
 
-    table = between_prompts(child, "/threads", f"{bob}> ").splitlines()
+    table = between_prompts(child, "/threads", "Refund> ").splitlines()
     assert table[0].split() == ["thread", "title", "msgs", "last", "active", "tags"]
     assert len(table) == 3
     assert (table[1].split()[:3], table[2].split()[:2]) == (["*", bob, "Refund"], ["alice_session", "4"])
     assert "error: thread 'carol_session' not found" in between_prompts(
-        child, "/switch carol_session", f"{bob}> "
+        child, "/switch carol_session", "Refund> "
     )
-    assert "unknown command /frob" in between_prompts(child, "/frob", f"{bob}> ")
-    assert "/switch ID" in between_prompts(child, "/help", f"{bob}> ")
+    assert "unknown command /frob" in between_prompts(child, "/frob", "Refund> ")
+    assert "/switch ID" in between_prompts(child, "/help", "Refund> ")
     child.sendline("/quit")
     child.expect(pexpect.EOF)
     child.close()
@@ -75,6 +75,38 @@ def test_repl_switches_threads_and_each_keeps_its_memory(db, stored) -> None:
     assert threads["alice_session"]["message_count"] == 4
     assert (threads[bob]["title"], threads[bob]["message_count"]) == ("Refund", 4)
     assert {row["user_id"] for row in threads.values()} == {"support"}
+
+
+def test_repl_commands_refuse_what_they_do_not_take(db, stored) -> None:
+    child = spawn(db, "chat", "--user", "support", "--new")
+    child.expect(r"([0-9a-f]{8}-[0-9a-f-]{27})")
+    thread_id = child.match.group(1)
+    prompt = f"{thread_id[:8]}> "  # a short id: the whole UUID would crowd the line
+    child.expect_exact(prompt)
+    assert between_prompts(child, "Hi, I'm Dana.", prompt) == "Hello Dana! How can I help?"
+    for line, usage in [
+        ("/quit now", "usage: /quit (/quit takes no arguments)"),
+        ("/threads extra", "usage: /threads (/threads takes no arguments)"),
+        ("/whoami me", "usage: /whoami (/whoami takes no arguments)"),
+        ("/history -1", "usage: /history [N], N a whole number of messages (0 or more), got '-1'"),
+        ("/history ten", "usage: /history [N], N a whole number of messages (0 or more), got 'ten'"),
+    ]:
+        assert between_prompts(child, line, prompt) == f"error: {usage}", line
+    assert between_prompts(child, "/history 1", prompt) == "agent: Hello Dana! How can I help?"
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0  # `/quit now` was refused, and did not end the session
+    assert stored.threads()[thread_id]["message_count"] == 2
+
+
+def test_repl_on_a_new_titled_thread_prompts_with_the_title(db, stored) -> None:
+    child = spawn(db, "chat", "--user", "support", "--new", "--title", "A rather long title for a prompt")
+    child.expect_exact("A rather long title for…> ")
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert [row["title"] for row in stored.threads().values()] == ["A rather long title for a prompt"]
 
 
 @pytest.mark.parametrize(("answer", "code", "kept"), [("n", 1, True), ("y", 0, False)])

@@ -46,8 +46,8 @@ def test_list_filters_by_user_and_idleness(run, seeded) -> None:
 def test_list_pages_and_empty(run, seeded) -> None:
     first = run("threads", "list", "--limit", "2")
     assert first.exit_code == 0
-    assert "showing the first 2" in first.stdout
-    assert len(first.stdout.splitlines()) == 1 + 2 + 1
+    assert "More threads: rerun with --cursor " in first.stderr
+    assert len(first.stdout.splitlines()) == 1 + 2
 
     nobody = run("threads", "list", "--user", "zoe")
     assert (nobody.exit_code, nobody.stdout) == (0, "No threads.\n")
@@ -199,7 +199,7 @@ def test_cleanup_needs_a_valid_duration(run, seeded, stored, args, message) -> N
 @pytest.mark.parametrize("seed", [1, 2])
 def test_list_by_user_shows_exactly_that_users_threads(run, open_db, seed) -> None:
     rng = random.Random(seed)
-    users = ["ann", "ben", "cat", "ann's evil twin", "ben%"]  # quotes and LIKE wildcards in names
+    users = ["ann", "ben", "cat", "ann_x", "annax", "b.n"]  # LIKE's `_` and regex's `.` in names
     owners: dict[str, str] = {}
     with open_db() as desk:
         for _ in range(rng.randint(15, 30)):

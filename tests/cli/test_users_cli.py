@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -35,7 +36,11 @@ def test_add_prints_a_working_token_once_and_list_never_shows_it(tmp_path: Path)
 
     listed = runner.invoke(app, ["--db", str(db), "users", "list"])
     assert listed.exit_code == 0
-    assert listed.stdout.startswith("carol\tadmin\t") and token not in listed.stdout
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["name", "role", "created"]
+    assert row.split()[:2] == ["carol", "admin"] and token not in listed.stdout
+    as_json = json.loads(runner.invoke(app, ["--db", str(db), "users", "list", "--json"]).stdout)
+    assert [(u["name"], u["is_admin"]) for u in as_json] == [("carol", True)]
 
 
 def test_duplicate_bad_and_unknown_names_fail_cleanly(tmp_path: Path) -> None:
@@ -55,4 +60,5 @@ def test_revoke_invalidates_the_token(tmp_path: Path) -> None:
     revoked = runner.invoke(app, ["--db", str(db), "users", "revoke", "frank"])
     assert revoked.exit_code == 0
     assert _authenticate(db, token) is None
-    assert runner.invoke(app, ["--db", str(db), "users", "list"]).stdout == ""
+    assert runner.invoke(app, ["--db", str(db), "users", "list"]).stdout == "No users.\n"
+    assert runner.invoke(app, ["--db", str(db), "users", "list", "--json"]).stdout == "[]\n"

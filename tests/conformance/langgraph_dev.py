@@ -28,7 +28,16 @@ import threaddesk.agent
 from threaddesk import errors
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 
-AGENT_MODULES = ("graph.py", "offline.py", "profile.py")
+# The graph and the offline model with every module they read; `models.py` (providers) is not needed.
+AGENT_MODULES = (
+    "graph.py",
+    "offline.py",
+    "profile.py",
+    "reading.py",
+    "names.py",
+    "lexicon.py",
+    "sentences.py",
+)
 REPO = Path(__file__).resolve().parents[2]
 # Read at import: the autouse settings fixture clears THREADDESK_* before each test runs.
 CLI_FROM_ENV = os.environ.get("THREADDESK_LANGGRAPH_CLI")

@@ -220,6 +220,27 @@ async def test_filter_by_user_id(registry: ThreadRegistry) -> None:
     assert await registry.list(user_id="alice' OR '1'='1") == []
 
 
+async def test_filter_by_title_contains_ignoring_case_and_wildcards(registry: ThreadRegistry) -> None:
+    await insert_all(
+        registry,
+        [
+            make_thread("r1", title="Refund for order #1042"),
+            make_thread("r2", title="REFUNDS", at=T0 + US),
+            make_thread("p1", title="100% off_promo"),
+            make_thread("p2", title="100x offxpromo"),
+            make_thread("n1"),
+        ],
+    )
+    assert ids(await registry.list(title="refund")) == ["r2", "r1"]
+    assert ids(await registry.list(title="order #10")) == ["r1"]
+    assert ids(await registry.list(title="100% off_")) == ["p1"]  # % and _ match only themselves
+    assert ids(await registry.list(title="%")) == ["p1"]
+    assert await registry.list(title="nothing like it") == []
+    assert ids(await registry.list(title="refund", after=cursor_after(make_thread("r2", at=T0 + US)))) == [
+        "r1"
+    ]
+
+
 async def test_filter_by_status(registry: ThreadRegistry) -> None:
     await insert_all(
         registry,

@@ -19,7 +19,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from threaddesk.agent.profile import name_in_messages, with_profile
+from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
@@ -89,9 +89,9 @@ def build_agent(
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
         if "customer_name" in state:
-            name = name_in_messages(_new_messages(messages)) or state["customer_name"]
+            name = introduced_name(_new_messages(messages)) or state["customer_name"]
         else:  # a thread from before profiles existed, or a new one: look once at all of it
-            name = name_in_messages(messages)
+            name = introduced_name(messages)
         context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
         prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
         return prompt, {"customer_name": name}

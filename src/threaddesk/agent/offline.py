@@ -20,81 +20,141 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from threaddesk.agent.profile import message_text as _text
-from threaddesk.agent.profile import name_in, name_in_prompt
-from threaddesk.agent.profile import name_in_messages as said_name
+from threaddesk.agent.profile import introduced_name, name_in_prompt
+from threaddesk.agent.reading import Act, Sentence, order_numbers, read
+from threaddesk.agent.sentences import message_text
 
-_NAME_QUESTION = re.compile(
-    r"what(?:['’]s| is) my name|who am i\b|do you (?:know|remember) (?:who i am|my name|me)"
-    r"|(?:remember|recall) (?:my name|who i am)",
-    re.IGNORECASE,
-)
-_CONFIRMING = re.compile(r"^\s*(?:do|did|can|could) you\b|remember", re.IGNORECASE)
-_RECALL_QUESTION = re.compile(
-    r"what (?:was|is) my (?:issue|problem|question|request|order)"
-    r"|what did i (?:say|ask|tell you|need)|remind me|where were we",
-    re.IGNORECASE,
-)
-_GREETING = re.compile(r"^\s*(?:hi|hello|hey|good (?:morning|afternoon|evening)|howdy)\b", re.IGNORECASE)
-_HEY = re.compile(r"^\s*hey\b", re.IGNORECASE)
-_THANKS = re.compile(r"\b(?:thanks|thank you|cheers)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"\S+\s*|\s+")
+_QUOTE_LIMIT = 120
+_RECALLED_MESSAGES = 3  # a concern told over several messages in a row is recalled whole, up to this many
 
 
-def customer_name(messages: Sequence[BaseMessage]) -> str | None:
-    """The latest name the customer gave in these messages, else the one a system prompt states."""
+def known_name(messages: Sequence[BaseMessage]) -> str | None:
+    """The name the model may call the customer: the latest they introduced themselves by in these
+    messages, else the one the graph's profile states in the system prompt (it outlives trimming)."""
     told = None
     for message in messages:
         if isinstance(message, SystemMessage):
-            told = name_in_prompt(_text(message)) or told
-    return said_name(messages) or told
+            told = name_in_prompt(message_text(message)) or told
+    return introduced_name(messages) or told
 
 
-def _is_substantive(text: str) -> bool:
-    """A message that states a concern: not an introduction, greeting, thanks or question."""
-    stripped = text.strip()
-    return bool(stripped) and not (
-        name_in(stripped)
-        or stripped.endswith("?")
-        or _GREETING.match(stripped)
-        and len(stripped.split()) <= 3
-        or _THANKS.search(stripped)
-        and len(stripped.split()) <= 4
-    )
+def _quote(text: str) -> str:
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+
+
+def _concerns(sentences: Sequence[Sentence]) -> list[str]:
+    out: list[str] = []
+    for sentence in sentences:
+        if sentence.act is Act.CONCERN and sentence.text not in out:
+            out.append(sentence.text)
+    return out
+
+
+def _latest_concern(messages: Sequence[Sequence[Sentence]]) -> str | None:
+    """The concern as last told: the concern sentences of the latest messages in a row that state one
+    ("My parcel never arrived." then "It was order 1042."), at most `_RECALLED_MESSAGES` of them."""
+    told: list[list[str]] = []
+    for sentences in reversed(messages):
+        concerns = _concerns(sentences)
+        if concerns:
+            told.insert(0, concerns)
+        if told and (not concerns or len(told) == _RECALLED_MESSAGES):
+            break
+    return " ".join(sentence for concerns in told for sentence in concerns) or None
+
+
+def _recalled_orders(messages: Sequence[Sequence[Sentence]]) -> list[str]:
+    """The order numbers of the latest message of the customer's that gave any."""
+    for sentences in reversed(messages):
+        numbers = list(dict.fromkeys(n for s in sentences for n in order_numbers(s.text)))
+        if numbers:
+            return numbers
+    return []
+
+
+def _answer_name_question(question: Sentence, name: str | None) -> str:
+    if not name:
+        return "I don't know your name yet. What should I call you?"
+    if question.form == "yes/no":
+        return f"Yes, you're {name}!"
+    if question.form == "who":
+        return f"You're {name}!"
+    return f"Your name is {name}!"
+
+
+def _answer_name_check(asked: str, name: str | None) -> str:
+    if not name:
+        return "I don't know your name yet. What should I call you?"
+    if asked.casefold() in (name.casefold(), name.split()[0].casefold(), name.split()[-1].casefold()):
+        return f"Yes, you're {name}!"
+    return f"You told me your name is {name}."
 
 
 def reply_for(messages: Sequence[BaseMessage]) -> str:
-    """The offline agent's answer to the last customer message, from these messages only."""
-    human = [_text(m) for m in messages if isinstance(m, HumanMessage)]
+    """The offline agent's answer to the last customer message, from these messages only.
+
+    The message is read sentence by sentence (`reading.read`); the answer is to the first of, in
+    this order: a question about the customer's name, order number or concern (answered from what
+    the customer wrote, this message included); the concern it states (with a greeting by name if
+    it also introduces); an introduction; a feeling; goodbye; thanks; a request for help; a
+    greeting; a question about the agent; small talk; an acknowledgement. Anything else gets
+    "I'm not sure I understood", quoting the message, never a guess.
+    """
+    human = [message_text(m) for m in messages if isinstance(m, HumanMessage)]
     if not human:
         return "Hello! How can I help you today?"
-    latest = human[-1].strip()
-    name = customer_name(messages)
+    read_messages = [read(text) for text in human]
+    said = read_messages[-1]
+    acts = {s.act: s for s in reversed(said)}  # the first sentence of each act
+    name = known_name(messages)
     you = f", {name}" if name else ""
+    introduced = Act.INTRODUCTION in acts
+    hey = human[-1].lstrip().lower().startswith("hey")
 
-    if _NAME_QUESTION.search(latest):
-        if not name:
-            return "I don't know your name yet. What should I call you?"
-        if _CONFIRMING.search(latest):
-            return f"Yes, you're {name}!"
-        if re.search(r"who am i", latest, re.IGNORECASE):
-            return f"You're {name}!"
-        return f"Your name is {name}!"
-    if name_in(latest):
-        if _HEY.match(latest):
-            return f"Hi {name}! What can I do for you?"
-        return f"Hello {name}! How can I help?"
-    if _RECALL_QUESTION.search(latest):
-        concerns = [text.strip() for text in human[:-1] if _is_substantive(text)]
-        if not concerns:
+    if Act.NAME_QUESTION in acts:
+        return _answer_name_question(acts[Act.NAME_QUESTION], name)
+    if Act.NAME_CHECK in acts:
+        return _answer_name_check(acts[Act.NAME_CHECK].name or "", name)
+    if Act.ORDER_QUESTION in acts:
+        numbers = _recalled_orders(read_messages)
+        if not numbers:
+            return f"You haven't given me an order number yet{you}. What is it?"
+        listed = " and ".join(f"#{n}" for n in numbers)
+        return f"You mentioned order {listed}."
+    if Act.CONCERN_QUESTION in acts:
+        concern = _latest_concern(read_messages)
+        if not concern:
             return f"You haven't told me about an issue yet{you}. What can I help with?"
-        return f'You told me: "{concerns[-1]}"'
-    if _GREETING.match(latest) and len(latest.split()) <= 3:
-        return f"Hello again{you}! How can I help?" if name else "Hello! How can I help you today?"
-    if _THANKS.search(latest):
+        return f'You told me: "{_quote(concern)}"'
+    opening = f"{'Hi' if hey else 'Hello'} {name}!" if introduced and name else None
+    concerns = _concerns(said)
+    if concerns:
+        noted = f'I\'ve noted: "{_quote(" ".join(concerns))}" Can you tell me a bit more so I can help?'
+        return f"{opening} {noted}" if opening else f"Thanks{you}. {noted}"
+    if opening and Act.FEELING in acts:  # "I'm Alice and I'm frustrated"
+        return f"{opening} I'm sorry to hear that. Can you tell me what went wrong?"
+    if opening:
+        return f"{opening} {'What can I do for you?' if hey else 'How can I help?'}"
+    if Act.FEELING in acts:
+        return f"I'm sorry to hear that{you}. Can you tell me what went wrong?"
+    if Act.GOODBYE in acts:
+        return f"Goodbye{you}! Thanks for getting in touch."
+    if Act.THANKS in acts:
         return f"You're welcome{you}! Is there anything else I can help with?"
-    snippet = latest if len(latest) <= 120 else latest[:117] + "..."
-    return f'Thanks{you}. I\'ve noted: "{snippet}" Can you tell me a bit more so I can help?'
+    if Act.HELP in acts:
+        return f"Of course{you}! What do you need help with?"
+    if Act.GREETING in acts:
+        return f"Hello again{you}! How can I help?" if name else "Hello! How can I help you today?"
+    if Act.ABOUT_THE_AGENT in acts:
+        return f"I'm an automated support assistant{you}. How can I help?"
+    if Act.SMALL_TALK in acts:
+        return f"I'm well, thank you{you}! How can I help?"
+    if Act.ACKNOWLEDGEMENT in acts and len(acts) == 1:
+        return f"Alright{you}. Is there anything else I can help with?"
+    # The words it did not understand are quoted back, so the customer sees what was read.
+    unclear = _quote(human[-1].strip())
+    return f'I\'m not sure I understood{you}: "{unclear}" Could you tell me a bit more about what you need?'
 
 
 class OfflineChatModel(BaseChatModel):

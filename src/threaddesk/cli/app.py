@@ -13,14 +13,14 @@ import typer
 from threaddesk import __version__
 from threaddesk.cli import chat, db, serve, threads, users
 from threaddesk.cli.errors import ThreadDeskGroup
-from threaddesk.cli.state import CliState, load_settings
+from threaddesk.cli.state import CliState, cli_state
 
 app = typer.Typer(
     name="threaddesk",
     cls=ThreadDeskGroup,
     help="A support agent that keeps each conversation's memory isolated by thread id.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -62,19 +62,32 @@ def root(
 
     Settings also come from THREADDESK_* environment variables (see the README).
     """
-    ctx.obj = CliState(load_settings(database_url=db, model=model))
+    ctx.obj = CliState({"database_url": db, "model": model})
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     db: Annotated[
-        str, typer.Option("--db", help="Where the demo keeps its threads ('memory' or a SQLite path).")
-    ] = "memory",
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="URL",
+            show_default=False,
+            help="Where the demo keeps its threads, like the global --db [default: a throwaway database].",
+        ),
+    ] = None,
 ) -> None:
-    """Run the multi-thread support exercise: parallel threads, isolation, switching."""
+    """Run the multi-thread support exercise: parallel threads, isolation, switching.
+
+    It runs on a throwaway in-memory database unless --db names one (before or
+    after `demo`), and talks to the model --model or $THREADDESK_MODEL names.
+    """
     from threaddesk.demo import main as run_demo
 
-    raise typer.Exit(run_demo(database_url=db))
+    state = cli_state(ctx)
+    database_url = db or (state.settings.database_url if state.given("database_url") else "memory")
+    raise typer.Exit(run_demo(database_url=database_url, settings=state.settings))
 
 
 app.command()(chat.chat)

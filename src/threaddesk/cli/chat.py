@@ -9,20 +9,29 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from typing import Annotated, TextIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 
 from threaddesk.cli.errors import ExitCode, fail
-from threaddesk.cli.options import UserOption
-from threaddesk.cli.output import console, print_messages, thread_table
+from threaddesk.cli.options import UserOption, check_user
+from threaddesk.cli.output import console, print_messages, print_thread_table, thread_label
 from threaddesk.cli.state import cli_state
-from threaddesk.errors import InvalidArgument, StorageUnavailable, ThreadDeskError, ThreadExists
-from threaddesk.ids import validate_user_id
-from threaddesk.service import Reply, Token
-from threaddesk.sync import ThreadDesk
-from threaddesk.threads import Thread
+from threaddesk.errors import (
+    InvalidArgument,
+    StorageUnavailable,
+    ThreadDeskError,
+    ThreadExists,
+    ThreadNotFound,
+)
+from threaddesk.ids import new_thread_id
+from threaddesk.threads.models import Thread
+
+if TYPE_CHECKING:
+    from threaddesk.service import Reply
+    from threaddesk.sync import ThreadDesk
 
 DEFAULT_HISTORY = 10
 HELP = """\
@@ -45,45 +54,77 @@ def chat(
         typer.Option("--thread", "-t", help="Talk on this thread; created for you if it does not exist yet."),
     ] = None,
     new: Annotated[bool, typer.Option("--new", help="Start a new thread.")] = False,
+    title: Annotated[
+        str | None, typer.Option("--title", help="The new thread's title (with --new).", show_default=False)
+    ] = None,
 ) -> None:
     """Chat with the agent. Without --thread or --new, resumes your most recent thread.
 
     On a terminal: an interactive session with /commands (/help lists them).
     With stdin piped: each line is one message, and only the replies are printed.
+    A thread that does not exist yet is created with the first message it accepts,
+    so input that is refused (or blank) leaves nothing behind.
     """
     if thread is not None and new:
         fail("--thread and --new cannot be used together")
+    if title is not None and not new:
+        fail("--title names a new thread: use it with --new")
     state = cli_state(ctx)
-    user = validate_user_id(user or state.settings.user)
+    user = check_user(user if user is not None else state.settings.user)
     with state.open_desk() as desk:
-        current, started = _start_thread(desk, user, thread, new)
+        target = _find_thread(desk, user, thread, new)
         if sys.stdin.isatty():
+            current = target.existing or _create(desk, user, target.thread_id, title)
             Repl(desk, user, current, console()).run()
             return
-        if started and thread is None:
-            typer.echo(f"thread {current.thread_id}", err=True)
-        answer_lines(desk, user, current.thread_id, sys.stdin, sys.stdout)
+        answer_lines(desk, user, target, sys.stdin, sys.stdout, title=title, announce=thread is None)
 
 
-def _start_thread(desk: ThreadDesk, user: str, thread_id: str | None, new: bool) -> tuple[Thread, bool]:
-    """The thread to talk on, and whether it was created just now."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The thread a chat talks on: one of the user's, or an id to create with the first turn."""
+
+    thread_id: str
+    existing: Thread | None = None
+
+
+def _find_thread(desk: ThreadDesk, user: str, thread_id: str | None, new: bool) -> Target:
+    """`--thread ID` (the user's, or free), a new id for `--new`, else the user's latest thread."""
     if thread_id is not None:
         try:
-            thread = desk.threads.create(user, thread_id, if_exists="get")
-        except ThreadExists:
-            fail(f"thread {thread_id!r} belongs to another user: choose another id", ExitCode.CONFLICT)
-        return thread, thread.message_count == 0 and thread.created_at == thread.last_active_at
+            found = desk.threads.get(thread_id)
+        except ThreadNotFound:
+            return Target(thread_id)
+        if found.user_id != user:
+            _belongs_to_another(thread_id)
+        return Target(thread_id, found)
     if not new:
         latest = desk.threads.list(user_id=user, limit=1).threads
         if latest:
-            return latest[0], False
-    return desk.threads.new_conversation(user), True
+            return Target(latest[0].thread_id, latest[0])
+    return Target(new_thread_id())
 
 
-def stream_reply(desk: ThreadDesk, thread_id: str, text: str, user: str, out: TextIO) -> Reply:
-    """Write the reply to `out` token by token as the model produces it; return the `Reply`."""
+def _belongs_to_another(thread_id: str) -> NoReturn:
+    fail(f"thread {thread_id!r} belongs to another user: choose another id", ExitCode.CONFLICT)
+
+
+def _create(desk: ThreadDesk, user: str, thread_id: str, title: str | None) -> Thread:
+    try:
+        return desk.threads.create(user, thread_id, title=title, if_exists="get")
+    except ThreadExists:
+        _belongs_to_another(thread_id)
+
+
+def stream_reply(desk: ThreadDesk, thread_id: str, text: str, user: str, out: TextIO, **turn: Any) -> Reply:
+    """Write the reply to `out` token by token as the model produces it; return the `Reply`.
+
+    `turn` goes to `SupportDesk.stream` (`create`, `title`).
+    """
+    from threaddesk.service import Token
+
     reply: Reply | None = None
-    for event in desk.stream(thread_id, text, user_id=user):
+    for event in desk.stream(thread_id, text, user_id=user, **turn):
         if isinstance(event, Token):
             out.write(event.text)
             out.flush()
@@ -95,12 +136,35 @@ def stream_reply(desk: ThreadDesk, thread_id: str, text: str, user: str, out: Te
     return reply
 
 
-def answer_lines(desk: ThreadDesk, user: str, thread_id: str, lines: Iterable[str], out: TextIO) -> None:
-    """Non-interactive chat: every non-blank line is one turn; print only the replies."""
+def answer_lines(
+    desk: ThreadDesk,
+    user: str,
+    target: Target,
+    lines: Iterable[str],
+    out: TextIO,
+    *,
+    title: str | None = None,
+    announce: bool = False,
+) -> None:
+    """Non-interactive chat: every non-blank line is one turn; print only the replies.
+
+    A thread not created yet is created by the first turn, once its message is
+    accepted; with `announce`, its id then goes to stderr (a script needs it to come back).
+    """
+    create = target.existing is None
     for line in lines:
         text = line.rstrip("\r\n")
-        if text.strip():
-            stream_reply(desk, thread_id, text, user, out)
+        if not text.strip():
+            continue
+        try:
+            stream_reply(
+                desk, target.thread_id, text, user, out, create=create, title=title if create else None
+            )
+        except ThreadExists:
+            _belongs_to_another(target.thread_id)
+        if create and announce:
+            typer.echo(f"thread {target.thread_id}", err=True)
+        create = False
 
 
 class Repl:
@@ -111,28 +175,34 @@ class Repl:
         self.user = user
         self.thread = thread
         self.out = out
-        self.commands: dict[str, Callable[[str], None]] = {
-            "/new": self.new,
-            "/switch": self.switch,
-            "/threads": self.threads,
-            "/history": self.history,
-            "/rename": self.rename,
-            "/whoami": self.whoami,
-            "/help": self.help,
+        self.running = True
+        # name -> (what it does, its usage; a usage without an argument means it takes none)
+        self.commands: dict[str, tuple[Callable[[str], None], str]] = {
+            "/new": (self.new, "/new [TITLE]"),
+            "/switch": (self.switch, "/switch ID"),
+            "/threads": (self.threads, "/threads"),
+            "/history": (self.history, "/history [N]"),
+            "/rename": (self.rename, "/rename TITLE"),
+            "/whoami": (self.whoami, "/whoami"),
+            "/help": (self.help, "/help"),
+            "/quit": (self.quit, "/quit"),
+            "/exit": (self.quit, "/exit"),
         }
 
     @property
     def prompt(self) -> str:
-        return f"{self.thread.thread_id}> "
+        """The thread's title or a short id: a 36-character UUID would crowd the line."""
+        return f"{thread_label(self.thread)}> "
 
     def run(self) -> None:
         _enable_completion(self.complete)
+        title = f" ({self.thread.title})" if self.thread.title else ""
         self.out.print(
-            f"Chatting as [bold]{self.user}[/] on thread [bold]{self.thread.thread_id}[/]. "
+            f"Chatting as [bold]{self.user}[/] on thread [bold]{self.thread.thread_id}[/]{title}. "
             "/help lists the commands.",
             highlight=False,
         )
-        while True:
+        while self.running:
             try:
                 line = input(self.prompt).strip()
             except EOFError:
@@ -143,8 +213,6 @@ class Repl:
                 continue
             if not line:
                 continue
-            if line in ("/quit", "/exit"):
-                return
             try:
                 self.handle(line)
             except KeyboardInterrupt:
@@ -159,10 +227,13 @@ class Repl:
             self.thread = stream_reply(self.desk, self.thread.thread_id, line, self.user, sys.stdout).thread
             return
         name, _, argument = line.partition(" ")
-        command = self.commands.get(name)
-        if command is None:
+        argument = argument.strip()
+        if name not in self.commands:
             raise InvalidArgument(f"unknown command {name}: /help lists the commands")
-        command(argument.strip())
+        command, usage = self.commands[name]
+        if argument and " " not in usage:
+            raise InvalidArgument(f"usage: {usage} ({name} takes no arguments)")
+        command(argument)
 
     def new(self, title: str) -> None:
         self.thread = self.desk.threads.new_conversation(self.user, title=title or None)
@@ -179,13 +250,16 @@ class Repl:
 
     def threads(self, _: str) -> None:
         page = self.desk.threads.list(user_id=self.user, limit=100)
-        self.out.print(thread_table(page.threads, current=self.thread.thread_id, owners=False))
+        print_thread_table(self.out, page.threads, current=self.thread.thread_id, owners=False)
 
     def history(self, argument: str) -> None:
-        try:
-            count = int(argument) if argument else DEFAULT_HISTORY
-        except ValueError:
-            raise InvalidArgument(f"usage: /history [N], N a whole number, got {argument!r}") from None
+        count = DEFAULT_HISTORY
+        if argument:
+            count = int(argument) if argument.isascii() and argument.isdigit() else -1
+        if count < 0:
+            raise InvalidArgument(
+                f"usage: /history [N], N a whole number of messages (0 or more), got {argument!r}"
+            )
         messages = self.desk.history(self.thread.thread_id, user_id=self.user, limit=count)
         if not print_messages(self.out, messages):
             self.out.print("No messages yet.")
@@ -207,13 +281,16 @@ class Repl:
     def help(self, _: str) -> None:
         self.out.print(HELP, markup=False)
 
+    def quit(self, _: str) -> None:
+        self.running = False
+
     def complete(self, line: str, text: str) -> list[str]:
         """Completions of the word `text` on `line`: command names, or thread ids after /switch."""
         if line.startswith("/switch ") and len(line.split()) <= 2:
             page = self.desk.threads.list(user_id=self.user, limit=1000)
             return [t.thread_id for t in page.threads if t.thread_id.startswith(text)]
         if " " not in line:
-            return [name for name in [*self.commands, "/quit"] if name.startswith(text)]
+            return [name for name in self.commands if name.startswith(text)]
         return []
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from threaddesk.cli.errors import fail
-from threaddesk.cli.state import cli_state
-from threaddesk.config import Settings
-from threaddesk.service import SupportDesk
+from threaddesk.cli.output import describe_database
+from threaddesk.cli.state import asyncio_run, cli_state
+
+if TYPE_CHECKING:
+    from threaddesk.config import Settings
+    from threaddesk.service import SupportDesk
 
 # The app factory every worker process calls: it reads its settings from THREADDESK_*.
 APP_FACTORY = "threaddesk.web.app:create_app"
@@ -72,7 +74,7 @@ def _run_workers(settings: Settings, workers: int) -> None:
             f"--workers {workers} needs PostgreSQL (--db postgresql://...): each worker is a process,"
             " and only PostgreSQL shares threads, users and turn locks between processes"
         )
-    asyncio.run(_prepare(settings))
+    asyncio_run(_prepare(settings))
     _export(settings)
     uvicorn.run(
         APP_FACTORY,
@@ -101,10 +103,11 @@ def serve(
     settings = cli_state(ctx).settings.model_copy(
         update={key: value for key, value in overrides.items() if value is not None}
     )
+    typer.echo(f"Database: {describe_database(settings.database_url)}")
     try:
         if workers > 1:
             _run_workers(settings, workers)
         else:
-            asyncio.run(_run(settings))
+            asyncio_run(_run(settings))
     except KeyboardInterrupt:
         pass

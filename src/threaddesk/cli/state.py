@@ -1,21 +1,33 @@
-"""What the root options decide for every command: the settings, and how to open the desk."""
+"""What the root options decide for every command: the settings, and how to open the desk.
+
+Nothing heavy is imported here at module level: `threaddesk --help` must not
+pay for pydantic-settings, LangChain or LangGraph (they load when a command runs).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from threaddesk.agent import OfflineChatModel
 from threaddesk.cli.errors import fail
-from threaddesk.config import Settings
-from threaddesk.sync import ThreadDesk
+
+if TYPE_CHECKING:
+    from threaddesk.config import Settings
+    from threaddesk.sync import ThreadDesk
+
+T = TypeVar("T")
 
 
 def load_settings(**overrides: Any) -> Settings:
     """`Settings` from `THREADDESK_*`, with the command-line options given (not None) on top."""
+    from pydantic import ValidationError
+
+    from threaddesk.config import Settings
+
     try:
         return Settings(**{name: value for name, value in overrides.items() if value is not None})
     except ValidationError as error:
@@ -26,10 +38,22 @@ def load_settings(**overrides: Any) -> Settings:
 
 @dataclass(frozen=True)
 class CliState:
-    settings: Settings
+    """The root options as given; `settings` is read from them (and the environment) on first use."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(**self.overrides)
+
+    def given(self, name: str) -> bool:
+        """Whether the root option for setting `name` was given on the command line."""
+        return self.overrides.get(name) is not None
 
     def open_desk(self) -> ThreadDesk:
         """The desk with the configured model, for commands that run turns."""
+        from threaddesk.sync import ThreadDesk
+
         return ThreadDesk.open(self.settings)
 
     def open_admin_desk(self) -> ThreadDesk:
@@ -38,6 +62,9 @@ class CliState:
         They read and change threads only, so they use the offline model and
         keep working when the configured provider is not installed or reachable.
         """
+        from threaddesk.agent import OfflineChatModel
+        from threaddesk.sync import ThreadDesk
+
         return ThreadDesk.open(self.settings, model=OfflineChatModel())
 
 
@@ -47,3 +74,10 @@ def cli_state(ctx: typer.Context) -> CliState:
     if state is None:
         raise RuntimeError("threaddesk commands run under the root `threaddesk` app")
     return state
+
+
+def asyncio_run(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, imported when a command first needs it (asyncio costs `--help` 20 ms)."""
+    import asyncio
+
+    return asyncio.run(coro)

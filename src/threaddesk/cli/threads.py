@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from threaddesk.cli.errors import ExitCode, fail
-from threaddesk.cli.options import JsonOption, ThreadIdArg, duration_option
+from threaddesk.cli.options import JsonOption, ThreadIdArg, UserFilterOption, duration_option
 from threaddesk.cli.output import (
     console,
     echo_json,
     idle_phrase,
     print_messages,
+    print_search_hits,
+    print_thread_table,
     thread_details,
-    thread_table,
+    thread_markdown,
 )
 from threaddesk.cli.state import cli_state
-from threaddesk.threads.models import MAX_PAGE_SIZE
+from threaddesk.threads.models import MAX_PAGE_SIZE, Thread, ThreadStatus
+from threaddesk.threads.search import MAX_SEARCH_RESULTS
 
 app = typer.Typer(
     name="threads",
@@ -33,6 +36,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+DEFAULT_PAGE_SIZE = 50
 # Cleanups removing at least this many threads show a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 20
 
@@ -41,29 +45,84 @@ def _plural(count: int, word: str = "thread") -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def _tag_filter(pairs: list[str]) -> dict[str, str]:
+    """`--tag KEY=VALUE` options as a metadata filter (every pair must match)."""
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"invalid --tag {pair!r}: use KEY=VALUE")
+        tags[key.strip()] = value
+    return tags
+
+
 @app.command("list")
 def list_threads(
     ctx: typer.Context,
-    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this user's threads.")] = None,
+    user: UserFilterOption = None,
+    status: Annotated[
+        ThreadStatus | None, typer.Option("--status", help="Only threads with this status.")
+    ] = None,
+    tags: Annotated[
+        list[str] | None,
+        typer.Option("--tag", metavar="KEY=VALUE", help="Only threads with this tag (repeat: all of them)."),
+    ] = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            "--title", help="Only threads whose title contains this (ignoring case).", show_default=False
+        ),
+    ] = None,
     idle_for: Annotated[
         timedelta | None, duration_option("--idle-for", help="Only threads idle at least this long")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help=f"At most this many (1-{MAX_PAGE_SIZE}).")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            show_default=False,
+            help=f"At most this many per page (1-{MAX_PAGE_SIZE})"
+            f" [default: {DEFAULT_PAGE_SIZE}; with --all, {MAX_PAGE_SIZE}].",
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        typer.Option(
+            "--cursor", help="Continue after the page that printed this cursor.", show_default=False
+        ),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every matching thread, page after page.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Threads, most recently active first."""
+    """Threads, most recently active first, a page at a time (--cursor, --all for more)."""
+    metadata = _tag_filter(tags or [])
+    found: list[Thread] = []
     with cli_state(ctx).open_admin_desk() as desk:
-        page = desk.threads.list(user_id=user, inactive_since=idle_for, limit=limit)
+        while True:
+            page = desk.threads.list(
+                user_id=user,
+                status=status,
+                metadata=metadata,
+                inactive_since=idle_for,
+                limit=limit if limit is not None else (MAX_PAGE_SIZE if every else DEFAULT_PAGE_SIZE),
+                cursor=cursor,
+                title=title,
+            )
+            found += page.threads
+            cursor = page.next_cursor
+            if not every or cursor is None:
+                break
+    if cursor is not None:
+        typer.echo(f"More threads: rerun with --cursor {cursor} (or --all).", err=True)
     if as_json:
-        echo_json([thread.to_dict() for thread in page.threads])
+        echo_json([thread.to_dict() for thread in found])
         return
     out = console()
-    if not page.threads:
+    if not found:
         out.print("No threads.")
         return
-    out.print(thread_table(page.threads, owners=user is None))
-    if page.next_cursor:
-        out.print(f"(showing the first {limit}; raise --limit to see more)", style="dim")
+    print_thread_table(out, found, owners=user is None)
 
 
 @app.command()
@@ -91,6 +150,54 @@ def history(
         echo_json([message.to_dict() for message in messages])
     elif not print_messages(console(), messages):
         console().print("No messages yet.")
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="Words to find (all of them).", show_default=False)
+    ],
+    user: UserFilterOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", help=f"At most this many messages (1-{MAX_SEARCH_RESULTS}).")
+    ] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Messages that say TEXT, best match first: each word matches words starting with it, any case."""
+    with cli_state(ctx).open_admin_desk() as desk:
+        hits = desk.search(text, user_id=user, limit=limit)
+    if as_json:
+        echo_json([hit.to_dict() for hit in hits])
+        return
+    out = console()
+    if not hits:
+        out.print("No messages found.")
+        return
+    print_search_hits(out, hits, owners=user is None)
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    thread_id: ThreadIdArg,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="json (for programs) or markdown (for people).")
+    ] = ExportFormat.JSON,
+) -> None:
+    """A whole thread, its details and every message, on stdout (redirect it to a file)."""
+    with cli_state(ctx).open_admin_desk() as desk:
+        thread = desk.threads.get(thread_id)
+        messages = desk.history(thread_id)
+    if format is ExportFormat.JSON:
+        echo_json({"thread": thread.to_dict(), "messages": [message.to_dict() for message in messages]})
+    else:
+        typer.echo(thread_markdown(thread, messages), nl=False)
 
 
 @app.command()
@@ -163,17 +270,26 @@ def cleanup(
         timedelta, duration_option("--idle-for", help="Remove threads idle longer than this")
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be removed.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the threads removed (or, with --dry-run, to remove) as JSON."),
+    ] = False,
 ) -> None:
     """Remove every thread idle longer than --idle-for, with its checkpoints."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     out = console()
     with cli_state(ctx).open_admin_desk() as desk:
         expired = desk.threads.cleanup(idle_for, dry_run=True)
         if dry_run:
+            if as_json:
+                echo_json([thread.to_dict() for thread in expired])
+                return
             if expired:
-                out.print(thread_table(expired))
+                print_thread_table(out, expired)
             typer.echo(f"Would remove {_plural(len(expired))} {idle_phrase(idle_for)} (dry run).")
             return
-        show_bar = len(expired) >= PROGRESS_THRESHOLD and out.is_terminal
+        show_bar = len(expired) >= PROGRESS_THRESHOLD and out.is_terminal and not as_json
         with Progress(
             TextColumn("Removing idle threads"),
             BarColumn(),
@@ -185,5 +301,8 @@ def cleanup(
         ) as progress:
             task = progress.add_task("cleanup", total=len(expired))
             removed = desk.threads.cleanup(idle_for, on_removed=lambda _: progress.advance(task))
+    if as_json:
+        echo_json([thread.to_dict() for thread in removed])
+        return
     users = len({thread.user_id for thread in removed})
     typer.echo(f"Removed {_plural(len(removed))} of {_plural(users, 'user')} {idle_phrase(idle_for)}.")

@@ -18,7 +18,7 @@ from langgraph.store.base import BaseStore
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.runs.interfaces import RunStore
-from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry
+from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
 
 __all__ = ["MEMORY_URLS", "Storage", "is_postgres_url", "open_storage", "sqlite_path"]
@@ -40,6 +40,12 @@ class Storage:
     # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
     store: BaseStore | None = None
     runs: RunStore | None = None
+    search: MessageIndex | None = None
+
+    @property
+    def supports_search(self) -> bool:
+        """Whether questions and replies are indexed for full-text search (`SupportDesk.search`)."""
+        return self.search is not None
 
     @property
     def supports_prune(self) -> bool:
@@ -96,6 +102,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
     from threaddesk.storage.sqlite.runs import SqliteRunStore
+    from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.store import ThreadedSqliteStore
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
@@ -118,6 +125,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied,
         [database.close],
         archive=SqliteArchive(database),
+        search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
         store=store,
     )
@@ -129,6 +137,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.runs import PostgresRunStore
+        from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.store import PooledPostgresStore
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
@@ -148,6 +157,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         applied,
         [database.close],
         archive=PostgresArchive(database),
+        search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
         store=store,
     )

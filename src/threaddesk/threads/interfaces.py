@@ -18,6 +18,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
+from threaddesk.threads.search import IndexedMessage, SearchHit
 
 
 class ThreadRegistry(ABC):
@@ -70,12 +71,14 @@ class ThreadRegistry(ABC):
         inactive_before: datetime | None = None,
         limit: int = 50,
         after: PageCursor | None = None,
+        title: str | None = None,
     ) -> list[Thread]:
         """Threads matching every filter, ordered by (last_active_at, thread_id) descending.
 
         `metadata` matches threads whose metadata holds each key with an equal
-        value; `inactive_before` those last active strictly before it; `after`
-        continues past a previous page's last row.
+        value; `inactive_before` those last active strictly before it; `title`
+        those whose title contains it, ignoring case (SQLite folds ASCII letters
+        only); `after` continues past a previous page's last row.
         """
 
     @abstractmethod
@@ -104,8 +107,14 @@ class ThreadRegistry(ABC):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
-        """Record a finished turn: activity time, message count, status."""
+        """Record a finished turn: activity time, message count, status.
+
+        `said` (the turn's question and reply) goes into the backend's `MessageIndex`
+        in the same transaction, so the index holds exactly the turns recorded,
+        for the price of one write (nothing if the thread is gone).
+        """
 
     @abstractmethod
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
@@ -184,4 +193,29 @@ class PrunableSaver(ABC):
         `"keep_latest"` keeps the `keep` newest checkpoints per namespace, so
         the latest is never deleted (`keep` < 1 is a `ValueError`); `"delete"`
         removes every checkpoint of the threads.
+        """
+
+
+class MessageIndex(ABC):
+    """The text of every stored question and reply, for full-text search (`SupportDesk.search`).
+
+    Rows are keyed by (thread_id, message_id), so indexing a message twice keeps
+    one copy. A backend removes a thread's rows in the same statement that
+    removes the thread's registry row (a trigger or a cascading foreign key), so
+    a deleted or expired thread is never found, whoever deleted it.
+    """
+
+    @abstractmethod
+    async def add(self, thread_id: str, messages: Sequence[IndexedMessage]) -> None:
+        """Index these messages of the thread (those already indexed are left as they are).
+
+        For `SupportDesk.reindex`; a turn's messages arrive with `ThreadRegistry.record_turn`.
+        """
+
+    @abstractmethod
+    async def search(self, terms: Sequence[str], *, user_id: str | None, limit: int) -> list[SearchHit]:
+        """Messages holding every term (as a word or the start of one), best match first.
+
+        `terms` come from `threads.search.search_terms` (letters and digits only);
+        with `user_id`, only that user's threads are searched.
         """

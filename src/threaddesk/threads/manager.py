@@ -33,6 +33,7 @@ from threaddesk.threads.models import (
     check_limit,
     utc_now,
 )
+from threaddesk.threads.search import IndexedMessage
 from threaddesk.values import check_metadata, check_text
 
 IfExists = Literal["raise", "get"]
@@ -177,13 +178,19 @@ class ThreadManager:
         inactive_since: datetime | timedelta | str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        title: str | None = None,
     ) -> ThreadPage:
         """Threads by most recent activity, one page at a time.
 
         `inactive_since` keeps threads with no activity since then: a datetime,
-        or an idle duration (`timedelta` or "7d") counted back from now.
+        or an idle duration (`timedelta` or "7d") counted back from now; `title`
+        those whose title contains it, ignoring case.
         """
         check_limit(limit)
+        if title is not None:
+            title = _check_title(title)
+            if title is None:
+                raise InvalidArgument("the title to search for must not be empty")
         if status is not None:
             try:
                 status = ThreadStatus(status)
@@ -207,6 +214,7 @@ class ThreadManager:
                 inactive_before=inactive_since,
                 limit=limit + 1,
                 after=after,
+                title=title,
             )
             found += [t for t in map(self._live, rows) if status is None or t.status is status]
             if len(rows) <= limit:
@@ -387,12 +395,13 @@ class ThreadManager:
         user_id: str | None = None,
         wait: bool = True,
         create: bool = False,
+        title: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`).
 
         The lock is taken before anything is awaited, so turns sent to one
         thread run in the order they were sent. With `create`, a missing
-        thread is created for `user_id` first.
+        thread is created for `user_id` first (titled `title`).
         """
         validate_thread_id(thread_id)
         if create and user_id is None:
@@ -402,7 +411,7 @@ class ThreadManager:
             if create:
                 owner = validate_user_id(user_id)
                 if thread is None:
-                    thread = await self.create(owner, thread_id, if_exists="get")
+                    thread = await self.create(owner, thread_id, title=title, if_exists="get")
                 elif thread.user_id != user_id:
                     raise ThreadExists(thread_id)
             elif thread is None or (user_id is not None and thread.user_id != user_id):
@@ -410,11 +419,16 @@ class ThreadManager:
             yield thread
 
     async def record_turn(
-        self, thread_id: str, *, message_count: int, status: ThreadStatus = ThreadStatus.IDLE
+        self,
+        thread_id: str,
+        *,
+        message_count: int,
+        status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread:
-        """Note a finished turn (activity time, message count, status); prune superseded checkpoints."""
+        """Note a finished turn (activity, message count, status, `said` for search); prune checkpoints."""
         thread = await self.registry.record_turn(
-            thread_id, at=self.clock(), message_count=message_count, status=status
+            thread_id, at=self.clock(), message_count=message_count, status=status, said=said
         )
         if thread is None:
             raise ThreadNotFound(thread_id)

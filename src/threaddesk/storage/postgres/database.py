@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg import AsyncConnection
@@ -74,14 +74,13 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, pool_size: int = 10, turn_pool_size: int = 10) -> None:
         self.url = url
-        self.pool = AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            connection_class=DictConnection,
-            kwargs=CONNECTION_KWARGS,
-            open=False,
-            name="threaddesk",
+        # Typed as what CONNECTION_KWARGS makes of its connections (dict rows); the class stays the
+        # pool's own (passing `AsyncConnection[DictRow]` as `connection_class` would change it).
+        self.pool: AsyncConnectionPool[DictConnection] = cast(
+            "AsyncConnectionPool[DictConnection]",
+            AsyncConnectionPool(
+                url, min_size=1, max_size=pool_size, kwargs=CONNECTION_KWARGS, open=False, name="threaddesk"
+            ),
         )
         self.turn_pool = AsyncConnectionPool(
             url,

@@ -51,7 +51,23 @@ _M003_MESSAGES = [
     """,
 ]
 
-_M004_RUNS = [
+_M004_MESSAGE_SEARCH = [
+    # The text of questions and replies (see `storage.postgres.search`); it goes with its thread.
+    """
+    CREATE TABLE threaddesk_message_text (
+        id BIGSERIAL PRIMARY KEY,
+        thread_id TEXT COLLATE "C" NOT NULL REFERENCES threaddesk_threads (thread_id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        body TEXT NOT NULL,
+        words TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED,
+        UNIQUE (thread_id, message_id)
+    )
+    """,
+    "CREATE INDEX threaddesk_message_text_words ON threaddesk_message_text USING GIN (words)",
+]
+
+_M005_RUNS = [
     """
     CREATE TABLE threaddesk_runs (
         run_id TEXT COLLATE "C" PRIMARY KEY,
@@ -77,7 +93,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("001_threads", _M001_THREADS),
     ("002_users", _M002_USERS),
     ("003_messages", _M003_MESSAGES),
-    ("004_runs", _M004_RUNS),
+    ("004_message_search", _M004_MESSAGE_SEARCH),
+    ("005_runs", _M005_RUNS),
 ]
 
 

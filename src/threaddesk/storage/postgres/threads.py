@@ -8,17 +8,34 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
+from threaddesk.threads.search import IndexedMessage
 
-_COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
+COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
 
-def _row(row: dict[str, Any]) -> Thread:
+async def insert_text(conn: AsyncConnection[Any], thread_id: str, said: Sequence[IndexedMessage]) -> None:
+    """Put messages in the search index (`storage.postgres.search`); one already there stays as it is."""
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING",
+            [(thread_id, m.message_id, m.role, m.content) for m in said],
+        )
+
+
+def like_escape(text: str) -> str:
+    """`text` matched literally by (I)LIKE ... ESCAPE '\\' (its `%` and `_` are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def thread_from_row(row: dict[str, Any]) -> Thread:
     return Thread(
         thread_id=row["thread_id"],
         user_id=row["user_id"],
@@ -68,7 +85,7 @@ class PostgresRegistry(ThreadRegistry):
 
     async def insert(self, thread: Thread) -> bool:
         row = await self._one(
-            f"INSERT INTO threaddesk_threads ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            f"INSERT INTO threaddesk_threads ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id",
             (
                 thread.thread_id,
@@ -84,8 +101,8 @@ class PostgresRegistry(ThreadRegistry):
         return row is not None
 
     async def get(self, thread_id: str) -> Thread | None:
-        row = await self._one(f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = %s", (thread_id,))
-        return _row(row) if row else None
+        row = await self._one(f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = %s", (thread_id,))
+        return thread_from_row(row) if row else None
 
     async def list(
         self,
@@ -96,31 +113,35 @@ class PostgresRegistry(ThreadRegistry):
         inactive_before: datetime | None = None,
         limit: int = 50,
         after: PageCursor | None = None,
+        title: str | None = None,
     ) -> list[Thread]:
         where, params = _filters(user_id, status, metadata)
+        if title is not None:
+            where.append("title ILIKE %s ESCAPE '\\'")
+            params.append(f"%{like_escape(title)}%")
         if inactive_before is not None:
             where.append("last_active_at < %s")
             params.append(inactive_before)
         if after is not None:
             where.append("(last_active_at, thread_id) < (%s, %s)")
             params.extend([datetime.fromtimestamp(after.last_active_at, UTC), after.thread_id])
-        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT %s"
         params.append(limit)
         async with self.db.connection() as conn:
-            return [_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
+            return [thread_from_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
 
     async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
         where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
-        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {query.order_by()} LIMIT %s OFFSET %s"
         params.extend([query.limit, query.offset])
         async with self.db.connection() as conn:
-            return [_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
+            return [thread_from_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
 
     async def count_matching(self, query: ThreadQuery) -> int:
         where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
@@ -139,7 +160,7 @@ class PostgresRegistry(ThreadRegistry):
     ) -> Thread | None:
         async with self.db.connection() as conn, conn.transaction():
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = %s FOR UPDATE", (thread_id,)
+                f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = %s FOR UPDATE", (thread_id,)
             )
             row = await cur.fetchone()
             if row is None:
@@ -147,11 +168,11 @@ class PostgresRegistry(ThreadRegistry):
             merged = merge_metadata(row["metadata"], metadata)
             cur = await conn.execute(
                 "UPDATE threaddesk_threads SET title = %s, metadata = %s"
-                f" WHERE thread_id = %s RETURNING {_COLUMNS}",
+                f" WHERE thread_id = %s RETURNING {COLUMNS}",
                 (row["title"] if title is None else title, Jsonb(merged), thread_id),
             )
             updated = await cur.fetchone()
-            return None if updated is None else _row(updated)
+            return None if updated is None else thread_from_row(updated)
 
     async def record_turn(
         self,
@@ -160,13 +181,22 @@ class PostgresRegistry(ThreadRegistry):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
-        row = await self._one(
+        update = (
             "UPDATE threaddesk_threads SET last_active_at = %s, message_count = %s, status = %s"
-            f" WHERE thread_id = %s RETURNING {_COLUMNS}",
-            (at, message_count, str(status), thread_id),
+            f" WHERE thread_id = %s RETURNING {COLUMNS}"
         )
-        return _row(row) if row else None
+        params = (at, message_count, str(status), thread_id)
+        if not said:
+            row = await self._one(update, params)
+            return thread_from_row(row) if row else None
+        async with self.db.connection() as conn, conn.transaction():
+            row = await (await conn.execute(update, params)).fetchone()
+            if row is None:
+                return None
+            await insert_text(conn, thread_id, said)
+            return thread_from_row(row)
 
     async def delete(self, thread_id: str, *, inactive_before: datetime | None = None) -> bool:
         # Two replicas deleting the same row: the second waits for the first, then finds nothing.

@@ -63,7 +63,42 @@ def _m003_messages(conn: sqlite3.Connection) -> None:
     )
 
 
-def _m004_runs(conn: sqlite3.Connection) -> None:
+def _m004_message_search(conn: sqlite3.Connection) -> None:
+    """The text of questions and replies, with an FTS5 index over it (see `storage.sqlite.search`)."""
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_message_text (
+            id INTEGER PRIMARY KEY,
+            thread_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            body TEXT NOT NULL,
+            UNIQUE (thread_id, message_id)
+        )
+        """
+    )
+    # External content: the index holds only the tokens; triggers keep it in step with the table.
+    conn.execute(
+        "CREATE VIRTUAL TABLE threaddesk_message_fts USING fts5(body,"
+        " content='threaddesk_message_text', content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
+    )
+    conn.execute(
+        "CREATE TRIGGER threaddesk_message_text_added AFTER INSERT ON threaddesk_message_text BEGIN"
+        " INSERT INTO threaddesk_message_fts (rowid, body) VALUES (new.id, new.body); END"
+    )
+    conn.execute(
+        "CREATE TRIGGER threaddesk_message_text_removed AFTER DELETE ON threaddesk_message_text BEGIN"
+        " INSERT INTO threaddesk_message_fts (threaddesk_message_fts, rowid, body)"
+        " VALUES ('delete', old.id, old.body); END"
+    )
+    # A thread's text goes in the statement that removes the thread, whoever removes it.
+    conn.execute(
+        "CREATE TRIGGER threaddesk_threads_removed AFTER DELETE ON threaddesk_threads BEGIN"
+        " DELETE FROM threaddesk_message_text WHERE thread_id = old.thread_id; END"
+    )
+
+
+def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute(
         """
         CREATE TABLE threaddesk_runs (
@@ -90,7 +125,8 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_threads", _m001_threads),
     ("002_users", _m002_users),
     ("003_messages", _m003_messages),
-    ("004_runs", _m004_runs),
+    ("004_message_search", _m004_message_search),
+    ("005_runs", _m005_runs),
 ]
 
 

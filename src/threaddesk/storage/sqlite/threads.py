@@ -13,8 +13,9 @@ from threaddesk.storage.sqlite.database import SqliteDatabase
 from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
+from threaddesk.threads.search import IndexedMessage
 
-_COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
+COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
 
 def _canonical(value: Any) -> str:
@@ -22,11 +23,25 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def insert_text(conn: sqlite3.Connection, thread_id: str, said: Sequence[IndexedMessage]) -> None:
+    """Put messages in the search index (`storage.sqlite.search`); one already there stays as it is."""
+    conn.executemany(
+        "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (thread_id, message_id) DO NOTHING",
+        [(thread_id, m.message_id, m.role, m.content) for m in said],
+    )
+
+
+def like_escape(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\' (its `%` and `_` are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _ts(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
-def _row(row: tuple) -> Thread:
+def thread_from_row(row: tuple) -> Thread:
     thread_id, user_id, title, metadata, status, created, active, count = row
     return Thread(
         thread_id=thread_id,
@@ -86,7 +101,7 @@ class SqliteRegistry(ThreadRegistry):
     async def insert(self, thread: Thread) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                f"INSERT OR IGNORE INTO threaddesk_threads ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR IGNORE INTO threaddesk_threads ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     thread.thread_id,
                     thread.user_id,
@@ -105,9 +120,9 @@ class SqliteRegistry(ThreadRegistry):
     async def get(self, thread_id: str) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
+                f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
             ).fetchone()
-            return _row(row) if row else None
+            return thread_from_row(row) if row else None
 
         return await self.db.run(run)
 
@@ -120,29 +135,33 @@ class SqliteRegistry(ThreadRegistry):
         inactive_before: datetime | None = None,
         limit: int = 50,
         after: PageCursor | None = None,
+        title: str | None = None,
     ) -> list[Thread]:
         where, params = _filters(user_id, status, metadata)
+        if title is not None:
+            where.append("title LIKE ? ESCAPE '\\'")
+            params.append(f"%{like_escape(title)}%")
         if inactive_before is not None:
             where.append("last_active_at < ?")
             params.append(inactive_before.timestamp())
         if after is not None:
             where.append("(last_active_at < ? OR (last_active_at = ? AND thread_id < ?))")
             params.extend([after.last_active_at, after.last_active_at, after.thread_id])
-        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT ?"
         params.append(limit)
-        return await self.db.run(lambda conn: [_row(r) for r in conn.execute(sql, params)])
+        return await self.db.run(lambda conn: [thread_from_row(r) for r in conn.execute(sql, params)])
 
     async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
         where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
-        sql = f"SELECT {_COLUMNS} FROM threaddesk_threads"
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {query.order_by()} LIMIT ? OFFSET ?"
         params.extend([query.limit, query.offset])
-        return await self.db.run(lambda conn: [_row(r) for r in conn.execute(sql, params)])
+        return await self.db.run(lambda conn: [thread_from_row(r) for r in conn.execute(sql, params)])
 
     async def count_matching(self, query: ThreadQuery) -> int:
         where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
@@ -160,18 +179,18 @@ class SqliteRegistry(ThreadRegistry):
     ) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
+                f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
             ).fetchone()
             if row is None:
                 return None
-            thread = _row(row)
+            thread = thread_from_row(row)
             merged = merge_metadata(thread.metadata, metadata)
             new_title = thread.title if title is None else title
             conn.execute(
                 "UPDATE threaddesk_threads SET title = ?, metadata = ? WHERE thread_id = ?",
                 (new_title, _canonical(merged), thread_id),
             )
-            return _row((*row[:2], new_title, _canonical(merged), *row[4:]))
+            return thread_from_row((*row[:2], new_title, _canonical(merged), *row[4:]))
 
         return await self.db.run(run)
 
@@ -182,14 +201,18 @@ class SqliteRegistry(ThreadRegistry):
         at: datetime,
         message_count: int,
         status: ThreadStatus = ThreadStatus.IDLE,
+        said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(
                 "UPDATE threaddesk_threads SET last_active_at = ?, message_count = ?, status = ?"
-                f" WHERE thread_id = ? RETURNING {_COLUMNS}",
+                f" WHERE thread_id = ? RETURNING {COLUMNS}",
                 (at.timestamp(), message_count, str(status), thread_id),
             ).fetchone()
-            return _row(row) if row else None
+            if row is None:
+                return None
+            insert_text(conn, thread_id, said)
+            return thread_from_row(row)
 
         return await self.db.run(run)
 
