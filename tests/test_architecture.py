@@ -5,7 +5,7 @@
     service            SupportDesk: the one door
     storage/           the backends, implementing the core's interfaces
     agent/ threads/ users/ runs/ items graph_info    the core
-    config errors ids durations values ratelimit     the ground floor
+    config errors ids durations values ratelimit metrics tracing     the ground floor
 
 A module may import its own layer and those below it, never above, and the
 packages' import graph has no cycle (lazy imports inside functions count too).
@@ -23,7 +23,7 @@ FRAMEWORKS = {"fastapi", "starlette", "uvicorn", "typer", "click", "rich", "sse_
 
 # The layer of each top-level module or package of threaddesk ("" is the package root).
 LAYERS: dict[str, int] = {
-    **dict.fromkeys(["config", "errors", "ids", "durations", "values", "ratelimit"], 0),
+    **dict.fromkeys(["config", "errors", "ids", "durations", "values", "ratelimit", "metrics", "tracing"], 0),
     **dict.fromkeys(["agent", "threads", "users", "runs", "items", "graph_info"], 1),
     "storage": 2,
     "service": 3,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr
@@ -110,6 +111,46 @@ class Settings(BaseSettings):
         description="Idle keep-alive of HTTP connections, in seconds; keep it above your load balancer's idle"
         " timeout so the server never closes a connection a client is about to reuse (the race shows up"
         " as a connection reset on the client).",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Most open HTTP connections per server process. Past it, the connection that has waited"
+        " longest without sending a request is closed to make room, or (all busy) the new one gets 503."
+        " Lowered at start, with a warning, to fit the open-file limit (`ulimit -n`).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection has to send a complete request line and headers, from connecting"
+        " or from its first byte after a response; then it is closed (slow or silent clients).",
+    )
+    body_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a request's body has to arrive once its headers have; then the connection is"
+        " closed (slow uploads).",
+    )
+    backlog: int = Field(
+        default=2048,
+        ge=1,
+        le=65535,
+        description="Connections the kernel queues for `threaddesk serve` before they are accepted"
+        " (uvicorn's default; a burst beyond it waits for SYN retries or is reset).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`threaddesk serve` logs as text lines, or as one JSON object a line (with request_id).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A token that may read /metrics and nothing else (for a Prometheus scraper); admin"
+        " tokens may read it too. Unset: admins only.",
+    )
+    tracing: bool = Field(
+        default=False,
+        description="Record an OpenTelemetry span per turn (needs the `tracing` extra). Spans go where the"
+        " OpenTelemetry SDK configured in the process sends them; off, nothing is imported.",
     )
     trusted_user_header: str | None = Field(
         default=None,

@@ -10,9 +10,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -31,7 +33,7 @@ from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
-from threaddesk.config import Settings
+from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
     InternalError,
@@ -41,11 +43,13 @@ from threaddesk.errors import (
     RunNotFound,
     ThreadBusy,
     ThreadDeskError,
+    ThreadExists,
     ThreadNotFound,
 )
 from threaddesk.graph_info import graph_json, graph_schemas
 from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.items import ItemStore
+from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import RateLimiter
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
@@ -61,6 +65,7 @@ from threaddesk.threads.models import (
     utc_now,
 )
 from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
+from threaddesk.tracing import TurnSpan, turn_tracer
 from threaddesk.users import UserManager
 from threaddesk.values import check_metadata, check_text
 
@@ -179,6 +184,14 @@ class SupportDesk:
     message archive, keeping at least `keep_messages` (whole turns), so a turn on
     a long thread reads and writes as little as one on a new thread.
     `history` joins the archive and the state back together.
+
+    A turn is committed when its run has finished (the reply stored). A turn
+    abandoned before that (its caller cancelled it, or closed its stream)
+    leaves nothing behind; one abandoned after it stays stored whole. Either
+    way the thread is left `idle`: only a real failure marks it `error`.
+    `observer` hears about every turn (queued, running, how it ended) and
+    every cleanup, for metrics; `tracer` (OpenTelemetry's, optional) gets a
+    span per turn; `backend` names the storage in both.
     """
 
     def __init__(
@@ -194,6 +207,9 @@ class SupportDesk:
         index: MessageIndex | None = None,
         runs: RunStore | None = None,
         items: ItemStore | None = None,
+        observer: DeskObserver | None = None,
+        tracer: Any | None = None,
+        backend: str = "sqlite",
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -209,6 +225,10 @@ class SupportDesk:
         self.index = index
         self.runs = runs
         self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
+        self.observer = observer or DeskObserver()
+        self.tracer = tracer
+        self.backend = backend
+        self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
@@ -238,26 +258,59 @@ class SupportDesk:
         create: bool,
         wait: bool,
         title: str | None = None,
+        owner: str | None = None,
     ) -> AsyncIterator[Thread]:
-        async with self.threads.turn(
-            thread_id, user_id=user_id, wait=wait, create=create, title=title
-        ) as thread:
-            start = (request.checkpoint or {}).get("checkpoint_id")
-            if start is not None and not await self._has_checkpoint(thread_id, start):
-                # LangGraph would start from an empty state, and the conversation would be lost.
-                raise CheckpointNotFound(thread_id, start)
-            run_id = request.run_id
-            try:
-                yield thread
-            except BaseException as exc:
+        """Hold the thread for one run; roll back what a failed or abandoned run left; report it."""
+        asked = time.perf_counter()
+        span = TurnSpan(self.tracer, thread_id, self.backend)
+        self.observer.turn_queued()
+        started = False
+        outcome = Outcome.OK
+        error: BaseException | None = None
+        try:
+            async with self.threads.turn(
+                thread_id, user_id=user_id, wait=wait, create=create, title=title, owner=owner
+            ) as thread:
+                started = True
+                self.observer.turn_started()
+                start = (request.checkpoint or {}).get("checkpoint_id")
+                if start is not None and not await self._has_checkpoint(thread_id, start):
+                    # LangGraph would start from an empty state, and the conversation would be lost.
+                    raise CheckpointNotFound(thread_id, start)
                 try:
-                    count = await self._discard_failed_run(thread_id, run_id)
-                    await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.ERROR)
-                except Exception:  # never mask the turn's own error with the cleanup's
-                    log.exception("could not roll back the failed turn on thread %r", thread_id)
-                if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
-                    raise _turn_error(thread_id, exc) from exc
-                raise
+                    yield thread
+                except BaseException as exc:
+                    abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+                    await self._end_failed_run(thread_id, request, abandoned)
+                    if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
+                        raise _turn_error(thread_id, exc) from exc
+                    raise
+        except BaseException as exc:
+            outcome, error = Outcome.of(exc, started=started), exc
+            raise
+        finally:
+            self._finished.discard(request.run_id)
+            self.observer.turn_ended(outcome, time.perf_counter() - asked, started=started)
+            span.end(outcome, error)
+
+    async def _end_failed_run(self, thread_id: str, request: RunRequest, abandoned: bool) -> None:
+        """After a run failed or was abandoned: keep it if its graph had finished, else roll it back.
+
+        Only a real failure leaves the thread `error`; an abandoned run leaves it `idle`.
+        """
+        status = ThreadStatus.IDLE if abandoned else ThreadStatus.ERROR
+        try:
+            if abandoned and request.run_id in self._finished:
+                values = (await self.agent.aget_state(_config(thread_id))).values
+                said = self._said(request, values.get("messages", []))
+                await self.threads.record_turn(
+                    thread_id, message_count=_message_count(values), status=status, said=said
+                )
+                return
+            count = await self._discard_failed_run(thread_id, request.run_id)
+            await self.threads.record_turn(thread_id, message_count=count, status=status)
+        except Exception:  # never mask the turn's own error with the cleanup's
+            log.exception("could not roll back the failed turn on thread %r", thread_id)
 
     @asynccontextmanager
     async def _recorded(self, thread_id: str, run_id: str, record: RunRecord | None) -> AsyncIterator[None]:
@@ -433,6 +486,7 @@ class SupportDesk:
         wait: bool = True,
         record: RunRecord | None = None,
         title: str | None = None,
+        owner: str | None = None,
     ) -> AsyncGenerator[RunChunk | RunResult, None]:
         """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
 
@@ -441,19 +495,19 @@ class SupportDesk:
         or is abandoned (the iterator closed early) is undone, so the thread is
         as before it. `user_id`, when given, must own the thread (else
         `ThreadNotFound`); with `create`, a missing thread is made for them
-        (titled `title`).
+        (titled `title`), or for `owner` if given (an admin acting for everyone).
         Bad requests raise `InvalidArgument` before anything is stored.
         With `record` (and a run store), the run is kept as a resource: `running`
         while it goes, then `success` (also when it paused at an interrupt, as on
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
         request = request.checked(self._check_size, self._nodes)
-        self._spend(user_id)
+        self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
         async with (
-            self._turn(thread_id, request, user_id, create, wait, title) as thread,
+            self._turn(thread_id, request, user_id, create, wait, title, owner) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
@@ -478,6 +532,7 @@ class SupportDesk:
                         if "values" not in wanted:
                             continue
                     yield chunk
+            self._finished.add(request.run_id)  # the reply is stored: the run is committed
             interrupted = False
             if values is None or request.interrupt_before or request.interrupt_after:
                 state = await self.agent.aget_state(_config(thread_id))
@@ -518,6 +573,7 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         title: str | None = None,
+        owner: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
@@ -528,7 +584,7 @@ class SupportDesk:
         self._check_text(text)
         request = RunRequest.say(text)
         async for item in self.run(
-            thread_id, request, user_id=user_id, create=create, wait=wait, title=title
+            thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner
         ):
             if isinstance(item, RunResult):
                 return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
@@ -543,17 +599,33 @@ class SupportDesk:
         create: bool = False,
         wait: bool = True,
         title: str | None = None,
+        owner: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         self._check_text(text)
         request = RunRequest.say(text, stream_mode=("messages",))
-        events = self.run(thread_id, request, user_id=user_id, create=create, wait=wait, title=title)
+        events = self.run(
+            thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner
+        )
         async with aclosing(events):
             async for item in events:
                 if isinstance(item, RunResult):
                     yield Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
                 elif isinstance(item.data[0], AIMessageChunk) and item.data[0].text:
                     yield Token(item.data[0].text)
+
+    async def cleanup(
+        self,
+        max_idle: timedelta | str,
+        *,
+        dry_run: bool = False,
+        on_removed: Callable[[Thread], object] | None = None,
+    ) -> list[Thread]:
+        """`ThreadManager.cleanup`, with the removals reported to the observer."""
+        removed = await self.threads.cleanup(max_idle, dry_run=dry_run, on_removed=on_removed)
+        if not dry_run:
+            self.observer.cleanup_removed(len(removed))
+        return removed
 
     async def state(
         self, thread_id: str, *, user_id: str | None = None, checkpoint_id: str | None = None
@@ -608,6 +680,7 @@ class SupportDesk:
         wait: bool = True,
         delay: float = 0,
         temporary: bool = False,
+        owner: str | None = None,
     ) -> Run:
         """A background run: stored `pending` and returned at once, run in this process (after `delay`
         seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
@@ -619,11 +692,12 @@ class SupportDesk:
         runs = self._run_store()
         request = request.checked(self._check_size, self._nodes)
         if create:
-            if user_id is None:
+            creator = owner if owner is not None else user_id
+            if creator is None:
                 raise InvalidArgument("creating a thread needs the user_id that will own it")
-            await self.threads.create(user_id, thread_id, if_exists="get")
-        else:
-            await self.threads.get(thread_id, user_id=user_id)
+            with contextlib.suppress(ThreadExists):  # someone else's: not found below, as anywhere
+                await self.threads.create(creator, thread_id, if_exists="get")
+        await self.threads.get(thread_id, user_id=user_id)
         if not wait and self.threads.locks.is_locked(thread_id):
             raise ThreadBusy(thread_id)
         now = self.threads.clock()
@@ -947,8 +1021,10 @@ async def open_desk(
     """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
     settings = settings or Settings()
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
+    tracer = turn_tracer(settings.tracing)
+    url = database_url or settings.database_url
     storage: Storage = await open_storage(
-        database_url or settings.database_url,
+        url,
         pool_size=settings.pg_pool_size,
         turn_pool_size=settings.pg_turn_pool_size,
     )
@@ -985,6 +1061,8 @@ async def open_desk(
             index=storage.search,
             runs=storage.runs,
             items=ItemStore(storage.store) if storage.store is not None else None,
+            tracer=tracer,
+            backend="postgres" if is_postgres_url(url) else "sqlite",
         )
         try:
             yield desk

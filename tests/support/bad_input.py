@@ -25,7 +25,7 @@ def nested(field: str, depth: int) -> str:
 
 
 def repeated(spec: dict[str, Any]) -> str:
-    return spec.get("prefix", "") + spec["char"] * spec["times"]
+    return spec.get("prefix", "") + spec["char"] * spec["times"] + spec.get("suffix", "")
 
 
 def generated_body(spec: dict[str, Any]) -> str:

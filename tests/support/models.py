@@ -1,6 +1,10 @@
-"""Chat models for tests: the offline model with a fault switched on and off per instance."""
+"""Chat models for tests: the offline model with a fault switched on and off, or paused mid-stream."""
 
 from __future__ import annotations
+
+import asyncio
+
+from pydantic import PrivateAttr
 
 from threaddesk.agent.offline import OfflineChatModel
 
@@ -14,3 +18,29 @@ class FlakyModel(OfflineChatModel):
         if self.fail:
             raise RuntimeError("provider timeout")
         return self._generate(messages, stop, **kwargs)
+
+
+class GatedModel(OfflineChatModel):
+    """The offline model, stopping before each token whose index is in `pause_at` until `release()`."""
+
+    pause_at: frozenset[int] = frozenset()
+    _gate: asyncio.Event = PrivateAttr(default_factory=asyncio.Event)
+    _paused: asyncio.Event = PrivateAttr(default_factory=asyncio.Event)
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        index = 0
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            if index in self.pause_at:
+                self._paused.set()
+                await self._gate.wait()
+                self._gate.clear()
+            index += 1
+            yield chunk
+
+    async def paused(self) -> None:
+        """Wait until the model stops at a gate."""
+        await self._paused.wait()
+        self._paused.clear()
+
+    def release(self) -> None:
+        self._gate.set()

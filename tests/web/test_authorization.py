@@ -108,9 +108,41 @@ async def test_another_user_gets_404_and_changes_nothing(client, web_desk, alice
     await web_desk.threads.delete(alices_thread)
     missing = await _call(client, route, alices_thread, bob.headers)
     assert (missing.status_code, missing.content) == (response.status_code, response.content)
-    assert {k: v for k, v in missing.headers.items() if k != "date"} == {
-        k: v for k, v in response.headers.items() if k != "date"
+    per_response = {"date", "x-request-id"}
+    assert {k: v for k, v in missing.headers.items() if k not in per_response} == {
+        k: v for k, v in response.headers.items() if k not in per_response
     }
+
+
+@pytest.mark.parametrize("path", ["/threads/{t}/runs/wait", "/threads/{t}/runs/stream"])
+async def test_a_run_creating_if_missing_on_another_users_thread_is_404(
+    client, web_desk, alices_thread, alice, bob, admin, path
+) -> None:
+    """`if_not_exists: "create"` answers as every other route: someone else's thread is not found."""
+    run = {**RUN, "if_not_exists": "create"}
+    response = await client.post(path.format(t=alices_thread), json=run, headers=bob.headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "thread_not_found"
+    await _intact(web_desk, alices_thread)
+    # An admin's run uses the customer's thread as it is (it stays Alice's).
+    response = await client.post(path.format(t=alices_thread), json=run, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    thread = await web_desk.threads.get(alices_thread)
+    assert (thread.user_id, thread.message_count) == ("alice", 4)
+    # A free id is created for the caller.
+    response = await client.post(path.format(t="bobs-new"), json=run, headers=bob.headers)
+    assert response.status_code == 200, response.text
+    assert (await web_desk.threads.get("bobs-new")).user_id == "bob"
+
+
+async def test_a_background_run_creating_if_missing_on_another_users_thread_is_404(
+    client, web_desk, alices_thread, bob
+) -> None:
+    run = {**RUN, "if_not_exists": "create"}
+    response = await client.post(f"/threads/{alices_thread}/runs", json=run, headers=bob.headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "thread_not_found"
+    await _intact(web_desk, alices_thread)
 
 
 @pytest.mark.parametrize("route", ALL_ROUTES, ids=IDS)

@@ -73,9 +73,12 @@ def _request(case: dict[str, Any], callers: dict[str, dict[str, str]]) -> dict[s
         request["content"] = _chunks(body) if case.get("chunked") else body
         headers["Content-Type"] = "application/json"
     params = dict(case.get("query", {}))
-    if "generate_query" in case:
+    if "generate_query" in case and "nested" in case["generate_query"]:
         spec = case["generate_query"]["nested"]
         params[spec["field"]] = nested("a", spec["depth"])[len('{"a": ') : -1]
+    elif "generate_query" in case:
+        spec = case["generate_query"]["repeat"]
+        params[spec["field"]] = repeated(spec)
     if params:
         request["params"] = params
     return request

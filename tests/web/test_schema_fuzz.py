@@ -7,6 +7,7 @@ derandomized), on a fresh SQLite file, as an admin so every route is reachable.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.python.asgi import shutdown_lifespans
@@ -128,3 +130,55 @@ def test_every_operation_answers_as_documented(api_schema, admin_headers, mode) 
         except Unsatisfiable:
             # Nothing in this operation can be made schema-invalid (no parameters, or only free strings).
             assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+# Values no schema describes but a client can send in any query, header or path parameter: text that
+# parses as JSON with integers past Python's 4,300-digit limit, floats past the double range, deep or
+# odd JSON, long digit runs. Each route must refuse them with a 4xx, never a 5xx.
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_HUGE_DIGITS = st.integers(4_000, 6_000).map(lambda n: "9" * n)
+HOSTILE = st.one_of(
+    st.text(max_size=50),
+    _JSON.map(json.dumps),
+    _HUGE_DIGITS,
+    _HUGE_DIGITS.map(lambda digits: f'{{"x": {digits}}}'),
+    _HUGE_DIGITS.map(lambda digits: f'{{"x": [{{"y": -{digits}}}]}}'),
+    st.sampled_from(['{"x": 1e400}', '{"x": NaN}', "-0", "1e999999", "0x10", "\u0000", "%00", "../.."]),
+)
+# Header values must be one line of visible ASCII for the HTTP client to send them at all.
+HOSTILE_HEADER = HOSTILE.filter(lambda value: value.isascii() and value.isprintable() and len(value) < 8000)
+
+
+@pytest.mark.parametrize("location", ["query", "header", "path"])
+def test_no_parameter_value_gets_a_5xx(api_schema, admin_headers, location) -> None:
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    fuzzed = 0
+    for operation in operations:
+        names = [p.name for p in operation.iter_parameters() if p.location.value == location]
+        if not names:
+            continue
+        fuzzed += 1
+        values = HOSTILE_HEADER if location == "header" else HOSTILE
+
+        @given(case=operation.as_strategy(), name=st.sampled_from(names), value=values)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def never_5xx(case, name: str, value: str) -> None:
+            target = {"query": "query", "header": "headers", "path": "path_parameters"}[location]
+            parameters = dict(getattr(case, target) or {})
+            parameters[name] = value
+            setattr(case, target, parameters)
+            response = case.call(headers=admin_headers)
+            assert response.status_code < 500, (case.operation.label, name, value[:80], response.text[:200])
+
+        never_5xx()
+    assert fuzzed >= 2, f"no operation has a {location} parameter"

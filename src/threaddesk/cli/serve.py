@@ -33,18 +33,12 @@ async def _run(settings: Settings) -> None:
 
     from threaddesk.service import open_desk
     from threaddesk.web import create_app
+    from threaddesk.web.server import server_config
 
     async with open_desk(settings) as desk:
         await _announce_first_admin(desk)
         app = create_app(settings, desk=desk)
-        config = uvicorn.Config(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            timeout_keep_alive=settings.keep_alive_s,
-        )
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(server_config(app, settings)).serve()
 
 
 async def _prepare(settings: Settings) -> None:
@@ -65,9 +59,10 @@ def _export(settings: Settings) -> None:
 
 
 def _run_workers(settings: Settings, workers: int) -> None:
-    import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from threaddesk.config import is_postgres_url
+    from threaddesk.web.server import server_config
 
     if not is_postgres_url(settings.database_url):
         fail(
@@ -76,15 +71,9 @@ def _run_workers(settings: Settings, workers: int) -> None:
         )
     asyncio_run(_prepare(settings))
     _export(settings)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level="info",
-        timeout_keep_alive=settings.keep_alive_s,
-    )
+    # What `uvicorn.run(..., workers=N)` does, with our configuration class (its limits reach each worker).
+    config = server_config(APP_FACTORY, settings, factory=True, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def serve(

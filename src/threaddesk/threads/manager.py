@@ -395,26 +395,30 @@ class ThreadManager:
         user_id: str | None = None,
         wait: bool = True,
         create: bool = False,
+        owner: str | None = None,
         title: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one turn; other turns on it queue (or `ThreadBusy` if not `wait`).
 
         The lock is taken before anything is awaited, so turns sent to one
         thread run in the order they were sent. With `create`, a missing
-        thread is created for `user_id` first (titled `title`).
+        thread is created for `owner` (default `user_id`) first (titled
+        `title`). A thread `user_id` does not own is `ThreadNotFound`, `create`
+        or not, as everywhere else: whether someone else uses an id is not revealed.
         """
         validate_thread_id(thread_id)
-        if create and user_id is None:
+        owner = owner if owner is not None else user_id
+        if create and owner is None:
             raise InvalidArgument("creating a thread needs the user_id that will own it")
         async with self._hold(thread_id, wait=wait):
             thread = await self.registry.get(thread_id)  # one round trip when the thread exists
-            if create:
-                owner = validate_user_id(user_id)
-                if thread is None:
-                    thread = await self.create(owner, thread_id, title=title, if_exists="get")
-                elif thread.user_id != user_id:
-                    raise ThreadExists(thread_id)
-            elif thread is None or (user_id is not None and thread.user_id != user_id):
+            if thread is None and create:
+                creator = validate_user_id(owner)
+                try:
+                    thread = await self.create(creator, thread_id, title=title, if_exists="get")
+                except ThreadExists:  # taken meanwhile by another user (not through a turn)
+                    thread = await self.registry.get(thread_id)
+            if thread is None or (user_id is not None and thread.user_id != user_id):
                 raise ThreadNotFound(thread_id)
             yield thread
 

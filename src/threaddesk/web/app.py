@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from threaddesk import __version__
 from threaddesk.config import Settings
 from threaddesk.service import SupportDesk, open_desk
 from threaddesk.web.errors import install_error_handlers
+from threaddesk.web.headers import SecurityHeaders
 from threaddesk.web.limits import BodySizeLimit
+from threaddesk.web.metrics import observe
+from threaddesk.web.metrics import router as metrics_router
 from threaddesk.web.routes import ROUTERS
 from threaddesk.web.routes.page import STATIC_DIR
 
@@ -23,6 +30,15 @@ The threaddesk support agent over HTTP. Authenticate every request with
 `{"error": {"code", "message"}}`. Routes tagged *langgraph* speak LangGraph's
 dialect, for `langgraph-sdk` clients.
 """
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# An incoming request id is kept if it looks like one (a proxy's or a client's); else a new one is made.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _sane_request_id(value: str) -> bool:
+    return _SANE_REQUEST_ID.fullmatch(value) is not None
 
 
 def create_app(settings: Settings | None = None, desk: SupportDesk | None = None) -> FastAPI:
@@ -35,16 +51,27 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
             yield
             return
         async with open_desk(settings) as opened:
+            observe(opened)
             app.state.desk = opened
             yield
 
-    app = FastAPI(title="threaddesk", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from files shipped in the fastapi-offline package: /docs works offline.
+    app = FastAPIOffline(title="threaddesk", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.desk = desk
+    if desk is not None:
+        observe(desk)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
-    _add_cors(app, settings)
-    for router in ROUTERS:
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
+    app.add_middleware(
+        CorrelationIdMiddleware,
+        header_name=REQUEST_ID_HEADER,
+        generator=lambda: uuid.uuid4().hex,
+        validator=_sane_request_id,
+    )
+    _add_cors(app, settings)  # outermost: preflights and every answer carry CORS
+    for router in [*ROUTERS, metrics_router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -280,15 +280,20 @@ def _check_run_assistant(assistant_id: str) -> None:
     check_assistant(assistant_id)
 
 
-def run_options(body: RunCreate, user: User, owner: str | None, max_delay: int) -> dict[str, Any]:
-    """`SupportDesk.run` keyword arguments for this run."""
+def run_options(body: RunCreate, user: User, scope: str | None, max_delay: int) -> dict[str, Any]:
+    """`SupportDesk.run` keyword arguments for this run.
+
+    `if_not_exists: "create"` creates a missing thread for the caller; another
+    user's thread is a 404 as on every route (an admin's scope is every thread,
+    so an admin's run uses a customer's thread as it is).
+    """
     _check_run_assistant(body.assistant_id)
     if body.after_seconds > max_delay:
         raise InvalidArgument(f"after_seconds must be at most {max_delay}")
-    create = body.if_not_exists == "create"
     return {
-        "user_id": user.name if create else owner,
-        "create": create,
+        "user_id": scope,
+        "create": body.if_not_exists == "create",
+        "owner": user.name,
         "wait": body.multitask_strategy != "reject",
     }
 

@@ -6,6 +6,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threaddesk.web.errors import APIError, error_response
 
+# A body of 10**18 bytes is already absurd; longer digit strings are refused before `int()` reads them.
+MAX_LENGTH_DIGITS = 18
+
 
 def _too_large(limit: int) -> APIError:
     return APIError(413, "request_too_large", f"request body exceeds the limit of {limit} bytes")
@@ -28,7 +31,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and not length.isdigit():
+        if length is not None and not (length.isdigit() and len(length) <= MAX_LENGTH_DIGITS):
             await error_response(400, "bad_request", "invalid Content-Length header")(scope, receive, send)
             return
         if length is not None and int(length) > self.limit:

@@ -33,7 +33,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # malformed, or an integer past Python's digit limit
         raise InvalidArgument(f"metadata must be a JSON object: {exc}") from exc
     except RecursionError as exc:
         raise InvalidArgument("metadata must be a JSON object: it nests too deeply") from exc
