@@ -4,7 +4,7 @@
     sync demo          blocking twins and the demo, over the service
     service            SupportDesk: the one door
     storage/           the backends, implementing the core's interfaces
-    agent/ threads/ users/ runs/    the core
+    agent/ threads/ users/ runs/ items graph_info    the core
     config errors ids durations values ratelimit metrics tracing     the ground floor
 
 A module may import its own layer and those below it, never above, and the
@@ -24,7 +24,7 @@ FRAMEWORKS = {"fastapi", "starlette", "uvicorn", "typer", "click", "rich", "sse_
 # The layer of each top-level module or package of threaddesk ("" is the package root).
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["config", "errors", "ids", "durations", "values", "ratelimit", "metrics", "tracing"], 0),
-    **dict.fromkeys(["agent", "threads", "users", "runs"], 1),
+    **dict.fromkeys(["agent", "threads", "users", "runs", "items", "graph_info"], 1),
     "storage": 2,
     "service": 3,
     "sync": 4,

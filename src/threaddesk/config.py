@@ -156,6 +156,12 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",
     )
+    cors_origins: str = Field(
+        default="",
+        description="Origins (comma-separated, or `*` for any) whose browser pages may call the HTTP API"
+        " (CORS). Empty: off, only same-origin pages. Tokens travel in `Authorization` / `X-Api-Key`,"
+        " never as cookies across origins (no credentialed CORS).",
+    )
     context_messages: int = Field(
         default=40, ge=1, description="At most this many of a thread's latest messages go to the model."
     )
@@ -196,3 +202,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Checkpoints kept per thread after each turn (older ones are pruned); 0 keeps all.",
     )
+
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` as a list (empty: CORS off)."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

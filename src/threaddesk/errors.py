@@ -185,3 +185,14 @@ class TooManyThreads(LimitExceeded):
         self.user_id = user_id
         self.limit = limit
         super().__init__(f"user {user_id!r} has reached the limit of {limit} threads: delete one first")
+
+
+class ItemNotFound(ThreadDeskError, LookupError):
+    """No store item under this namespace and key (for this user: every user has their own store)."""
+
+    code = "item_not_found"
+
+    def __init__(self, namespace: tuple[str, ...], key: str) -> None:
+        self.namespace = namespace
+        self.key = key
+        super().__init__(f"no item {key!r} in namespace {list(namespace)!r}")

@@ -19,8 +19,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage, HumanMessage, RemoveMessage
+from langchain_core.messages import (
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    convert_to_messages,
+)
 from langchain_core.runnables import RunnableConfig
+from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
@@ -39,14 +46,24 @@ from threaddesk.errors import (
     ThreadExists,
     ThreadNotFound,
 )
-from threaddesk.ids import validate_user_id
+from threaddesk.graph_info import graph_json, graph_schemas
+from threaddesk.ids import validate_thread_id, validate_user_id
+from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
-from threaddesk.threads.models import MAX_PAGE_SIZE, Clock, Thread, ThreadStatus, check_limit, utc_now
+from threaddesk.threads.models import (
+    MAX_PAGE_SIZE,
+    Clock,
+    Thread,
+    ThreadQuery,
+    ThreadStatus,
+    check_limit,
+    utc_now,
+)
 from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.tracing import TurnSpan, turn_tracer
 from threaddesk.users import UserManager
@@ -189,6 +206,7 @@ class SupportDesk:
         archive_after: int = 0,
         index: MessageIndex | None = None,
         runs: RunStore | None = None,
+        items: ItemStore | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
@@ -206,6 +224,7 @@ class SupportDesk:
         self.archive_after = archive_after
         self.index = index
         self.runs = runs
+        self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
         self.observer = observer or DeskObserver()
         self.tracer = tracer
         self.backend = backend
@@ -520,12 +539,30 @@ class SupportDesk:
                 values, interrupted = state.values, bool(state.next)
             if not interrupted:
                 await self._archive_old_messages(thread_id, values)
+            status = ThreadStatus.INTERRUPTED if interrupted else ThreadStatus.IDLE
             thread = await self.threads.record_turn(
                 thread_id,
                 message_count=_message_count(values),
+                status=status,
                 said=self._said(request, values.get("messages", [])),
             )
+            thread = await self._stamp_graph(thread, request)
         yield RunResult(request.run_id, thread, values, interrupted)
+
+    async def _stamp_graph(self, thread: Thread, request: RunRequest) -> Thread:
+        """Note on the thread which graph and assistant ran on it (`graph_id`, `assistant_id` in its
+        metadata, as LangGraph's server does), so `threads.search(metadata={"graph_id": ...})` finds it.
+        Written only when they change: one update on a thread's first run."""
+        stamp = {
+            key: request.metadata[key] for key in ("graph_id", "assistant_id") if key in request.metadata
+        }
+        if all(thread.metadata.get(key) == value for key, value in stamp.items()):
+            return thread
+        try:
+            return await self.threads.update(thread.thread_id, metadata=stamp)
+        except InvalidArgument:  # metadata already at its size limit: the run stands, unstamped
+            log.warning("thread %r: no room in its metadata for graph_id/assistant_id", thread.thread_id)
+            return thread
 
     async def send(
         self,
@@ -801,6 +838,157 @@ class SupportDesk:
             messages = messages[-limit:] if limit else []
         return [ChatMessage.from_langchain(m) for m in messages]
 
+    # LangGraph's thread calls beyond runs: search, count, copy, prune, update_state.
+
+    async def search_threads(
+        self,
+        query: ThreadQuery,
+        *,
+        values_match: Callable[[dict[str, Any]], bool] | None = None,
+        with_values: bool = False,
+    ) -> list[tuple[Thread, dict[str, Any] | None]]:
+        """`ThreadManager.search`, each thread with its state values if `with_values`.
+
+        The registry holds no state, so a `values_match` filter reads the state
+        of every thread the other filters match (in the query's order, until the
+        slice is full): fine for a user's threads, costly over a whole desk.
+        Without it, only the states of the returned page are read, concurrently.
+        """
+        if values_match is None:
+            threads = await self.threads.search(query)
+            if not with_values:
+                return [(thread, None) for thread in threads]
+            states = await asyncio.gather(*(self._values(t.thread_id) for t in threads))
+            return list(zip(threads, states, strict=True))
+        found: list[tuple[Thread, dict[str, Any] | None]] = []
+        wanted, skip = query.limit, query.offset
+        scan = dataclasses.replace(query, limit=MAX_PAGE_SIZE, offset=0)
+        while len(found) < wanted:
+            page = await self.threads.search(scan)
+            for thread in page:
+                values = await self._values(thread.thread_id)
+                if not values_match(values):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                found.append((thread, values if with_values else None))
+                if len(found) == wanted:
+                    break
+            if len(page) < scan.limit:
+                break
+            scan = dataclasses.replace(scan, offset=scan.offset + scan.limit)
+        return found
+
+    async def count_threads(
+        self, query: ThreadQuery, *, values_match: Callable[[dict[str, Any]], bool] | None = None
+    ) -> int:
+        """How many threads match (reading each candidate's state when filtering on `values_match`)."""
+        if values_match is None:
+            return await self.threads.count_matching(query)
+        count = 0
+        scan = dataclasses.replace(query, limit=MAX_PAGE_SIZE, offset=0)
+        while True:
+            page = await self.threads.search(scan)
+            for thread in page:
+                count += values_match(await self._values(thread.thread_id))
+            if len(page) < scan.limit:
+                return count
+            scan = dataclasses.replace(scan, offset=scan.offset + scan.limit)
+
+    async def _values(self, thread_id: str) -> dict[str, Any]:
+        return (await self.agent.aget_state(_config(thread_id))).values
+
+    async def copy_thread(self, thread_id: str, owner: str, *, user_id: str | None = None) -> Thread:
+        """A copy of the thread (state, history, archive, title, metadata) owned by `owner`."""
+        return await self.threads.copy(thread_id, owner, user_id=user_id)
+
+    async def prune_threads(
+        self, thread_ids: list[str], strategy: str = "delete", *, user_id: str | None = None
+    ) -> int:
+        """LangGraph's prune: `delete` the threads, or `keep_latest` (only their latest checkpoint).
+
+        Ids that do not exist, or that `user_id` does not own, are skipped alike
+        (a prune reveals nothing about other users' threads); the count is of
+        the threads pruned.
+        """
+        if strategy not in ("delete", "keep_latest"):
+            raise InvalidArgument(f"strategy must be 'delete' or 'keep_latest', got {strategy!r}")
+        if len(thread_ids) > MAX_PAGE_SIZE:
+            raise InvalidArgument(f"thread_ids may name at most {MAX_PAGE_SIZE} threads")
+        for thread_id in thread_ids:
+            validate_thread_id(thread_id)
+        pruned = 0
+        for thread_id in dict.fromkeys(thread_ids):
+            try:
+                if strategy == "delete":
+                    await self.threads.delete(thread_id, user_id=user_id)
+                else:
+                    await self.threads.prune_checkpoints(thread_id, user_id=user_id)
+            except ThreadNotFound:
+                continue
+            pruned += 1
+        return pruned
+
+    def graph_json(self, xray: bool | int = False) -> dict[str, Any]:
+        """The agent's graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
+        return graph_json(self.agent, xray)
+
+    def graph_schemas(self, graph_id: str) -> dict[str, Any]:
+        """The agent's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
+        return graph_schemas(self.agent, graph_id)
+
+    def _checked_messages(self, messages: Any) -> list[BaseMessage]:
+        """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else
+        `InvalidArgument`: checked before the graph sees them, since a refusal inside
+        `aupdate_state` may come after it has written part of the update."""
+        try:
+            converted = convert_to_messages(messages if isinstance(messages, list) else [messages])
+        except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
+            raise InvalidArgument(f"values.messages must be messages: {exc}") from exc
+        for message in converted:
+            self._check_size(message.text)
+        return converted
+
+    async def update_state(
+        self,
+        thread_id: str,
+        values: dict[str, Any] | list[Any] | None,
+        *,
+        as_node: str | None = None,
+        checkpoint_id: str | None = None,
+        user_id: str | None = None,
+    ) -> RunnableConfig:
+        """LangGraph's `update_state`: write `values` as if node `as_node` had (a new checkpoint).
+
+        Serialised with turns (the thread's turn lock), from the latest state or
+        from `checkpoint_id` (a fork, which must be a kept checkpoint); the
+        registry row follows (message count, `interrupted` if the graph now waits).
+        Returns the new checkpoint's config.
+        """
+        if as_node is not None and as_node not in (*self._nodes, "__start__", "__end__", "__copy__"):
+            raise InvalidArgument(f"as_node must be one of the graph's nodes {self._nodes}, got {as_node!r}")
+        if isinstance(values, dict) and "archived_messages" in values:
+            raise InvalidArgument("archived_messages is kept by threaddesk and cannot be set")
+        if isinstance(values, dict) and "messages" in values:
+            values = {**values, "messages": self._checked_messages(values["messages"])}
+        async with self.threads.turn(thread_id, user_id=user_id):
+            config = _config(thread_id)
+            if checkpoint_id is not None:
+                if not await self._has_checkpoint(thread_id, checkpoint_id):
+                    raise CheckpointNotFound(thread_id, checkpoint_id)
+                config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
+            try:
+                written = await self.agent.aupdate_state(config, values, as_node=as_node)
+            except (InvalidUpdateError, ValueError, TypeError, KeyError) as exc:
+                raise InvalidArgument(f"the state update was refused: {exc}") from exc
+            state = await self.agent.aget_state(_config(thread_id))
+            status = ThreadStatus.INTERRUPTED if state.next else ThreadStatus.IDLE
+            await self.threads.record_turn(
+                thread_id, message_count=_message_count(state.values), status=status
+            )
+        return written
+
 
 def database_location(url: str) -> str:
     """Where the database URL `url` leads, as a person should read it: a SQLite file's absolute path.
@@ -874,6 +1062,7 @@ async def open_desk(
             archive_after=archive_after if storage.archive is not None else 0,
             index=storage.search,
             runs=storage.runs,
+            items=ItemStore(storage.store) if storage.store is not None else None,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )

@@ -68,7 +68,12 @@ def test_shell_completion_completes_commands_and_options(tmp_path) -> None:
     assert _completions("threaddesk thr", tmp_path) == ["threads"]
     assert "export" in _completions("threaddesk threads ", tmp_path)
     assert _completions("threaddesk threads list --sta", tmp_path) == ["--status"]
-    assert _completions("threaddesk threads list --status ", tmp_path) == ["idle", "busy", "error"]
+    assert _completions("threaddesk threads list --status ", tmp_path) == [
+        "idle",
+        "busy",
+        "error",
+        "interrupted",
+    ]
     assert _completions("threaddesk threads export x --format m", tmp_path) == ["markdown"]
 
 

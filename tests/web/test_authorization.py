@@ -36,17 +36,30 @@ THREAD_ROUTES = [
     ("DELETE", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
     ("POST", "/threads/{t}/runs/wait", RUN, 200),
     ("POST", "/threads/{t}/runs/stream", RUN, 200),
+    ("POST", "/threads/{t}/copy", None, 200),
+    ("POST", "/threads/{t}/state", {"values": {"messages": []}, "as_node": "agent"}, 200),
 ]
 OTHER_ROUTES = [
     ("POST", "/threads", {"title": "mine"}, 200),
     ("GET", "/threads", None, 200),
     ("POST", "/threads/search", {"limit": 10, "offset": 0}, 200),
+    ("POST", "/threads/count", {}, 200),
+    ("PUT", "/store/items", {"namespace": ["prefs"], "key": "k", "value": {"a": 1}}, 204),
+    ("POST", "/store/items/search", {"namespace_prefix": []}, 200),
+    ("POST", "/store/namespaces", {}, 200),
+    ("DELETE", "/store/items", {"namespace": ["prefs"], "key": "k"}, 204),
+    ("POST", "/threads/prune", {"thread_ids": ["alice-thread"], "strategy": "keep_latest"}, 200),
     ("POST", "/assistants/search", {"limit": 10, "offset": 0}, 200),
     ("POST", "/runs/wait", RUN, 200),
     ("POST", "/runs", RUN, 200),
     ("POST", "/runs/batch", [RUN], 200),
     ("POST", "/runs/stream", RUN, 200),
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
+    ("POST", "/assistants/count", {}, 200),
+    ("POST", f"/assistants/{ASSISTANT_ID}/versions", {}, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/graph", None, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/schemas", None, 200),
+    ("GET", f"/assistants/{ASSISTANT_ID}/subgraphs", None, 200),
     ("GET", "/me", None, 200),
 ]
 ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200)]
@@ -165,6 +178,32 @@ async def test_lists_show_users_their_own_threads_and_admins_all(client, alices_
         listed = [r.json()["threads"] if method == "GET" else r.json() for r in (mine, everyone)]
         assert {t["thread_id"] for t in listed[0]} == {"bob-thread"}
         assert {t["thread_id"] for t in listed[1]} == {"bob-thread", alices_thread}
+    by_id = {"ids": [alices_thread, "bob-thread"]}
+    assert [
+        t["thread_id"] for t in (await client.post("/threads/search", json=by_id, headers=bob.headers)).json()
+    ] == ["bob-thread"]
+    values = {"values": {"messages": [{"content": "Hi, I'm Alice."}]}}
+    assert (await client.post("/threads/search", json=values, headers=bob.headers)).json() == []
+    assert (await client.post("/threads/count", json=values, headers=bob.headers)).json() == 0
+    assert (await client.post("/threads/count", json=values, headers=admin.headers)).json() == 1
+    assert (await client.post("/threads/count", json={}, headers=bob.headers)).json() == 1
+
+
+async def test_prune_skips_another_users_threads_like_missing_ones(
+    client, web_desk, alices_thread, bob
+) -> None:
+    for ids in ([alices_thread], ["no-such-thread"]):
+        response = await client.post("/threads/prune", json={"thread_ids": ids}, headers=bob.headers)
+        assert (response.status_code, response.json()) == (200, {"pruned_count": 0})
+    await _intact(web_desk, alices_thread)
+
+
+async def test_a_copy_belongs_to_whoever_copied(client, alices_thread, alice, admin) -> None:
+    for caller in (alice, admin):
+        copy = (await client.post(f"/threads/{alices_thread}/copy", headers=caller.headers)).json()
+        assert copy["user_id"] == caller.name and copy["message_count"] == 2
+        mine = await client.get(f"/threads/{copy['thread_id']}/messages", headers=caller.headers)
+        assert mine.json()["messages"][0]["content"] == "Hi, I'm Alice."
 
 
 async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> None:
@@ -230,3 +269,30 @@ async def _searched_by_offsets(client, headers, tier: str | None, size: int) -> 
         if len(page) < size:
             assert len(found) == len(set(found))
             return set(found)
+
+
+async def test_store_items_are_each_users_own(client, alice, bob, admin) -> None:
+    """Another user's item is a 404 byte for byte as a missing one; lists and searches never show it."""
+    item = {"namespace": ["prefs"], "key": "profile", "value": {"name": "Alice", "language": "fr"}}
+    assert (await client.put("/store/items", json=item, headers=alice.headers)).status_code == 204
+    params = {"namespace": "prefs", "key": "profile"}
+    mine = await client.get("/store/items", params=params, headers=alice.headers)
+    assert mine.status_code == 200 and mine.json()["value"] == item["value"]
+    assert mine.json()["namespace"] == ["prefs"]
+    for caller in (bob, admin):
+        theirs = await client.get("/store/items", params=params, headers=caller.headers)
+        missing = await client.get("/store/items", params={**params, "key": "nobody"}, headers=alice.headers)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json()["error"]["code"] == missing.json()["error"]["code"] == "item_not_found"
+        assert theirs.json() == {
+            "error": {"code": "item_not_found", "message": "no item 'profile' in namespace ['prefs']"}
+        }
+        searched = await client.post(
+            "/store/items/search", json={"namespace_prefix": []}, headers=caller.headers
+        )
+        assert searched.json() == {"items": []}
+        listed = await client.post("/store/namespaces", json={}, headers=caller.headers)
+        assert listed.json() == {"namespaces": []}
+        gone = await client.request("DELETE", "/store/items", json=item, headers=caller.headers)
+        assert gone.status_code == 204  # deletes their own (absent) item, not alice's
+    assert (await client.get("/store/items", params=params, headers=alice.headers)).status_code == 200

@@ -66,7 +66,19 @@ SEMANTIC_422 = {
     "POST /threads": re.compile(r"^metadata"),
     "PATCH /threads/{thread_id}": re.compile(r"^metadata"),
     "POST /threads/search": re.compile(r"^metadata"),
+    "POST /threads/count": re.compile(r"^metadata"),
+    "POST /threads/{thread_id}/state": re.compile(
+        r"^as_node|^values|^the state update|^archived_messages|^checkpoint_id|^message text"
+        r"|^the support agent"
+    ),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
+    "GET /assistants/{assistant_id}/graph": re.compile(r"^xray"),
+    # Store: namespace labels (no '.', storable text), keys, values within the metadata limits.
+    "PUT /store/items": re.compile(r"^namespace|^key|^metadata|^value|^ttl"),
+    "GET /store/items": re.compile(r"^namespace|^key"),
+    "DELETE /store/items": re.compile(r"^namespace|^key"),
+    "POST /store/items/search": re.compile(r"^namespace_prefix|^metadata|^filter"),
+    "POST /store/namespaces": re.compile(r"^prefix|^suffix|^max_depth"),
     "POST /threads/{thread_id}/history": re.compile(r"^checkpoint_id|^metadata"),
     "POST /threads/{thread_id}/state/checkpoint": re.compile(r"^checkpoint_id"),
     "POST /threads/{thread_id}/runs": RUN_422,

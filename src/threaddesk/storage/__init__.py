@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
@@ -37,6 +38,8 @@ class Storage:
     migrations_applied: list[str] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     archive: MessageArchive | None = None
+    # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
+    store: BaseStore | None = None
     runs: RunStore | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
@@ -118,6 +121,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.migrations import migrate
     from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
+    from threaddesk.storage.sqlite.store import ThreadedSqliteStore
     from threaddesk.storage.sqlite.threads import SqliteRegistry
     from threaddesk.storage.sqlite.users import SqliteUserStore
 
@@ -126,6 +130,8 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         applied = await database.run(migrate)
         checkpointer = ThreadedSqliteSaver(database)
         checkpointer.setup()
+        store = ThreadedSqliteStore(database)
+        store.setup()
     except Exception:
         database.close()
         raise
@@ -139,6 +145,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
+        store=store,
     )
 
 
@@ -150,6 +157,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
         from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
+        from threaddesk.storage.postgres.store import PooledPostgresStore
         from threaddesk.storage.postgres.threads import PostgresRegistry
         from threaddesk.storage.postgres.users import PostgresUserStore
     except ImportError as exc:
@@ -159,6 +167,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
 
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()
+    store = PooledPostgresStore(database)  # its tables are set up by the migrations
     return Storage(
         url,
         PostgresRegistry(database),
@@ -170,4 +179,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
+        store=store,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 from threaddesk.threads.search import IndexedMessage, SearchHit
 
 
@@ -80,6 +80,14 @@ class ThreadRegistry(ABC):
         those whose title contains it, ignoring case (SQLite folds ASCII letters
         only); `after` continues past a previous page's last row.
         """
+
+    @abstractmethod
+    async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
+        """The `query.limit` threads after `query.offset` matching `query`, in its order."""
+
+    @abstractmethod
+    async def count_matching(self, query: ThreadQuery) -> int:
+        """How many threads match `query`'s filters (its order and slice aside)."""
 
     @abstractmethod
     async def update(

@@ -31,6 +31,10 @@ class ThreadLocks:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def locked_ids(self) -> list[str]:
+        """The threads held (or waited for) in this process now."""
+        return [thread_id for thread_id in list(self._entries) if self.is_locked(thread_id)]
+
     def is_locked(self, thread_id: str) -> bool:
         entry = self._entries.get(thread_id)
         return entry is not None and entry.lock.locked()

@@ -19,13 +19,16 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from threaddesk.durations import parse_duration
 from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
+from threaddesk.threads.copying import copy_checkpoints
 from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry, merge_metadata
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
+    MAX_PAGE_SIZE,
     Clock,
     PageCursor,
     Thread,
     ThreadPage,
+    ThreadQuery,
     ThreadStatus,
     check_limit,
     utc_now,
@@ -36,6 +39,7 @@ from threaddesk.values import check_metadata, check_text
 IfExists = Literal["raise", "get"]
 MAX_TITLE_LENGTH = 200
 CLEANUP_BATCH = 500
+MAX_OFFSET = 2**62
 
 
 def _check_title(title: str | None) -> str | None:
@@ -223,6 +227,71 @@ class ThreadManager:
             found[:limit],
             PageCursor(last.last_active_at.timestamp(), last.thread_id).encode(),
         )
+
+    async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
+        """One slice of the threads matching `query`, in its order (LangGraph's `threads.search`).
+
+        `busy` is live (a turn held in this process), so that status is looked
+        up in this process's locks, not in the registry.
+        """
+        query = self._checked(query)
+        if query.offset > MAX_OFFSET:  # past any table a database can hold (and its integers)
+            return []
+        if query.status is ThreadStatus.BUSY:
+            busy = self.locks.locked_ids()
+            ids = busy if query.ids is None else [i for i in query.ids if i in busy]
+            query = dataclasses.replace(query, status=None, ids=tuple(ids))
+        return [self._live(thread) for thread in await self.registry.search(query)]
+
+    async def count_matching(self, query: ThreadQuery) -> int:
+        """How many threads match `query`'s filters (LangGraph's `threads.count`)."""
+        query = self._checked(query)
+        if query.status is ThreadStatus.BUSY:
+            busy = self.locks.locked_ids()
+            ids = busy if query.ids is None else [i for i in query.ids if i in busy]
+            query = dataclasses.replace(query, status=None, ids=tuple(ids))
+        return await self.registry.count_matching(query)
+
+    @staticmethod
+    def _checked(query: ThreadQuery) -> ThreadQuery:
+        ids = None if query.ids is None else tuple(validate_thread_id(i) for i in query.ids)
+        if ids is not None and len(ids) > MAX_PAGE_SIZE:
+            raise InvalidArgument(f"ids may name at most {MAX_PAGE_SIZE} threads")
+        return dataclasses.replace(query, ids=ids, metadata=check_metadata(query.metadata) or None)
+
+    async def copy(self, thread_id: str, owner: str, *, user_id: str | None = None) -> Thread:
+        """A new thread for `owner` with the title, metadata, checkpoints and archive of `thread_id`.
+
+        Taken between turns (the source's turn lock is held), so the copy is of
+        a whole turn; if copying fails, the half-made copy is deleted.
+        """
+        async with self.turn(thread_id, user_id=user_id) as source:
+            copy = await self.create(owner, title=source.title, metadata=source.metadata)
+            try:
+                await copy_checkpoints(self.checkpointer, thread_id, copy.thread_id)
+                if self.archive is not None:
+                    moved = await self.archive.read(thread_id, 0, source.message_count)
+                    if moved:
+                        await self.archive.put(copy.thread_id, 0, moved)
+                copied = await self.registry.record_turn(
+                    copy.thread_id,
+                    at=self.clock(),
+                    message_count=source.message_count,
+                    status=source.status,
+                )
+            except BaseException:
+                await self.delete(copy.thread_id)
+                raise
+        if copied is None:
+            raise ThreadNotFound(copy.thread_id)
+        return copied
+
+    async def prune_checkpoints(self, thread_id: str, *, user_id: str | None = None) -> None:
+        """Keep only the thread's latest checkpoint (LangGraph's `keep_latest` prune), between turns."""
+        if self.pruner is None:
+            raise InvalidArgument("this storage cannot prune checkpoints")
+        async with self.turn(thread_id, user_id=user_id):
+            await self.pruner.aprune([thread_id], keep=1)
 
     def _live(self, thread: Thread) -> Thread:
         """The thread with its status as of now: `busy` while this process runs or queues a turn on it."""

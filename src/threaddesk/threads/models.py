@@ -20,11 +20,13 @@ def utc_now() -> datetime:
 
 
 class ThreadStatus(StrEnum):
-    """LangGraph's thread statuses: `busy` while a turn runs, `error` if the last turn failed."""
+    """LangGraph's thread statuses: `busy` while a turn runs, `error` if the last turn failed,
+    `interrupted` if the last run paused before its end (an interrupt, `interrupt_before`/`after`)."""
 
     IDLE = "idle"
     BUSY = "busy"
     ERROR = "error"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,48 @@ class PageCursor:
 
 
 MAX_PAGE_SIZE = 1000
+
+# LangGraph's `threads.search(sort_by=...)` names, and the registry column each sorts on.
+SORT_COLUMNS = {
+    "thread_id": "thread_id",
+    "status": "status",
+    "created_at": "created_at",
+    "updated_at": "last_active_at",
+    "state_updated_at": "last_active_at",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadQuery:
+    """Which threads a search or a count wants, and (for a search) in what order, which slice.
+
+    `ids` keeps only those ids; `metadata` those whose metadata holds each key
+    with an equal value; `sort_by` is a key of `SORT_COLUMNS` (ties broken by
+    thread id in the same direction).
+    """
+
+    user_id: str | None = None
+    ids: tuple[str, ...] | None = None
+    status: ThreadStatus | None = None
+    metadata: dict[str, Any] | None = None
+    sort_by: str = "updated_at"
+    sort_order: str = "desc"
+    limit: int = 10
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.sort_by not in SORT_COLUMNS:
+            raise InvalidArgument(f"sort_by must be one of {', '.join(SORT_COLUMNS)}, got {self.sort_by!r}")
+        if self.sort_order not in ("asc", "desc"):
+            raise InvalidArgument(f"sort_order must be 'asc' or 'desc', got {self.sort_order!r}")
+        check_limit(self.limit)
+        if isinstance(self.offset, bool) or not isinstance(self.offset, int) or self.offset < 0:
+            raise InvalidArgument(f"offset must be a non-negative integer, got {self.offset!r}")
+
+    def order_by(self) -> str:
+        """The SQL ORDER BY of this query (column names only from `SORT_COLUMNS`, never from input)."""
+        direction = "ASC" if self.sort_order == "asc" else "DESC"
+        return f"{SORT_COLUMNS[self.sort_by]} {direction}, thread_id {direction}"
 
 
 def check_limit(limit: int) -> int:

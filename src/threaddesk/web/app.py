@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
@@ -69,7 +70,34 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
         generator=lambda: uuid.uuid4().hex,
         validator=_sane_request_id,
     )
+    _add_cors(app, settings)  # outermost: preflights and every answer carry CORS
     for router in [*ROUTERS, metrics_router]:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+# What a browser page on another origin needs: the token headers, JSON bodies, resuming a stream by
+# `Last-Event-ID`, and reading `Content-Location` (where a run's id is) and the search pagination
+# headers (as LangGraph's server exposes them) from a response.
+CORS_ALLOW_HEADERS = ["Authorization", "X-Api-Key", "Content-Type", "Last-Event-ID"]
+CORS_EXPOSE_HEADERS = ["Content-Location", "X-Pagination-Total", "X-Pagination-Next"]
+
+
+def _add_cors(app: FastAPI, settings: Settings) -> None:
+    """CORS for `THREADDESK_CORS_ORIGINS`, outermost, so preflights and every error answer carry it.
+
+    Without credentials: threaddesk's tokens are headers a page sets itself, so
+    no browser ever sends a cookie of ours cross-origin (no CSRF through CORS).
+    """
+    origins = settings.cors_origin_list()
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials=False,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=CORS_ALLOW_HEADERS,
+        expose_headers=CORS_EXPOSE_HEADERS,
+    )

@@ -16,8 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from threaddesk.agent.graph import AGENT_NAME
 from threaddesk.errors import InvalidArgument
 from threaddesk.runs import Run, RunRecord, RunRequest
-from threaddesk.service import SupportDesk
-from threaddesk.threads.models import MAX_PAGE_SIZE, Thread
+from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
 from threaddesk.web import langgraph_events
 from threaddesk.web.errors import APIError
@@ -40,15 +39,6 @@ def _json_integer(value: Any) -> Any:
 
 
 JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
-
-
-class ThreadSearch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    metadata: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "error", "interrupted"] | None = None
-    limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
-    offset: JsonInteger = Field(default=0, ge=0)
 
 
 class AssistantSearch(BaseModel):
@@ -276,28 +266,6 @@ def check_assistant(assistant_id: str) -> None:
             "assistant_not_found",
             f"assistant {assistant_id!r} not found: use {GRAPH_ID!r} or {ASSISTANT_ID}",
         )
-
-
-async def search_threads(desk: SupportDesk, query: ThreadSearch, owner: str | None) -> list[Thread]:
-    """One offset page, walked through the core's cursor pages."""
-    if query.status == "interrupted":  # threaddesk's agent never interrupts
-        return []
-    wanted = query.offset + query.limit
-    threads: list[Thread] = []
-    cursor = None
-    while len(threads) < wanted:
-        page = await desk.threads.list(
-            user_id=owner,
-            status=query.status,
-            metadata=query.metadata,
-            limit=min(MAX_PAGE_SIZE, wanted - len(threads)),
-            cursor=cursor,
-        )
-        threads += page.threads
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return threads[query.offset : wanted]
 
 
 def _check_run_assistant(assistant_id: str) -> None:

@@ -80,7 +80,8 @@ class ThreadPublic(BaseModel):
     message_count: int
     config: dict[str, Any] = Field(default_factory=dict, description="LangGraph's thread config (none).")
     values: dict[str, Any] | None = Field(
-        default=None, description="LangGraph state values; filled by GET /threads/{id} only."
+        default=None,
+        description="LangGraph state values; filled by GET /threads/{id} and POST /threads/search.",
     )
     interrupts: dict[str, Any] = Field(default_factory=dict)
 

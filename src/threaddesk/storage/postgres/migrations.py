@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.store.postgres import AsyncPostgresStore
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
@@ -115,6 +116,7 @@ async def migrate(conn: AsyncConnection[DictRow], lock_key: int) -> list[str]:
         await asyncio.sleep(0.05)
     try:
         await AsyncPostgresSaver(conn).setup()
+        await AsyncPostgresStore(conn).setup()  # LangGraph's store (the /store API), same lock
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS threaddesk_migrations"
             " (name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"

@@ -15,7 +15,7 @@ from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
-from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
 
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
@@ -47,6 +47,31 @@ def thread_from_row(row: dict[str, Any]) -> Thread:
         last_active_at=row["last_active_at"].astimezone(UTC),
         message_count=row["message_count"],
     )
+
+
+def _filters(
+    user_id: str | None,
+    status: ThreadStatus | None,
+    metadata: Mapping[str, Any] | None,
+    ids: Sequence[str] | None = None,
+) -> tuple[list[str], list[Any]]:
+    """WHERE conditions (and their parameters) shared by list, search and count."""
+    where: list[str] = []
+    params: list[Any] = []
+    if ids is not None:
+        where.append("thread_id = ANY(%s)")
+        params.append(list(ids))
+    if user_id is not None:
+        where.append("user_id = %s")
+        params.append(user_id)
+    if status is not None:
+        where.append("status = %s")
+        params.append(str(status))
+    for key, value in (metadata or {}).items():
+        # jsonb equality: structural (key order ignored), typed ('3' is not 3), not containment.
+        where.append("metadata -> %s = %s")
+        params.extend([key, Jsonb(value)])
+    return where, params
 
 
 class PostgresRegistry(ThreadRegistry):
@@ -91,21 +116,10 @@ class PostgresRegistry(ThreadRegistry):
         after: PageCursor | None = None,
         title: str | None = None,
     ) -> list[Thread]:
-        where: list[str] = []
-        params: list[Any] = []
+        where, params = _filters(user_id, status, metadata)
         if title is not None:
             where.append("title ILIKE %s ESCAPE '\\'")
             params.append(f"%{like_escape(title)}%")
-        if user_id is not None:
-            where.append("user_id = %s")
-            params.append(user_id)
-        if status is not None:
-            where.append("status = %s")
-            params.append(str(status))
-        for key, value in (metadata or {}).items():
-            # jsonb equality: structural (key order ignored), typed ('3' is not 3), not containment.
-            where.append("metadata -> %s = %s")
-            params.extend([key, Jsonb(value)])
         if inactive_before is not None:
             where.append("last_active_at < %s")
             params.append(inactive_before)
@@ -119,6 +133,24 @@ class PostgresRegistry(ThreadRegistry):
         params.append(limit)
         async with self.db.connection() as conn:
             return [thread_from_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
+
+    async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
+        where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {query.order_by()} LIMIT %s OFFSET %s"
+        params.extend([query.limit, query.offset])
+        async with self.db.connection() as conn:
+            return [thread_from_row(row) for row in await (await conn.execute(sql, params)).fetchall()]
+
+    async def count_matching(self, query: ThreadQuery) -> int:
+        where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
+        sql = "SELECT count(*) AS n FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        row = await self._one(sql, params)
+        return row["n"] if row else 0
 
     async def update(
         self,

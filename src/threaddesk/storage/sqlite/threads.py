@@ -15,7 +15,7 @@ from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.storage.sqlite.purge import delete_orphans, delete_threads
 from threaddesk.storage.sqlite.turnlock import FileTurnLocks, sidecar_path
 from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
-from threaddesk.threads.models import PageCursor, Thread, ThreadStatus
+from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
 
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
@@ -56,6 +56,42 @@ def thread_from_row(row: tuple) -> Thread:
         last_active_at=_ts(active),
         message_count=count,
     )
+
+
+def _filters(
+    user_id: str | None,
+    status: ThreadStatus | None,
+    metadata: Mapping[str, Any] | None,
+    ids: Sequence[str] | None = None,
+) -> tuple[list[str], list[object]]:
+    """WHERE conditions (and their parameters) shared by list, search and count."""
+    where: list[str] = []
+    params: list[object] = []
+    if ids is not None:
+        where.append("thread_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(list(ids)))
+    if user_id is not None:
+        where.append("user_id = ?")
+        params.append(user_id)
+    if status is not None:
+        where.append("status = ?")
+        params.append(str(status))
+    for key, value in (metadata or {}).items():
+        # json_each binds the key as a value (no path escaping). Objects and arrays
+        # compare as canonical JSON text (stored with sorted keys), never with strings.
+        if isinstance(value, dict | list):
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                " AND m.type IN ('object', 'array') AND m.value = json(?))"
+            )
+            params.extend([key, _canonical(value)])
+        else:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
+                " AND m.type NOT IN ('object', 'array') AND m.value IS json_extract(?, '$'))"
+            )
+            params.extend([key, json.dumps(value)])
+    return where, params
 
 
 class SqliteRegistry(ThreadRegistry):
@@ -132,32 +168,10 @@ class SqliteRegistry(ThreadRegistry):
         after: PageCursor | None = None,
         title: str | None = None,
     ) -> list[Thread]:
-        where: list[str] = []
-        params: list[object] = []
+        where, params = _filters(user_id, status, metadata)
         if title is not None:
             where.append("title LIKE ? ESCAPE '\\'")
             params.append(f"%{like_escape(title)}%")
-        if user_id is not None:
-            where.append("user_id = ?")
-            params.append(user_id)
-        if status is not None:
-            where.append("status = ?")
-            params.append(str(status))
-        for key, value in (metadata or {}).items():
-            # json_each binds the key as a value (no path escaping). Objects and arrays
-            # compare as canonical JSON text (stored with sorted keys), never with strings.
-            if isinstance(value, dict | list):
-                where.append(
-                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
-                    " AND m.type IN ('object', 'array') AND m.value = json(?))"
-                )
-                params.extend([key, _canonical(value)])
-            else:
-                where.append(
-                    "EXISTS (SELECT 1 FROM json_each(metadata) AS m WHERE m.key = ?"
-                    " AND m.type NOT IN ('object', 'array') AND m.value IS json_extract(?, '$'))"
-                )
-                params.extend([key, json.dumps(value)])
         if inactive_before is not None:
             where.append("last_active_at < ?")
             params.append(inactive_before.timestamp())
@@ -170,6 +184,22 @@ class SqliteRegistry(ThreadRegistry):
         sql += " ORDER BY last_active_at DESC, thread_id DESC LIMIT ?"
         params.append(limit)
         return await self.db.run(lambda conn: [thread_from_row(r) for r in conn.execute(sql, params)])
+
+    async def search(self, query: ThreadQuery) -> builtins.list[Thread]:
+        where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
+        sql = f"SELECT {COLUMNS} FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {query.order_by()} LIMIT ? OFFSET ?"
+        params.extend([query.limit, query.offset])
+        return await self.db.run(lambda conn: [thread_from_row(r) for r in conn.execute(sql, params)])
+
+    async def count_matching(self, query: ThreadQuery) -> int:
+        where, params = _filters(query.user_id, query.status, query.metadata, query.ids)
+        sql = "SELECT count(*) FROM threaddesk_threads"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return await self.db.run(lambda conn: conn.execute(sql, params).fetchone()[0])
 
     async def update(
         self,

@@ -25,8 +25,7 @@ from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
 from threaddesk.web.langgraph_state import thread_state
-from threaddesk.web.presenters import present_thread
-from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody, ThreadPublic
+from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody
 from threaddesk.web.sse import EventStreamResponse, StartedStream
 
 RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -48,13 +47,6 @@ _CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (
 def _json(value: Any, headers: dict[str, str] | None = None) -> Response:
     """`value` written by LangGraph's serializer (messages as their `model_dump`)."""
     return Response(json_bytes(value), media_type="application/json", headers=headers)
-
-
-@router.post("/search", response_model=list[ThreadPublic])
-async def search_threads(body: compat.ThreadSearch, user: CurrentUser, desk: DeskDep) -> list[ThreadPublic]:
-    """Threads whose metadata contains `metadata`, by status, with limit and offset."""
-    threads = await compat.search_threads(desk, body, owner_scope(user))
-    return [present_thread(desk, thread) for thread in threads]
 
 
 @router.get("/{thread_id}/state", responses=JSON_BODY)
