@@ -78,7 +78,14 @@ def test_shell_completion_completes_commands_and_options(tmp_path) -> None:
 
 
 def test_install_completion_writes_the_bash_script(tmp_path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
+    # Typer's own switch: the shell is the option's value, not guessed from the parent processes
+    # (which fails where the test runner's parent is no shell).
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "SHELL": "/bin/bash",
+        "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1",
+    }
     done = subprocess.run(
         [sys.executable, "-m", "threaddesk.cli", "--install-completion", "bash"],
         env=env,
