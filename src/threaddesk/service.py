@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
-    AIMessageChunk,
+    AIMessage,
     BaseMessage,
     HumanMessage,
     RemoveMessage,
@@ -657,7 +657,7 @@ class SupportDesk:
             async for item in events:
                 if isinstance(item, RunResult):
                     yield Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
-                elif isinstance(item.data[0], AIMessageChunk) and item.data[0].text:
+                elif isinstance(item.data[0], AIMessage) and item.data[0].text:  # chunks, or a whole reply
                     yield Token(item.data[0].text)
 
     async def cleanup(
