@@ -30,3 +30,13 @@ def _build(schema: type) -> StateGraph:
 
 graph = _build(MessagesState).compile()
 archiving = _build(ArchivingState).compile()
+
+
+def _parent() -> StateGraph:
+    builder = StateGraph(MessagesState)
+    builder.add_node("inner", graph)  # the echo graph as a subgraph
+    builder.add_edge(START, "inner")
+    return builder
+
+
+parent = _parent().compile()
