@@ -206,6 +206,7 @@ class SupportDesk:
         *,
         users: UserManager,
         graphs: GraphRegistry | None = None,
+        graph_config: GraphsConfig | None = None,
         max_message_bytes: int = 32 * 1024,
         limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
@@ -231,6 +232,9 @@ class SupportDesk:
         # What the desk serves, by graph id (read-only); `agent` is the default graph.
         self.graphs = graphs
         self.agent: Any = graphs.default.graph
+        # The langgraph.json the graphs came from, if any: its other sections (`auth.path`) are
+        # for the layers that use them (`graph_config.auth_path`: custom authentication).
+        self.graph_config = graph_config
         self.users = users
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
@@ -1134,6 +1138,7 @@ async def open_desk(
             manager,
             agent,
             graphs=registry,
+            graph_config=graphs if isinstance(graphs, GraphsConfig) else None,
             users=users,
             max_message_bytes=settings.max_message_bytes,
             limiter=limiter,

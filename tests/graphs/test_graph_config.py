@@ -85,3 +85,29 @@ def test_missing_or_malformed_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(GraphConfigError, match="cannot be read"):
         read_config(tmp_path / "bad.json")
+
+
+async def test_the_desk_keeps_the_config_for_the_auth_hook(tmp_path: Path) -> None:
+    from threaddesk import open_desk
+
+    samples = Path(__file__).parent / "samples"
+    path = _write(
+        tmp_path, {"graphs": {"echo": f"{samples}/echo.py:graph"}, "auth": {"path": "./auth.py:auth"}}
+    )
+    async with open_desk(database_url="memory", graphs=str(path)) as desk:
+        assert desk.graph_config is not None
+        assert desk.graph_config.auth_path == f"{tmp_path / 'auth.py'}:auth"
+        assert list(desk.graphs) == ["echo"]
+    async with open_desk(database_url="memory") as desk:
+        assert desk.graph_config is None
+
+
+async def test_threaddesk_config_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threaddesk import Settings, open_desk
+
+    samples = Path(__file__).parent / "samples"
+    path = _write(tmp_path, {"graphs": {"count": f"{samples}/counter.py:graph"}})
+    monkeypatch.setenv("THREADDESK_CONFIG", str(path))
+    async with open_desk(Settings(database_url="memory")) as desk:
+        assert list(desk.graphs) == ["count"]
+        assert desk.graphs.default.graph is desk.agent
