@@ -87,6 +87,8 @@ async def test_runs_state_and_history_follow_the_threads_graph(client: httpx.Asy
     assert history[0]["values"]["count"] == 2
     said = await _ok(await client.get("/threads/c1/messages"))
     assert said["messages"] == []
+    sent = await client.post("/threads/c1/messages", json={"content": "hello"})  # no conversation to join
+    assert sent.status_code == 422 and "input may set count, log, note only" in sent.text
     found = await _ok(await client.post("/threads/search", json={"metadata": {"graph_id": "counter"}}))
     assert [t["thread_id"] for t in found] == ["c1"]
     # Ownership: bob sees none of it.

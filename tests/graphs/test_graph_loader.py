@@ -13,7 +13,7 @@ from langgraph.pregel import Pregel
 
 from threaddesk.errors import GraphLoadError
 from threaddesk.graphs.config import GraphsConfig, parse_config
-from threaddesk.graphs.loader import load_graphs
+from threaddesk.graphs.loader import load_graphs, module_name
 
 SAMPLES = Path(__file__).parent / "samples"
 SAVER = InMemorySaver()
@@ -52,9 +52,7 @@ async def test_every_kind_of_graph_is_served_on_our_checkpointer(target: str) ->
 
 def _sample(name: str) -> Any:
     """The module the loader imported a sample file as."""
-    return next(
-        m for n, m in sys.modules.items() if n.startswith("threaddesk_graph_") and n.endswith(f"_{name}")
-    )
+    return sys.modules[module_name(SAMPLES / f"{name}.py")]
 
 
 async def test_a_compiled_graph_is_copied_not_changed() -> None:

@@ -16,6 +16,7 @@ What a graph entry may point at, as on LangGraph's server:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -47,11 +48,18 @@ def prepare_environment(config: GraphsConfig) -> None:
             sys.path.insert(0, str(path))
 
 
+def module_name(file: Path) -> str:
+    """The name a graph's file is imported under: its stem and a digest of its path (unique per file)."""
+    digest = hashlib.sha1(str(file).encode()).hexdigest()[:12]
+    stem = "".join(c if c.isalnum() else "_" for c in file.stem)
+    return f"threaddesk_graph_{stem}_{digest}"
+
+
 def _import_file(file: Path) -> ModuleType:
     """Import a graph's file as a module of its own (registered, so pickling and typing find it)."""
     if not file.is_file():
         raise FileNotFoundError(f"no such file {file}")
-    name = "threaddesk_graph_" + "_".join(part for part in file.with_suffix("").parts if part.isidentifier())
+    name = module_name(file)
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)

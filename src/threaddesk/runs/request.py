@@ -173,7 +173,12 @@ def _checked_state(values: Mapping[str, Any], shape: _Shape, what: str) -> dict:
     allowed = shape.input_keys
     unknown = sorted(set(values) - allowed) if allowed is not None else []
     if unknown:
-        raise InvalidArgument(f"{what} may set {', '.join(sorted(allowed or ()))} only; got {unknown}")
+        why = (
+            " (this graph has no messages channel)"
+            if "messages" in unknown and not shape.has_messages
+            else ""
+        )
+        raise InvalidArgument(f"{what} may set {', '.join(sorted(allowed or ()))} only{why}; got {unknown}")
     check_message = shape.check_message
     checked = dict(values)
     for key, value in values.items():
