@@ -123,6 +123,7 @@ def _samples_importable(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         ("./counter.py:not_a_graph", "is a int, not a graph"),
         ("./counter.py:own_checkpointer", "compiled with its own checkpointer \\(InMemorySaver\\)"),
+        ("./counter.py:own_store", "compiled with its own store \\(InMemoryStore\\)"),
         ("./counter.py:make_failing", "RuntimeError: the factory could not build its graph"),
     ],
 )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import START, StateGraph
+from langgraph.store.memory import InMemoryStore
 from typing_extensions import TypedDict
 
 
@@ -38,6 +39,7 @@ def _builder() -> StateGraph:
 builder = _builder()
 graph = _builder().compile()
 own_checkpointer = _builder().compile(checkpointer=InMemorySaver())
+own_store = _builder().compile(store=InMemoryStore())
 not_a_graph = 42
 made: list[Any] = []  # the configs factories were called with
 
