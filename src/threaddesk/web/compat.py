@@ -159,7 +159,8 @@ class RunCreate(BaseModel):
     def record(self, request: RunRequest, thread_id: str) -> RunRecord:
         """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`
         (the graph and assistant as `request` names them)."""
-        graph_id, assistant_id = request.metadata["graph_id"], request.metadata["assistant_id"]
+        graph_id = request.metadata.get("graph_id", GRAPH_ID)
+        assistant_id = request.metadata.get("assistant_id", system_assistant_id(graph_id))
         config = self.config or RunConfig()
         configurable = {
             **request.configurable,
