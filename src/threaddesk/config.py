@@ -202,6 +202,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Checkpoints kept per thread after each turn (older ones are pruned); 0 keeps all.",
     )
+    config: str | None = Field(
+        default=None,
+        description=(
+            "A `langgraph.json` naming your own graphs to serve (as `serve --config`); unset: the"
+            " built-in support agent."
+        ),
+    )
 
     def cors_origin_list(self) -> list[str]:
         """`cors_origins` as a list (empty: CORS off)."""

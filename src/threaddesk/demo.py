@@ -40,7 +40,9 @@ def create_thread_manager(database_url: str = "memory", settings: Settings | Non
     """Open the desk: a thread registry plus the agent's checkpointed memory.
 
     `settings` (default: from `THREADDESK_*`) choose the model; `database_url` wins over theirs.
+    The demo is the built-in agent's: a `config` naming other graphs is left out.
     """
+    settings = (settings or Settings()).model_copy(update={"config": None})
     return ThreadDesk.open(settings, database_url=database_url)
 
 

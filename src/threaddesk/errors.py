@@ -196,3 +196,30 @@ class ItemNotFound(ThreadDeskError, LookupError):
         self.namespace = namespace
         self.key = key
         super().__init__(f"no item {key!r} in namespace {list(namespace)!r}")
+
+
+class GraphNotFound(ThreadDeskError, LookupError):
+    """A run or an assistant call named a graph (or assistant) this desk does not serve."""
+
+    code = "graph_not_found"
+
+    def __init__(self, graph_id: str, served: list[str]) -> None:
+        self.graph_id = graph_id
+        self.served = served
+        super().__init__(f"graph {graph_id!r} not found: this desk serves {', '.join(served)}")
+
+
+class GraphLoadError(ThreadDeskError):
+    """A graph named in the config could not be imported, built or served (a start-up error).
+
+    The message is one line naming the graph, where it comes from and what went wrong,
+    so `threaddesk serve` can print it and exit before taking a request.
+    """
+
+    code = "graph_load_error"
+
+    def __init__(self, graph_id: str, location: str, reason: str) -> None:
+        self.graph_id = graph_id
+        self.location = location
+        self.reason = " ".join(reason.split())  # one line
+        super().__init__(f"graph {graph_id!r} ({location}): {self.reason}")

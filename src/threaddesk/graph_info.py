@@ -11,7 +11,7 @@ import warnings
 from typing import Any
 
 from langchain_core.runnables.utils import create_model
-from langgraph.graph.state import CompiledStateGraph
+from langgraph.pregel import Pregel
 from pydantic import TypeAdapter
 
 from threaddesk.errors import InvalidArgument
@@ -26,7 +26,7 @@ _SERVER_CONFIGURABLE = (
 )
 
 
-def graph_json(graph: CompiledStateGraph, xray: bool | int = False) -> dict[str, Any]:
+def graph_json(graph: Pregel, xray: bool | int = False) -> dict[str, Any]:
     """The graph's nodes and edges as JSON (`xray`: also those inside subgraphs, to that depth)."""
     if isinstance(xray, int) and not isinstance(xray, bool) and xray <= 0:
         raise InvalidArgument("xray must be true, false or a positive depth")
@@ -37,7 +37,7 @@ def graph_json(graph: CompiledStateGraph, xray: bool | int = False) -> dict[str,
     return drawn
 
 
-def _state_schema(graph: CompiledStateGraph) -> dict[str, Any]:
+def _state_schema(graph: Pregel) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for key in graph.stream_channels_list:
         channel: Any = graph.channels[key]
@@ -50,7 +50,7 @@ def _state_schema(graph: CompiledStateGraph) -> dict[str, Any]:
     return create_model(graph.get_name("State"), **fields).model_json_schema()
 
 
-def _config_schema(graph: CompiledStateGraph) -> dict[str, Any]:
+def _config_schema(graph: Pregel) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         config = graph.config_schema()
@@ -67,7 +67,7 @@ def _config_schema(graph: CompiledStateGraph) -> dict[str, Any]:
     return schema
 
 
-def graph_schemas(graph: CompiledStateGraph, graph_id: str) -> dict[str, Any]:
+def graph_schemas(graph: Pregel, graph_id: str) -> dict[str, Any]:
     """`graph_id` and the input, output, state, config and context JSON schemas."""
     return {
         "graph_id": graph_id,
@@ -77,3 +77,16 @@ def graph_schemas(graph: CompiledStateGraph, graph_id: str) -> dict[str, Any]:
         "config_schema": _config_schema(graph),
         "context_schema": graph.get_context_jsonschema(),
     }
+
+
+async def graph_subgraphs(
+    graph: Pregel, namespace: str | None = None, recurse: bool = False
+) -> dict[str, Any]:
+    """The graph's subgraphs by namespace (under `namespace` if given; nested ones with `recurse`),
+    each with its input, output, state, config and context schemas, as LangGraph's server lists them."""
+    found: dict[str, Any] = {}
+    async for name, subgraph in graph.aget_subgraphs(namespace=namespace, recurse=recurse):
+        schemas = graph_schemas(subgraph, name)  # type: ignore[arg-type]  # a local graph's are Pregels
+        schemas.pop("graph_id")
+        found[name] = schemas
+    return found

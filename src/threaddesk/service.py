@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import aclosing, asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
-    AIMessageChunk,
+    AIMessage,
     BaseMessage,
     HumanMessage,
     RemoveMessage,
@@ -29,6 +30,7 @@ from langchain_core.messages import (
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
@@ -46,7 +48,10 @@ from threaddesk.errors import (
     ThreadExists,
     ThreadNotFound,
 )
-from threaddesk.graph_info import graph_json, graph_schemas
+from threaddesk.graph_info import graph_json, graph_schemas, graph_subgraphs
+from threaddesk.graphs.config import GraphsConfig, read_config
+from threaddesk.graphs.loader import load_graphs
+from threaddesk.graphs.registry import GraphRegistry, ServedGraph
 from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
@@ -128,7 +133,7 @@ def _config(thread_id: str) -> RunnableConfig:
 
 
 async def _graph_stream(
-    agent: CompiledStateGraph, graph_input: Any, config: dict[str, Any], options: dict[str, Any], events: bool
+    agent: Pregel, graph_input: Any, config: dict[str, Any], options: dict[str, Any], events: bool
 ) -> AsyncGenerator[RunChunk, None]:
     """The graph's stream as `RunChunk`s; with `events`, LangChain's event stream around it.
 
@@ -197,9 +202,11 @@ class SupportDesk:
     def __init__(
         self,
         threads: ThreadManager,
-        agent: CompiledStateGraph,
+        agent: CompiledStateGraph | None = None,
         *,
         users: UserManager,
+        graphs: GraphRegistry | None = None,
+        graph_config: GraphsConfig | None = None,
         max_message_bytes: int = 32 * 1024,
         limiter: MessageBudget | None = None,
         keep_messages: int = DEFAULT_CONTEXT_MESSAGES,
@@ -217,7 +224,17 @@ class SupportDesk:
             )
         self.threads = threads
         self.limiter = limiter
-        self.agent = agent
+        if graphs is None:
+            if agent is None:
+                raise InvalidArgument("a desk needs an agent or graphs to serve")
+            archive_node = "agent" if "agent" in agent.nodes else None
+            graphs = GraphRegistry([ServedGraph(agent.name, agent, archive_node=archive_node)])
+        # What the desk serves, by graph id (read-only); `agent` is the default graph.
+        self.graphs = graphs
+        self.agent: Any = graphs.default.graph
+        # The langgraph.json the graphs came from, if any: its other sections (`auth.path`) are
+        # for the layers that use them (`graph_config.auth_path`: custom authentication).
+        self.graph_config = graph_config
         self.users = users
         self.max_message_bytes = max_message_bytes
         self.keep_messages = keep_messages
@@ -230,7 +247,6 @@ class SupportDesk:
         self.backend = backend
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
-        self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
         """A customer's message as `send` takes it: a non-empty string the storage can hold."""
@@ -249,11 +265,35 @@ class SupportDesk:
         if self.limiter is not None and user_id is not None:
             await self.limiter.aspend(user_id)
 
+    def graph_for(self, thread: Thread) -> ServedGraph:
+        """The graph whose state `thread` holds (its `graph_id` metadata, else the default graph)."""
+        return self.graphs.for_thread(thread)
+
+    async def _graph_of(self, thread_id: str) -> ServedGraph:
+        """`graph_for` by thread id: no read when the desk serves one graph; the default for a
+        thread that does not exist (yet). Whether the caller may see the thread is checked after."""
+        if len(self.graphs) == 1:
+            return self.graphs.default
+        try:
+            return self.graphs.for_thread(await self.threads.get(thread_id))
+        except ThreadNotFound:
+            return self.graphs.default
+
+    async def _run_graph(self, thread_id: str, request: RunRequest) -> tuple[ServedGraph, RunRequest]:
+        """The graph a run uses (the one it names, else the thread's), and the request checked for it."""
+        if request.graph_id is not None:
+            served = self.graphs.get_served(request.graph_id)
+        else:
+            served = await self._graph_of(thread_id)
+        checked = request.checked(self._check_size, served.nodes, served.input_keys, served.has_messages)
+        return served, checked
+
     @asynccontextmanager
     async def _turn(
         self,
         thread_id: str,
         request: RunRequest,
+        served: ServedGraph,
         user_id: str | None,
         create: bool,
         wait: bool,
@@ -281,7 +321,7 @@ class SupportDesk:
                     yield thread
                 except BaseException as exc:
                     abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-                    await self._end_failed_run(thread_id, request, abandoned)
+                    await self._end_failed_run(thread_id, request, abandoned, served.graph)
                     if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
                         raise _turn_error(thread_id, exc) from exc
                     raise
@@ -293,7 +333,9 @@ class SupportDesk:
             self.observer.turn_ended(outcome, time.perf_counter() - asked, started=started)
             span.end(outcome, error)
 
-    async def _end_failed_run(self, thread_id: str, request: RunRequest, abandoned: bool) -> None:
+    async def _end_failed_run(
+        self, thread_id: str, request: RunRequest, abandoned: bool, graph: Pregel
+    ) -> None:
         """After a run failed or was abandoned: keep it if its graph had finished, else roll it back.
 
         Only a real failure leaves the thread `error`; an abandoned run leaves it `idle`.
@@ -301,13 +343,13 @@ class SupportDesk:
         status = ThreadStatus.IDLE if abandoned else ThreadStatus.ERROR
         try:
             if abandoned and request.run_id in self._finished:
-                values = (await self.agent.aget_state(_config(thread_id))).values
+                values = (await graph.aget_state(_config(thread_id))).values
                 said = self._said(request, values.get("messages", []))
                 await self.threads.record_turn(
                     thread_id, message_count=_message_count(values), status=status, said=said
                 )
                 return
-            count = await self._discard_failed_run(thread_id, request.run_id)
+            count = await self._discard_failed_run(thread_id, request.run_id, graph)
             await self.threads.record_turn(thread_id, message_count=count, status=status)
         except Exception:  # never mask the turn's own error with the cleanup's
             log.exception("could not roll back the failed turn on thread %r", thread_id)
@@ -372,7 +414,7 @@ class SupportDesk:
         config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
         return await self.threads.checkpointer.aget_tuple(config) is not None
 
-    async def _discard_failed_run(self, thread_id: str, run_id: str) -> int:
+    async def _discard_failed_run(self, thread_id: str, run_id: str, graph: Pregel) -> int:
         """Undo a run that failed after storing part of its work, so no half turn remains.
 
         Every checkpoint a run writes carries its `run_id` in its metadata. The
@@ -381,17 +423,19 @@ class SupportDesk:
         run wrote the thread's first.
         """
         config = _config(thread_id)
-        state = await self.agent.aget_state(config)
+        state = await graph.aget_state(config)
         if (state.metadata or {}).get("run_id") != run_id:
             return _message_count(state.values)
-        async for earlier in self.agent.aget_state_history(config):
+        async for earlier in graph.aget_state_history(config):
             if (earlier.metadata or {}).get("run_id") != run_id:
-                await self.agent.aupdate_state(earlier.config, None, as_node="__copy__")
-                return _message_count((await self.agent.aget_state(config)).values)
+                await graph.aupdate_state(earlier.config, None, as_node="__copy__")
+                return _message_count((await graph.aget_state(config)).values)
         await self.threads.checkpointer.adelete_thread(thread_id)
         return 0
 
-    async def _archive_old_messages(self, thread_id: str, values: dict[str, Any]) -> None:
+    async def _archive_old_messages(
+        self, thread_id: str, values: dict[str, Any], served: ServedGraph
+    ) -> None:
         """Move the oldest messages out of a state grown past `archive_after`.
 
         They are written to the archive first, then removed from the state (with
@@ -403,6 +447,8 @@ class SupportDesk:
         archive = self.threads.archive
         if archive is None or not self.archive_after or len(messages) <= self.archive_after:
             return
+        if not served.archives:  # no `archived_messages` channel to keep the count in
+            return
         cut = len(messages) - self.keep_messages
         while cut > 0 and not isinstance(messages[cut], HumanMessage):  # keep whole turns
             cut -= 1
@@ -412,10 +458,10 @@ class SupportDesk:
         moved = messages[:cut]
         try:
             await archive.put(thread_id, archived, moved)
-            await self.agent.aupdate_state(
+            await served.graph.aupdate_state(
                 _config(thread_id),
                 {"messages": [RemoveMessage(id=m.id) for m in moved], "archived_messages": archived + cut},
-                as_node="agent",
+                as_node=served.archive_node,
             )
         except Exception:
             log.exception("could not archive old messages of thread %r; will retry", thread_id)
@@ -501,13 +547,13 @@ class SupportDesk:
         while it goes, then `success` (also when it paused at an interrupt, as on
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
-        request = request.checked(self._check_size, self._nodes)
+        served, request = await self._run_graph(thread_id, request)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
         async with (
-            self._turn(thread_id, request, user_id, create, wait, title, owner) as thread,
+            self._turn(thread_id, request, served, user_id, create, wait, title, owner) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
@@ -524,7 +570,7 @@ class SupportDesk:
             values: dict[str, Any] | None = None
             # Closed before the turn is judged, so an abandoned stream has finished
             # writing (or not) by the time a half turn is looked for.
-            parts = _graph_stream(self.agent, graph_input, config, options, request.events)
+            parts = _graph_stream(served.graph, graph_input, config, options, request.events)
             async with aclosing(parts):
                 async for chunk in parts:
                     if chunk.mode == "values" and not chunk.namespace:
@@ -535,10 +581,10 @@ class SupportDesk:
             self._finished.add(request.run_id)  # the reply is stored: the run is committed
             interrupted = False
             if values is None or request.interrupt_before or request.interrupt_after:
-                state = await self.agent.aget_state(_config(thread_id))
+                state = await served.graph.aget_state(_config(thread_id))
                 values, interrupted = state.values, bool(state.next)
             if not interrupted:
-                await self._archive_old_messages(thread_id, values)
+                await self._archive_old_messages(thread_id, values, served)
             status = ThreadStatus.INTERRUPTED if interrupted else ThreadStatus.IDLE
             thread = await self.threads.record_turn(
                 thread_id,
@@ -546,15 +592,16 @@ class SupportDesk:
                 status=status,
                 said=self._said(request, values.get("messages", [])),
             )
-            thread = await self._stamp_graph(thread, request)
+            thread = await self._stamp_graph(thread, request, served)
         yield RunResult(request.run_id, thread, values, interrupted)
 
-    async def _stamp_graph(self, thread: Thread, request: RunRequest) -> Thread:
+    async def _stamp_graph(self, thread: Thread, request: RunRequest, served: ServedGraph) -> Thread:
         """Note on the thread which graph and assistant ran on it (`graph_id`, `assistant_id` in its
         metadata, as LangGraph's server does), so `threads.search(metadata={"graph_id": ...})` finds it.
-        Written only when they change: one update on a thread's first run."""
+        Written only when they change: one update on a thread's first run (see `GraphRegistry.stamp`)."""
         stamp = {
-            key: request.metadata[key] for key in ("graph_id", "assistant_id") if key in request.metadata
+            **self.graphs.stamp(thread, served),
+            **{key: request.metadata[key] for key in ("graph_id", "assistant_id") if key in request.metadata},
         }
         if all(thread.metadata.get(key) == value for key, value in stamp.items()):
             return thread
@@ -574,15 +621,17 @@ class SupportDesk:
         wait: bool = True,
         title: str | None = None,
         owner: str | None = None,
+        graph_id: str | None = None,
     ) -> Reply:
         """One turn: store `text` on the thread, run the agent, store and return its reply.
 
         `user_id`, when given, must own the thread (else `ThreadNotFound`). With
         `create`, a missing thread is created for `user_id` (titled `title`), only
         once the message has passed every check: a refused message creates nothing.
+        `graph_id` runs that graph (the thread moves to it); else the thread's own.
         """
         self._check_text(text)
-        request = RunRequest.say(text)
+        request = RunRequest.say(text, graph_id=graph_id)
         async for item in self.run(
             thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner
         ):
@@ -600,10 +649,11 @@ class SupportDesk:
         wait: bool = True,
         title: str | None = None,
         owner: str | None = None,
+        graph_id: str | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Like `send`, yielding `Token`s as the model produces them, then the `Reply`."""
         self._check_text(text)
-        request = RunRequest.say(text, stream_mode=("messages",))
+        request = RunRequest.say(text, stream_mode=("messages",), graph_id=graph_id)
         events = self.run(
             thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner
         )
@@ -611,7 +661,7 @@ class SupportDesk:
             async for item in events:
                 if isinstance(item, RunResult):
                     yield Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
-                elif isinstance(item.data[0], AIMessageChunk) and item.data[0].text:
+                elif isinstance(item.data[0], AIMessage) and item.data[0].text:  # chunks, or a whole reply
                     yield Token(item.data[0].text)
 
     async def cleanup(
@@ -631,11 +681,11 @@ class SupportDesk:
         self, thread_id: str, *, user_id: str | None = None, checkpoint_id: str | None = None
     ) -> StateSnapshot:
         """The thread's LangGraph state: the latest, or as of `checkpoint_id` (else `CheckpointNotFound`)."""
-        await self.threads.get(thread_id, user_id=user_id)
+        graph = self.graph_for(await self.threads.get(thread_id, user_id=user_id)).graph
         config = _config(thread_id)
         if checkpoint_id is not None:
             config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
-        snapshot = await self.agent.aget_state(config)
+        snapshot = await graph.aget_state(config)
         if checkpoint_id is not None and snapshot.created_at is None:
             raise CheckpointNotFound(thread_id, checkpoint_id)
         return snapshot
@@ -656,7 +706,7 @@ class SupportDesk:
         With bounded checkpoints (`keep_checkpoints`), only the latest few exist.
         """
         check_limit(limit)
-        await self.threads.get(thread_id, user_id=user_id)
+        graph = self.graph_for(await self.threads.get(thread_id, user_id=user_id)).graph
         config = _config(thread_id)
         if checkpoint_id is not None:
             config["configurable"]["checkpoint_id"] = checkpoint_id
@@ -664,7 +714,7 @@ class SupportDesk:
         if before is not None:
             before_config = _config(thread_id)
             before_config["configurable"]["checkpoint_id"] = before
-        history = self.agent.aget_state_history(
+        history = graph.aget_state_history(
             config, filter=check_metadata(metadata) or None, before=before_config, limit=limit
         )
         return [snapshot async for snapshot in history]
@@ -690,7 +740,7 @@ class SupportDesk:
         runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
-        request = request.checked(self._check_size, self._nodes)
+        _, request = await self._run_graph(thread_id, request)
         if create:
             creator = owner if owner is not None else user_id
             if creator is None:
@@ -826,8 +876,10 @@ class SupportDesk:
         """The thread's messages, archived and recent, oldest first (the last `limit` of them if given)."""
         if limit is not None and limit < 0:
             raise InvalidArgument("limit must not be negative")
-        await self.threads.get(thread_id, user_id=user_id)
-        values = (await self.agent.aget_state(_config(thread_id))).values
+        served = self.graph_for(await self.threads.get(thread_id, user_id=user_id))
+        if not served.has_messages:  # a graph without a messages channel has no conversation to show
+            return []
+        values = (await served.graph.aget_state(_config(thread_id))).values
         messages: list[BaseMessage] = list(values.get("messages", []))
         archived = values.get("archived_messages", 0)
         wanted = archived + len(messages) if limit is None else limit
@@ -858,7 +910,7 @@ class SupportDesk:
             threads = await self.threads.search(query)
             if not with_values:
                 return [(thread, None) for thread in threads]
-            states = await asyncio.gather(*(self._values(t.thread_id) for t in threads))
+            states = await asyncio.gather(*(self._values(t) for t in threads))
             return list(zip(threads, states, strict=True))
         found: list[tuple[Thread, dict[str, Any] | None]] = []
         wanted, skip = query.limit, query.offset
@@ -866,7 +918,7 @@ class SupportDesk:
         while len(found) < wanted:
             page = await self.threads.search(scan)
             for thread in page:
-                values = await self._values(thread.thread_id)
+                values = await self._values(thread)
                 if not values_match(values):
                     continue
                 if skip:
@@ -891,13 +943,13 @@ class SupportDesk:
         while True:
             page = await self.threads.search(scan)
             for thread in page:
-                count += values_match(await self._values(thread.thread_id))
+                count += values_match(await self._values(thread))
             if len(page) < scan.limit:
                 return count
             scan = dataclasses.replace(scan, offset=scan.offset + scan.limit)
 
-    async def _values(self, thread_id: str) -> dict[str, Any]:
-        return (await self.agent.aget_state(_config(thread_id))).values
+    async def _values(self, thread: Thread) -> dict[str, Any]:
+        return (await self.graph_for(thread).graph.aget_state(_config(thread.thread_id))).values
 
     async def copy_thread(self, thread_id: str, owner: str, *, user_id: str | None = None) -> Thread:
         """A copy of the thread (state, history, archive, title, metadata) owned by `owner`."""
@@ -930,13 +982,21 @@ class SupportDesk:
             pruned += 1
         return pruned
 
-    def graph_json(self, xray: bool | int = False) -> dict[str, Any]:
-        """The agent's graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
-        return graph_json(self.agent, xray)
+    def graph_json(self, xray: bool | int = False, graph_id: str | None = None) -> dict[str, Any]:
+        """A served graph (default: the default one) drawn as JSON (nodes, edges), as LangGraph's
+        `assistants.get_graph`; `GraphNotFound` for a graph not served."""
+        served = self.graphs.default if graph_id is None else self.graphs.get_served(graph_id)
+        return graph_json(served.graph, xray)
 
     def graph_schemas(self, graph_id: str) -> dict[str, Any]:
-        """The agent's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
-        return graph_schemas(self.agent, graph_id)
+        """The graph's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
+        return graph_schemas(self.graphs.get_served(graph_id).graph, graph_id)
+
+    async def graph_subgraphs(
+        self, graph_id: str, namespace: str | None = None, recurse: bool = False
+    ) -> dict[str, Any]:
+        """The graph's subgraphs by namespace, each with its schemas (`assistants.get_subgraphs`)."""
+        return await graph_subgraphs(self.graphs.get_served(graph_id).graph, namespace, recurse)
 
     def _checked_messages(self, messages: Any) -> list[BaseMessage]:
         """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else
@@ -966,11 +1026,13 @@ class SupportDesk:
         registry row follows (message count, `interrupted` if the graph now waits).
         Returns the new checkpoint's config.
         """
-        if as_node is not None and as_node not in (*self._nodes, "__start__", "__end__", "__copy__"):
-            raise InvalidArgument(f"as_node must be one of the graph's nodes {self._nodes}, got {as_node!r}")
-        if isinstance(values, dict) and "archived_messages" in values:
+        served = await self._graph_of(thread_id)
+        graph, nodes = served.graph, served.nodes
+        if as_node is not None and as_node not in (*nodes, "__start__", "__end__", "__copy__"):
+            raise InvalidArgument(f"as_node must be one of the graph's nodes {nodes}, got {as_node!r}")
+        if isinstance(values, dict) and "archived_messages" in values and served.archives:
             raise InvalidArgument("archived_messages is kept by threaddesk and cannot be set")
-        if isinstance(values, dict) and "messages" in values:
+        if isinstance(values, dict) and "messages" in values and served.has_messages:
             values = {**values, "messages": self._checked_messages(values["messages"])}
         async with self.threads.turn(thread_id, user_id=user_id):
             config = _config(thread_id)
@@ -979,10 +1041,10 @@ class SupportDesk:
                     raise CheckpointNotFound(thread_id, checkpoint_id)
                 config["configurable"].update(checkpoint_ns="", checkpoint_id=checkpoint_id)
             try:
-                written = await self.agent.aupdate_state(config, values, as_node=as_node)
+                written = await graph.aupdate_state(config, values, as_node=as_node)
             except (InvalidUpdateError, ValueError, TypeError, KeyError) as exc:
                 raise InvalidArgument(f"the state update was refused: {exc}") from exc
-            state = await self.agent.aget_state(_config(thread_id))
+            state = await graph.aget_state(_config(thread_id))
             status = ThreadStatus.INTERRUPTED if state.next else ThreadStatus.IDLE
             await self.threads.record_turn(
                 thread_id, message_count=_message_count(state.values), status=status
@@ -1017,9 +1079,22 @@ async def open_desk(
     database_url: str | None = None,
     model: str | BaseChatModel | None = None,
     clock: Clock = utc_now,
+    graphs: GraphsConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> AsyncIterator[SupportDesk]:
-    """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
+    """Open storage, build the model and agent, and yield a ready `SupportDesk`.
+
+    `graphs` serves your own LangGraph graphs instead of the built-in agent: the
+    path of a `langgraph.json`, a parsed `GraphsConfig`, or a mapping graph id →
+    compiled graph, `StateGraph`, factory, or import path (`"pkg.module:attr"`,
+    `"./file.py:attr"`). Without it, `settings.config` (`THREADDESK_CONFIG`) is
+    read if set. Every graph is loaded before the desk opens: a graph that cannot
+    be served raises `GraphLoadError`.
+    """
     settings = settings or Settings()
+    if graphs is None and settings.config is not None:
+        graphs = settings.config
+    if isinstance(graphs, str | os.PathLike):
+        graphs = read_config(graphs)
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
     tracer = turn_tracer(settings.tracing)
     url = database_url or settings.database_url
@@ -1029,7 +1104,14 @@ async def open_desk(
         turn_pool_size=settings.pg_turn_pool_size,
     )
     limiter: MessageBudget | None = None
+    stack = AsyncExitStack()
     try:
+        registry: GraphRegistry | None = None
+        if graphs is not None:
+            loaded = await load_graphs(
+                graphs, checkpointer=storage.checkpointer, store=storage.store, stack=stack
+            )
+            registry = GraphRegistry(loaded)
         agent = build_agent(
             chat_model,
             storage.checkpointer,
@@ -1055,6 +1137,8 @@ async def open_desk(
         desk = SupportDesk(
             manager,
             agent,
+            graphs=registry,
+            graph_config=graphs if isinstance(graphs, GraphsConfig) else None,
             users=users,
             max_message_bytes=settings.max_message_bytes,
             limiter=limiter,
@@ -1073,7 +1157,10 @@ async def open_desk(
     finally:
         if limiter is not None:
             await limiter.aclose()
-        await storage.aclose()
+        try:
+            await stack.aclose()  # graph factories that were context managers
+        finally:
+            await storage.aclose()
 
 
 async def upgrade_database(database_url: str) -> list[str]:

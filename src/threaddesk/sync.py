@@ -82,6 +82,7 @@ class ThreadDesk:
         self._close = close
         self.threads = SyncThreadManager(desk.threads, loop)
         self.agent = desk.agent
+        self.graphs = desk.graphs  # graph id -> compiled graph (see `SupportDesk.graphs`)
 
     @classmethod
     def open(cls, *args: Any, **kwargs: Any) -> ThreadDesk:

@@ -54,6 +54,16 @@ def root(
             help="'offline' or provider:model [default: $THREADDESK_MODEL, else offline].",
         ),
     ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            show_default=False,
+            help="A langgraph.json naming your own graphs to serve"
+            " [default: $THREADDESK_CONFIG, else the built-in agent].",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -62,7 +72,7 @@ def root(
 
     Settings also come from THREADDESK_* environment variables (see the README).
     """
-    ctx.obj = CliState({"database_url": db, "model": model})
+    ctx.obj = CliState({"database_url": db, "model": model, "config": config})
 
 
 @app.command()

@@ -57,6 +57,20 @@ def chat(
     title: Annotated[
         str | None, typer.Option("--title", help="The new thread's title (with --new).", show_default=False)
     ] = None,
+    graph: Annotated[
+        str | None,
+        typer.Option(
+            "--graph",
+            "-g",
+            metavar="NAME",
+            show_default=False,
+            help="Talk to this graph of the --config [default: the thread's own, else the first].",
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", metavar="FILE", show_default=False, help="Like the global --config."),
+    ] = None,
 ) -> None:
     """Chat with the agent. Without --thread or --new, resumes your most recent thread.
 
@@ -71,13 +85,24 @@ def chat(
         fail("--title names a new thread: use it with --new")
     state = cli_state(ctx)
     user = check_user(user if user is not None else state.settings.user)
-    with state.open_desk() as desk:
+    with state.open_desk(config=config) as desk:
+        _check_graph(desk, graph)
         target = _find_thread(desk, user, thread, new)
         if sys.stdin.isatty():
             current = target.existing or _create(desk, user, target.thread_id, title)
-            Repl(desk, user, current, console()).run()
+            Repl(desk, user, current, console(), graph_id=graph).run()
             return
-        answer_lines(desk, user, target, sys.stdin, sys.stdout, title=title, announce=thread is None)
+        answer_lines(
+            desk, user, target, sys.stdin, sys.stdout, title=title, announce=thread is None, graph_id=graph
+        )
+
+
+def _check_graph(desk: ThreadDesk, graph_id: str | None) -> None:
+    """`--graph` must name a served graph with a conversation (a `messages` channel) to chat in."""
+    graphs = desk.desk.graphs
+    served = graphs.default if graph_id is None else graphs.get_served(graph_id)
+    if graph_id is not None and not served.has_messages:
+        fail(f"graph {graph_id!r} has no messages channel (add_messages): chat needs one; use the HTTP API")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +144,7 @@ def _create(desk: ThreadDesk, user: str, thread_id: str, title: str | None) -> T
 def stream_reply(desk: ThreadDesk, thread_id: str, text: str, user: str, out: TextIO, **turn: Any) -> Reply:
     """Write the reply to `out` token by token as the model produces it; return the `Reply`.
 
-    `turn` goes to `SupportDesk.stream` (`create`, `title`).
+    `turn` goes to `SupportDesk.stream` (`create`, `title`, `graph_id`).
     """
     from threaddesk.service import Token
 
@@ -145,6 +170,7 @@ def answer_lines(
     *,
     title: str | None = None,
     announce: bool = False,
+    graph_id: str | None = None,
 ) -> None:
     """Non-interactive chat: every non-blank line is one turn; print only the replies.
 
@@ -158,7 +184,14 @@ def answer_lines(
             continue
         try:
             stream_reply(
-                desk, target.thread_id, text, user, out, create=create, title=title if create else None
+                desk,
+                target.thread_id,
+                text,
+                user,
+                out,
+                create=create,
+                title=title if create else None,
+                graph_id=graph_id,
             )
         except ThreadExists:
             _belongs_to_another(target.thread_id)
@@ -170,8 +203,11 @@ def answer_lines(
 class Repl:
     """The interactive session: one current thread, slash commands to move between threads."""
 
-    def __init__(self, desk: ThreadDesk, user: str, thread: Thread, out: Console) -> None:
+    def __init__(
+        self, desk: ThreadDesk, user: str, thread: Thread, out: Console, graph_id: str | None = None
+    ) -> None:
         self.desk = desk
+        self.graph_id = graph_id  # --graph: every turn goes to it; None: each thread's own
         self.user = user
         self.thread = thread
         self.out = out
@@ -224,7 +260,9 @@ class Repl:
 
     def handle(self, line: str) -> None:
         if not line.startswith("/"):
-            self.thread = stream_reply(self.desk, self.thread.thread_id, line, self.user, sys.stdout).thread
+            self.thread = stream_reply(
+                self.desk, self.thread.thread_id, line, self.user, sys.stdout, graph_id=self.graph_id
+            ).thread
             return
         name, _, argument = line.partition(" ")
         argument = argument.strip()

@@ -14,6 +14,8 @@ import typer
 from typer.core import TyperGroup
 
 from threaddesk.errors import (
+    GraphLoadError,
+    GraphNotFound,
     InternalError,
     InvalidArgument,
     LimitExceeded,
@@ -41,6 +43,8 @@ class ExitCode(IntEnum):
 
 
 _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
+    (GraphLoadError, ExitCode.INVALID_INPUT),  # a graph of --config cannot be served: fix the config
+    (GraphNotFound, ExitCode.INVALID_INPUT),
     (InvalidArgument, ExitCode.INVALID_INPUT),
     (ThreadNotFound, ExitCode.THREAD_NOT_FOUND),
     (UserNotFound, ExitCode.THREAD_NOT_FOUND),

@@ -37,6 +37,8 @@ async def _run(settings: Settings) -> None:
 
     async with open_desk(settings) as desk:
         await _announce_first_admin(desk)
+        if settings.config is not None:
+            typer.echo(f"Graphs: {', '.join(desk.graphs)} (from {settings.config})")
         app = create_app(settings, desk=desk)
         await uvicorn.Server(server_config(app, settings)).serve()
 
@@ -76,10 +78,26 @@ def _run_workers(settings: Settings, workers: int) -> None:
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
+def _absolute(path: str | None) -> str | None:
+    """The config file's absolute path, so worker processes started elsewhere find it."""
+    from pathlib import Path
+
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            show_default=False,
+            help="A langgraph.json naming your own graphs to serve (like the global --config).",
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -87,8 +105,12 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Serve the HTTP API (docs at /docs) and the web chat page (at /)."""
-    overrides = {"host": host, "port": port}
+    """Serve the HTTP API (docs at /docs) and the web chat page (at /).
+
+    With --config (a langgraph.json), serve the graphs it names instead of the
+    built-in agent; a graph that cannot be loaded stops it here (exit code 2).
+    """
+    overrides = {"host": host, "port": port, "config": _absolute(config)}
     settings = cli_state(ctx).settings.model_copy(
         update={key: value for key, value in overrides.items() if value is not None}
     )

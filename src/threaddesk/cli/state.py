@@ -50,11 +50,12 @@ class CliState:
         """Whether the root option for setting `name` was given on the command line."""
         return self.overrides.get(name) is not None
 
-    def open_desk(self) -> ThreadDesk:
-        """The desk with the configured model, for commands that run turns."""
+    def open_desk(self, **overrides: Any) -> ThreadDesk:
+        """The desk with the configured model, for commands that run turns (settings `overrides` on top)."""
         from threaddesk.sync import ThreadDesk
 
-        return ThreadDesk.open(self.settings)
+        given = {name: value for name, value in overrides.items() if value is not None}
+        return ThreadDesk.open(self.settings.model_copy(update=given) if given else self.settings)
 
     def open_admin_desk(self) -> ThreadDesk:
         """The desk for commands that never run a turn.

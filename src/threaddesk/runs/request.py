@@ -60,18 +60,28 @@ class RunRequest:
     interrupt_after: Sequence[str] | Literal["*"] | None = None
     durability: Durability | None = None
     run_id: str = field(default_factory=new_run_id)
+    graph_id: str | None = None  # the graph to run; None: the thread's own (see `GraphRegistry.for_thread`)
 
     @classmethod
     def say(cls, text: str, **options: Any) -> RunRequest:
         """The common turn: one customer message (a message object: nothing to convert)."""
         return cls(input={"messages": [HumanMessage(content=text, id=str(uuid.uuid4()))]}, **options)
 
-    def checked(self, check_message: Callable[[str], object], node_names: Sequence[str]) -> RunRequest:
+    def checked(
+        self,
+        check_message: Callable[[str], object],
+        node_names: Sequence[str],
+        input_keys: frozenset[str] | None = INPUT_KEYS,
+        has_messages: bool = True,
+    ) -> RunRequest:
         """This request, checked (its command's update as LangChain messages), else `InvalidArgument`.
 
         `check_message(text)` vets each message's text (size, storable characters);
-        `node_names` are the graph's nodes, which interrupts and `goto` may name.
+        `node_names` are the graph's nodes, which interrupts and `goto` may name;
+        `input_keys` the state keys an input or update may set (None: any), and
+        `has_messages` whether `messages` is LangGraph's messages channel.
         """
+        shape = _Shape(check_message, input_keys, has_messages)
         unknown = [mode for mode in self.stream_mode if mode not in STREAM_MODES]
         if unknown:
             raise InvalidArgument(f"stream_mode must be among {', '.join(STREAM_MODES)}; got {unknown}")
@@ -94,18 +104,17 @@ class RunRequest:
         if command is not None:
             update = command.update
             if isinstance(update, Mapping):
-                update = _checked_state(update, check_message, "command.update")
+                update = _checked_state(update, shape, "command.update")
             elif isinstance(update, list | tuple) and _is_pairs(update):
                 update = [
-                    (key, _checked_state({key: value}, check_message, "command.update")[key])
-                    for key, value in update
+                    (key, _checked_state({key: value}, shape, "command.update")[key]) for key, value in update
                 ]
             elif update is not None:
                 raise InvalidArgument("command.update must be an object of state keys or [key, value] pairs")
             _check_goto(command.goto, node_names)
             command = replace(command, update=update)
         if self.input is not None:
-            _checked_state(self.input, check_message, "input")
+            _checked_state(self.input, shape, "input")
         return replace(self, command=command)
 
     def config(self, thread_id: str, base_metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,14 +143,49 @@ def _is_pairs(update: object) -> bool:
     )
 
 
-def _checked_state(values: Mapping[str, Any], check_message: Callable[[str], object], what: str) -> dict:
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the checks know of the graph a run goes to."""
+
+    check_message: Callable[[str], object]
+    input_keys: frozenset[str] | None
+    has_messages: bool
+
+
+def _check_storable(value: object, check_message: Callable[[str], object], depth: int = 0) -> None:
+    """Every string in a state value (other than messages) storable and within the message size."""
+    if depth > 32:
+        raise InvalidArgument("state values nest too deeply")
+    if isinstance(value, str):
+        check_message(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_storable(key, check_message, depth + 1)
+            _check_storable(item, check_message, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_storable(item, check_message, depth + 1)
+
+
+def _checked_state(values: Mapping[str, Any], shape: _Shape, what: str) -> dict:
     if not isinstance(values, Mapping):
         raise InvalidArgument(f"{what} must be an object of state keys, e.g. {{'messages': [...]}}")
-    unknown = sorted(set(values) - INPUT_KEYS)
+    allowed = shape.input_keys
+    unknown = sorted(set(values) - allowed) if allowed is not None else []
     if unknown:
-        raise InvalidArgument(f"{what} may set {', '.join(sorted(INPUT_KEYS))} only; got {unknown}")
+        why = (
+            " (this graph has no messages channel)"
+            if "messages" in unknown and not shape.has_messages
+            else ""
+        )
+        raise InvalidArgument(f"{what} may set {', '.join(sorted(allowed or ()))} only{why}; got {unknown}")
+    check_message = shape.check_message
     checked = dict(values)
-    if "messages" in values:
+    for key, value in values.items():
+        if key == "customer_name" or (key == "messages" and shape.has_messages):
+            continue  # checked below
+        _check_storable(value, check_message)
+    if "messages" in values and shape.has_messages:
         checked["messages"] = _checked_messages(values["messages"], check_message, f"{what}.messages")
     name = values.get("customer_name")
     if name is not None:

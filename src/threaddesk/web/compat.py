@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from threaddesk.agent.graph import AGENT_NAME
 from threaddesk.errors import InvalidArgument
+from threaddesk.graphs.registry import GraphRegistry, ServedGraph, system_assistant_id
 from threaddesk.runs import Run, RunRecord, RunRequest
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
@@ -22,10 +23,11 @@ from threaddesk.web import langgraph_events
 from threaddesk.web.errors import APIError
 from threaddesk.web.langgraph_events import STREAM_MODES
 
-# LangGraph's server names a graph's default assistant uuid5(this namespace, graph_id).
-_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
+# The built-in agent's graph and system assistant (LangGraph's server names a graph's system
+# assistant uuid5(NAMESPACE_GRAPH, graph_id)); a desk's own graphs are in `desk.graphs`.
 GRAPH_ID = AGENT_NAME
-ASSISTANT_ID = str(uuid.uuid5(_ASSISTANT_NAMESPACE, GRAPH_ID))
+ASSISTANT_ID = system_assistant_id(GRAPH_ID)
+_BUILT_IN_DESCRIPTION = "threaddesk's customer-support agent"
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
 # Keys of a run's configurable that the server sets (thread, run, checkpoint, graph).
 RESERVED_CONFIGURABLE = frozenset({"thread_id", "run_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
@@ -155,7 +157,10 @@ class RunCreate(BaseModel):
         return modes or ["values"]
 
     def record(self, request: RunRequest, thread_id: str) -> RunRecord:
-        """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`."""
+        """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`
+        (the graph and assistant as `request` names them)."""
+        graph_id = request.metadata.get("graph_id", GRAPH_ID)
+        assistant_id = request.metadata.get("assistant_id", system_assistant_id(graph_id))
         config = self.config or RunConfig()
         configurable = {
             **request.configurable,
@@ -185,14 +190,17 @@ class RunCreate(BaseModel):
         }
         metadata = {
             "created_by": "system",
-            "graph_id": GRAPH_ID,
             **(self.metadata or {}),
-            "assistant_id": ASSISTANT_ID,
+            "graph_id": graph_id,
+            "assistant_id": assistant_id,
         }
-        return RunRecord(ASSISTANT_ID, kwargs, metadata, self.multitask_strategy or "enqueue")
+        return RunRecord(assistant_id, kwargs, metadata, self.multitask_strategy or "enqueue")
 
-    def request(self) -> RunRequest:
-        """The core's `RunRequest`, checked for what LangGraph's server refuses too."""
+    def request(self, graphs: GraphRegistry) -> RunRequest:
+        """The core's `RunRequest` on the graph `assistant_id` names, checked for what LangGraph's
+        server refuses too."""
+        served = check_run_assistant(self.assistant_id, graphs)
+        graph_id, assistant_id = served.graph_id, served.assistant_id
         if self.stream_resumable:
             raise InvalidArgument("stream_resumable is not supported: threaddesk keeps no event log of a run")
         if self.webhook is not None:
@@ -209,10 +217,10 @@ class RunCreate(BaseModel):
         graph_modes, events = langgraph_events.graph_modes(self.modes())
         metadata = {
             "created_by": "system",
-            "graph_id": GRAPH_ID,
             **(config.metadata or {}),
             **(self.metadata or {}),
-            "assistant_id": ASSISTANT_ID,
+            "graph_id": graph_id,
+            "assistant_id": assistant_id,
             "run_attempt": 1,
         }
         return RunRequest(
@@ -222,7 +230,7 @@ class RunCreate(BaseModel):
             events=events,
             subgraphs=self.stream_subgraphs,
             checkpoint=checkpoint or None,
-            configurable={**configurable, "graph_id": GRAPH_ID, "assistant_id": ASSISTANT_ID},
+            configurable={**configurable, "graph_id": graph_id, "assistant_id": assistant_id},
             context=self.context if self.context else (configurable or None),
             metadata=metadata,
             tags=tuple(config.tags or ()),
@@ -230,15 +238,20 @@ class RunCreate(BaseModel):
             interrupt_before=self.interrupt_before,
             interrupt_after=self.interrupt_after,
             durability=self.durability,
+            graph_id=graph_id,
         )
 
 
-def assistant() -> dict[str, Any]:
+def assistant(served: ServedGraph) -> dict[str, Any]:
+    """A served graph's system assistant, as LangGraph's server shows the one it makes per graph."""
+    description = served.description
+    if description is None and served.graph_id == GRAPH_ID and served.location is None:
+        description = _BUILT_IN_DESCRIPTION
     return {
-        "assistant_id": ASSISTANT_ID,
-        "graph_id": GRAPH_ID,
-        "name": GRAPH_ID,
-        "description": "threaddesk's customer-support agent",
+        "assistant_id": served.assistant_id,
+        "graph_id": served.graph_id,
+        "name": served.graph_id,
+        "description": description,
         "config": {},
         "context": {},
         "metadata": {"created_by": "system"},
@@ -248,46 +261,58 @@ def assistant() -> dict[str, Any]:
     }
 
 
-def search_assistants(query: AssistantSearch) -> list[dict[str, Any]]:
-    found = assistant()
-    matches = (
-        (query.graph_id is None or query.graph_id == found["graph_id"])
-        and (query.name is None or query.name.lower() in found["name"].lower())
-        and all(found["metadata"].get(k) == v for k, v in (query.metadata or {}).items())
-    )
-    return [found][query.offset : query.offset + query.limit] if matches else []
+def search_assistants(query: AssistantSearch, graphs: GraphRegistry) -> list[dict[str, Any]]:
+    """The system assistants matching the query, in the order the graphs were given."""
+    found = [
+        each
+        for each in (assistant(served) for served in graphs.served())
+        if (query.graph_id is None or query.graph_id == each["graph_id"])
+        and (query.name is None or query.name.lower() in each["name"].lower())
+        and all(each["metadata"].get(k) == v for k, v in (query.metadata or {}).items())
+    ]
+    return found[query.offset : query.offset + query.limit]
 
 
-def check_assistant(assistant_id: str) -> None:
-    """Accept the assistant's id or its graph name, as LangGraph does."""
-    if assistant_id not in (ASSISTANT_ID, GRAPH_ID):
+def _choices(graphs: GraphRegistry) -> str:
+    served = graphs.served()
+    if len(served) == 1:
+        return f"{served[0].graph_id!r} or {served[0].assistant_id}"
+    return "one of " + ", ".join(repr(s.graph_id) for s in served) + " (or their assistant ids)"
+
+
+def check_assistant(assistant_id: str, graphs: GraphRegistry) -> ServedGraph:
+    """The graph of the assistant named by its id or its graph name, as LangGraph does; else 404."""
+    served = graphs.by_assistant(assistant_id)
+    if served is None:
         raise APIError(
-            404,
-            "assistant_not_found",
-            f"assistant {assistant_id!r} not found: use {GRAPH_ID!r} or {ASSISTANT_ID}",
+            404, "assistant_not_found", f"assistant {assistant_id!r} not found: use {_choices(graphs)}"
         )
+    return served
 
 
-def _check_run_assistant(assistant_id: str) -> None:
+def check_run_assistant(assistant_id: str, graphs: GraphRegistry) -> ServedGraph:
     """A run names its assistant by id or graph name: anything else is malformed (422), as on LangGraph."""
-    if assistant_id != GRAPH_ID:
+    if assistant_id not in graphs:
         try:
             uuid.UUID(assistant_id)
         except ValueError:
             raise InvalidArgument(
-                f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph: use {GRAPH_ID!r}"
+                f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph:"
+                f" use {_choices(graphs)}"
             ) from None
-    check_assistant(assistant_id)
+    return check_assistant(assistant_id, graphs)
 
 
-def run_options(body: RunCreate, user: User, scope: str | None, max_delay: int) -> dict[str, Any]:
+def run_options(
+    body: RunCreate, user: User, scope: str | None, max_delay: int, graphs: GraphRegistry
+) -> dict[str, Any]:
     """`SupportDesk.run` keyword arguments for this run.
 
     `if_not_exists: "create"` creates a missing thread for the caller; another
     user's thread is a 404 as on every route (an admin's scope is every thread,
     so an admin's run uses a customer's thread as it is).
     """
-    _check_run_assistant(body.assistant_id)
+    check_run_assistant(body.assistant_id, graphs)
     if body.after_seconds > max_delay:
         raise InvalidArgument(f"after_seconds must be at most {max_delay}")
     return {

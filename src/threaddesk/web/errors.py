@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
     CheckpointNotFound,
+    GraphNotFound,
     InternalError,
     InvalidArgument,
     ItemNotFound,
@@ -41,6 +42,7 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (ThreadNotFound, 404),
     (CheckpointNotFound, 404),
     (RunNotFound, 404),
+    (GraphNotFound, 404),
     (ItemNotFound, 404),
     (RunInProgress, 409),
     (UserNotFound, 404),

@@ -151,8 +151,8 @@ async def run_wait(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> Response:
     """Run the agent on the thread and answer its final state values (one whole turn)."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
-    request = body.request()
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
+    request = body.request(desk.graphs)
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
     events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
@@ -168,9 +168,9 @@ async def run_stream(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> EventStreamResponse:
     """Run the agent on the thread as SSE: `metadata`, then the events of each `stream_mode`."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
     modes = body.modes()
-    request = body.request()
+    request = body.request(desk.graphs)
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
     events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
@@ -182,8 +182,8 @@ async def create_run(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> Response:
     """A background run: answered at once (`pending`); join it, or read it, by its id."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s)
-    request = body.request()
+    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
+    request = body.request(desk.graphs)
     run = await desk.start_run(
         thread_id, request, body.record(request, thread_id), delay=body.after_seconds, **options
     )
@@ -257,8 +257,8 @@ async def stateless_wait(
     body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> Response:
     """A run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
-    compat.run_options(body, user, user.name, settings.max_run_delay_s)
-    request, thread_id = body.request(), new_thread_id()
+    compat.run_options(body, user, user.name, settings.max_run_delay_s, desk.graphs)
+    request, thread_id = body.request(desk.graphs), new_thread_id()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
     result = await _wait(_on_a_new_thread(desk, thread_id, request, body, user), body)
@@ -273,8 +273,8 @@ async def stateless_stream(
     body: compat.StatelessRunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> EventStreamResponse:
     """A streamed run on a new thread of its own, deleted afterwards (unless `on_completion="keep"`)."""
-    compat.run_options(body, user, user.name, settings.max_run_delay_s)
-    modes, request, thread_id = body.modes(), body.request(), new_thread_id()
+    compat.run_options(body, user, user.name, settings.max_run_delay_s, desk.graphs)
+    modes, request, thread_id = body.modes(), body.request(desk.graphs), new_thread_id()
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
     events = _on_a_new_thread(desk, thread_id, request, body, user)
@@ -284,8 +284,8 @@ async def stateless_stream(
 async def _start_stateless(
     desk: SupportDesk, body: compat.StatelessRunCreate, user: User, max_delay: int
 ) -> tuple[str, Run]:
-    compat.run_options(body, user, user.name, max_delay)
-    request, thread_id = body.request(), new_thread_id()
+    compat.run_options(body, user, user.name, max_delay, desk.graphs)
+    request, thread_id = body.request(desk.graphs), new_thread_id()
     run = await desk.start_run(
         thread_id,
         request,
@@ -316,7 +316,7 @@ async def stateless_batch(
 ) -> Response:
     """Several background runs, each on a new thread of its own; every one is checked before any starts."""
     for each in body:
-        compat.run_options(each, user, user.name, settings.max_run_delay_s)
-        each.request()
+        compat.run_options(each, user, user.name, settings.max_run_delay_s, desk.graphs)
+        each.request(desk.graphs)
     runs = [(await _start_stateless(desk, each, user, settings.max_run_delay_s))[1] for each in body]
     return _json([compat.run_dict(run) for run in runs])
