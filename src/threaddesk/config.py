@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",
     )
+    auth_path: str | None = Field(
+        default=None,
+        description="A `langgraph_sdk.Auth` object for custom authentication, as `./auth.py:auth` (relative"
+        " to the working directory) or `package.module:auth` (off when unset; see Deployment).",
+    )
     cors_origins: str = Field(
         default="",
         description="Origins (comma-separated, or `*` for any) whose browser pages may call the HTTP API"

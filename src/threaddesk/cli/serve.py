@@ -76,6 +76,18 @@ def _run_workers(settings: Settings, workers: int) -> None:
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
+def _check_auth(settings: Settings) -> None:
+    """A custom auth file that cannot load stops `serve` now (exit 2), not at the first request."""
+    if not settings.auth_path:
+        return
+    from threaddesk.web.custom_auth import CustomAuthError, load_auth
+
+    try:
+        load_auth(settings.auth_path, os.getcwd())
+    except CustomAuthError as exc:
+        fail(str(exc))
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
@@ -93,6 +105,7 @@ def serve(
         update={key: value for key, value in overrides.items() if value is not None}
     )
     typer.echo(f"Database: {describe_database(settings.database_url)}")
+    _check_auth(settings)
     try:
         if workers > 1:
             _run_workers(settings, workers)

@@ -1,0 +1,180 @@
+"""Custom authentication the LangGraph way (`THREADDESK_AUTH_PATH` naming a `langgraph_sdk.Auth`).
+
+The fixture `custom_auth/auth.py` resolves bearer tokens of an outside identity
+system, stamps each new thread with the creator's org and filters every other
+thread action by it. Ownership (another user's thread is a 404) holds on top.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+from langgraph_sdk import get_client
+from langgraph_sdk.errors import NotFoundError
+
+from threaddesk import Settings, SupportDesk
+from threaddesk.web import create_app
+from threaddesk.web.compat import ASSISTANT_ID
+from threaddesk.web.custom_auth import CustomAuth, CustomAuthError, load_auth, matches
+
+AUTH_FILE = Path(__file__).parent / "custom_auth" / "auth.py"
+AUTH_PATH = f"{AUTH_FILE}:auth"
+ANN = {"Authorization": "Bearer token-ann"}
+BEN = {"Authorization": "Bearer token-ben"}
+CY = {"Authorization": "Bearer token-cy"}
+
+
+@pytest.fixture
+async def client(settings: Settings, web_desk: SupportDesk):
+    app = create_app(settings, desk=web_desk, auth=CustomAuth.load(AUTH_PATH))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        yield client
+
+
+async def test_the_authenticate_function_decides_who_asks(client) -> None:
+    missing = await client.get("/threads")
+    assert missing.status_code == 401
+    assert missing.json()["error"] == {"code": "unauthorized", "message": "unknown token"}
+    assert missing.headers["www-authenticate"].startswith("Bearer")
+    assert (await client.get("/threads", headers={"Authorization": "Bearer nope"})).status_code == 401
+    bad_name = await client.get("/threads", headers={"Authorization": "Bearer token-bad-name"})
+    assert bad_name.status_code == 401 and "custom auth identity" in bad_name.json()["error"]["message"]
+    me = await client.get("/me", headers=ANN)
+    assert me.status_code == 200 and me.json()["name"] == "ann"
+
+
+async def test_a_create_handler_stamps_metadata_and_can_refuse(client) -> None:
+    created = await client.post(
+        "/threads", json={"thread_id": "t-ann-1", "metadata": {"tier": "gold"}}, headers=ANN
+    )
+    assert created.status_code == 200
+    assert created.json()["metadata"] == {"tier": "gold", "org": "acme"}
+    refused = await client.post("/threads", json={"thread_id": "t-cy-1"}, headers=CY)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["message"] == "read-only users cannot start threads"
+    assert (await client.get("/threads/t-cy-1", headers=ANN)).status_code == 404  # nothing was stored
+
+
+async def test_a_filter_hides_threads_like_missing_ones(client) -> None:
+    for thread_id in ("t-a", "t-b"):
+        assert (await client.post("/threads", json={"thread_id": thread_id}, headers=ANN)).status_code == 200
+    # The handler lets ann move a thread to another org (the thread matches when she does it) ...
+    moved = await client.patch("/threads/t-b", json={"metadata": {"org": "globex"}}, headers=ANN)
+    assert moved.status_code == 200
+    # ... and from then on its filter hides it: 404 byte for byte like a thread that never existed.
+    hidden = await client.get("/threads/t-b", headers=ANN)
+    missing = await client.get("/threads/t-nothing", headers=ANN)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"]["code"] == missing.json()["error"]["code"] == "thread_not_found"
+    for route in ("/threads/t-b/state", "/threads/t-b/messages"):
+        assert (await client.get(route, headers=ANN)).status_code == 404
+    assert (await client.post("/threads/t-b/history", json={}, headers=ANN)).status_code == 404
+    run = {"assistant_id": ASSISTANT_ID, "input": {"messages": [{"role": "user", "content": "hi"}]}}
+    assert (await client.post("/threads/t-b/runs/wait", json=run, headers=ANN)).status_code == 404
+    assert (await client.delete("/threads/t-b", headers=ANN)).status_code == 404
+
+    searched = await client.post("/threads/search", json={}, headers=ANN)
+    assert [t["thread_id"] for t in searched.json()] == ["t-a"]
+    # The caller's own metadata filter and the auth filter both hold.
+    contradicting = await client.post("/threads/search", json={"metadata": {"org": "globex"}}, headers=ANN)
+    assert contradicting.json() == []
+    assert (await client.post("/threads/count", json={}, headers=ANN)).json() == 1
+    listed = await client.get("/threads", headers=ANN)
+    assert [t["thread_id"] for t in listed.json()["threads"]] == ["t-a"]
+    assert (await client.get("/threads/t-a", headers=ANN)).status_code == 200
+    waited = await client.post("/threads/t-a/runs/wait", json=run, headers=ANN)
+    assert waited.status_code == 200, waited.text
+
+
+async def test_ownership_still_holds_on_top(client) -> None:
+    await client.post("/threads", json={"thread_id": "t-anns"}, headers=ANN)
+    # Same org, so the filter would let ben in; the thread is ann's, so it is a 404 for him.
+    assert (await client.get("/threads/t-anns", headers=BEN)).status_code == 404
+    assert (await client.post("/threads/search", json={}, headers=BEN)).json() == []
+
+
+async def test_threaddesk_tokens_keep_working_beside_it(client, web_desk: SupportDesk) -> None:
+    _, admin_token = await web_desk.users.add("root", admin=True)
+    await client.post("/threads", json={"thread_id": "t-ann-x"}, headers=ANN)
+    # The custom authenticate refuses (401) the threaddesk token; the token then names the caller.
+    as_admin = await client.get("/threads/t-ann-x", headers={"Authorization": f"Bearer {admin_token}"})
+    assert as_admin.status_code == 200
+    assert (await client.get("/me", headers={"X-Api-Key": admin_token})).json()["name"] == "root"
+
+
+async def test_store_handlers_refuse(client) -> None:
+    item = {"namespace": ["notes"], "key": "k", "value": {"v": 1}}
+    assert (await client.put("/store/items", json=item, headers=CY)).status_code == 403
+    assert (await client.put("/store/items", json=item, headers=ANN)).status_code == 204
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "auth.py"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
+        ("auth = 42\n", "is not a langgraph_sdk.Auth"),
+        ("from langgraph_sdk import Auth\nauth = Auth()\n", "no @auth.authenticate"),
+        (
+            """
+            from langgraph_sdk import Auth
+            auth = Auth()
+            @auth.authenticate
+            async def who(token):
+                return "x"
+            """,
+            "unsupported parameters ['token']",
+        ),
+    ],
+)
+def test_a_broken_auth_file_fails_at_load_naming_it(tmp_path: Path, body: str, expected: str) -> None:
+    path = _write(tmp_path, body)
+    with pytest.raises(CustomAuthError, match="auth path") as caught:
+        load_auth("./auth.py:auth", tmp_path)
+    assert expected in str(caught.value)
+    with pytest.raises(CustomAuthError, match="no file"):
+        load_auth("./missing.py:auth", tmp_path)
+    with pytest.raises(CustomAuthError, match="use"):
+        load_auth(str(path), None)
+
+
+def test_create_app_loads_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(CustomAuthError, match="is not a langgraph_sdk.Auth"):
+        create_app(Settings(database_url="memory", auth_path=str(_write(tmp_path, "auth = 1\n")) + ":auth"))
+
+
+def test_filters_have_langgraphs_semantics() -> None:
+    metadata = {"org": "acme", "tags": ["a", "b"]}
+    assert matches(metadata, {"org": "acme"}) and not matches(metadata, {"org": "globex"})
+    assert matches(metadata, {"org": {"$eq": "acme"}}) and matches(metadata, {"tags": {"$contains": "a"}})
+    assert not matches(metadata, {"tags": {"$contains": ["a", "z"]}})
+    assert matches(metadata, {"$or": [{"org": "globex"}, {"tags": {"$contains": "b"}}]})
+    assert not matches(metadata, {"$and": [{"org": "acme"}, {"missing": 1}]})
+
+
+async def test_through_langgraph_sdk(fresh_live_server) -> None:
+    live = fresh_live_server([], auth_path=AUTH_PATH)
+    ann = get_client(url=live.url, headers=ANN)
+    thread = await ann.threads.create(metadata={"tier": "gold"})
+    assert thread["metadata"]["org"] == "acme"
+    result = await ann.runs.wait(
+        thread["thread_id"], ASSISTANT_ID, input={"messages": [{"role": "user", "content": "hello"}]}
+    )
+    assert result["messages"][-1]["type"] == "ai"
+    found = await ann.threads.search()
+    assert thread["thread_id"] in [t["thread_id"] for t in found]
+    await ann.threads.update(thread["thread_id"], metadata={"org": "globex"})
+    with pytest.raises(NotFoundError):
+        await ann.threads.get(thread["thread_id"])
+    assert thread["thread_id"] not in [t["thread_id"] for t in await ann.threads.search()]
+    ben = get_client(url=live.url, headers=BEN)
+    with pytest.raises(NotFoundError):
+        await ben.threads.get_state(thread["thread_id"])
