@@ -202,6 +202,13 @@ class Settings(BaseSettings):
             " archive (keeping at least context_messages); default 2 x context_messages, 0 never moves."
         ),
     )
+    run_durability: Literal["exit", "async", "sync"] = Field(
+        default="exit",
+        description="Checkpoints a run writes when it names no `durability`: `exit` (one per turn) or"
+        " `async`/`sync` (LangGraph's default: the input, then each step). Front-ends that regenerate or"
+        " edit a message from its parent checkpoint (useStream, agent-chat-ui) need `async` and"
+        " `keep_checkpoints` 0 (or room for the branches).",
+    )
     keep_checkpoints: int = Field(
         default=1,
         ge=0,
