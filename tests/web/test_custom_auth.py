@@ -178,3 +178,54 @@ async def test_through_langgraph_sdk(fresh_live_server) -> None:
     ben = get_client(url=live.url, headers=BEN)
     with pytest.raises(NotFoundError):
         await ben.threads.get_state(thread["thread_id"])
+
+
+EXPECTED = {
+    ("POST", "/threads"): ("threads", "create"),
+    ("GET", "/threads"): ("threads", "search"),
+    ("POST", "/threads/search"): ("threads", "search"),
+    ("POST", "/threads/count"): ("threads", "search"),
+    ("POST", "/threads/prune"): ("threads", "delete"),
+    ("GET", "/threads/{thread_id}"): ("threads", "read"),
+    ("PATCH", "/threads/{thread_id}"): ("threads", "update"),
+    ("DELETE", "/threads/{thread_id}"): ("threads", "delete"),
+    ("POST", "/threads/{thread_id}/state"): ("threads", "update"),
+    ("POST", "/threads/{thread_id}/history"): ("threads", "read"),
+    ("POST", "/threads/{thread_id}/runs/stream"): ("threads", "create_run"),
+    ("POST", "/threads/{thread_id}/messages"): ("threads", "create_run"),
+    ("GET", "/threads/{thread_id}/runs/{run_id}/join"): ("threads", "read"),
+    ("DELETE", "/threads/{thread_id}/runs/{run_id}"): ("threads", "delete"),
+    ("POST", "/runs/stream"): ("threads", "create_run"),
+    ("POST", "/runs/cancel"): ("threads", "update"),
+    ("POST", "/threads/{thread_id}/runs/{run_id}/cancel"): ("threads", "update"),
+    ("PUT", "/store/items"): ("store", "put"),
+    ("GET", "/store/items"): ("store", "get"),
+    ("POST", "/store/items/search"): ("store", "search"),
+    ("POST", "/store/namespaces"): ("store", "list_namespaces"),
+    ("POST", "/assistants/search"): ("assistants", "search"),
+    ("GET", "/assistants/{assistant_id}"): ("assistants", "read"),
+}
+
+
+def test_every_route_is_one_of_langgraphs_resources_or_none() -> None:
+    """Routes added later are classified by the same rules: a thread route always names its thread."""
+    from threaddesk.web.custom_auth import classify
+    from threaddesk.web.routes import ROUTERS
+
+    seen = {}
+    for route in [route for router in ROUTERS for route in router.routes]:
+        for method in route.methods:
+            params = {"thread_id": "t-1", "run_id": "r-1", "assistant_id": "a-1"}
+            access = classify(method, route.path, params, {"metadata": {"k": "v"}, "namespace": ["n"]})
+            head = route.path.split("/")[1]
+            if head in ("threads", "runs", "assistants", "store"):
+                assert access is not None, (method, route.path)
+                if "{thread_id}" in route.path:
+                    assert access.resource == "threads" and access.value["thread_id"] == "t-1"
+                seen[(method, route.path)] = (access.resource, access.action)
+            else:
+                assert access is None, (method, route.path)
+    for key, expected in EXPECTED.items():
+        if key in seen:  # a route another build may not have
+            assert seen[key] == expected, key
+    assert len(set(EXPECTED) & set(seen)) >= 15

@@ -309,8 +309,14 @@ def classify(method: str, template: str, path_params: Mapping[str, Any], body: A
     head, rest = parts[0], parts[1:]
     if head == "threads":
         return _threads(method, rest, path_params, data)
-    if head == "runs":
-        return Access("threads", "create_run", _run_value(None, data)) if method == "POST" else None
+    if head == "runs":  # runs on threads of their own, and LangGraph's bulk cancel
+        if rest == ["cancel"]:
+            return Access(
+                "threads", "update", {"thread_id": None, "action": data.get("action") or "interrupt"}
+            )
+        if method == "POST" and rest in ([], ["wait"], ["stream"], ["batch"]):
+            return Access("threads", "create_run", _run_value(None, data))
+        return Access("threads", "read", {"thread_id": None})
     if head == "assistants":
         return _assistants(method, rest, path_params, data)
     if head == "store":
@@ -506,8 +512,13 @@ async def authorize_request(
     filters = await custom.authorize(resolved, access.resource, access.action, value)
     if access.resource != "threads":
         return  # the store is per user already, assistants are shared: their filters do not apply
-    if access.action == "create" and isinstance(body, dict) and isinstance(value.get("metadata"), dict):
-        body["metadata"] = value["metadata"]  # a create handler may stamp metadata (an owner, a tenant)
+    if (
+        access.action in ("create", "create_run")
+        and isinstance(body, dict)
+        and isinstance(value.get("metadata"), dict)
+    ):
+        # A handler may stamp metadata (an owner, a tenant): the thread (or the run) is created with it.
+        body["metadata"] = value["metadata"]
     if not filters:
         return
     if access.action == "search":
