@@ -8,12 +8,14 @@ thread action by it. Ownership (another user's thread is a 404) holds on top.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
+from support.postgres import postgres_schema
 
 from threaddesk import Settings, SupportDesk
 from threaddesk.web import create_app
@@ -25,6 +27,16 @@ AUTH_PATH = f"{AUTH_FILE}:auth"
 ANN = {"Authorization": "Bearer token-ann"}
 BEN = {"Authorization": "Bearer token-ben"}
 CY = {"Authorization": "Bearer token-cy"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The filters read thread metadata from the registry: both backends'."""
+    if request.param == "postgres":
+        with postgres_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "desk.sqlite")
 
 
 @pytest.fixture
@@ -229,3 +241,55 @@ def test_every_route_is_one_of_langgraphs_resources_or_none() -> None:
         if key in seen:  # a route another build may not have
             assert seen[key] == expected, key
     assert len(set(EXPECTED) & set(seen)) >= 15
+
+
+VARIANTS = """
+from langgraph_sdk import Auth
+
+auth = Auth()
+
+
+class Person:
+    identity = "obj-user"
+    permissions = ["p"]
+
+
+@auth.authenticate
+def who(headers, request, method, path, query_params):  # sync, and every kind of parameter
+    kind = headers.get(b"x-kind", b"").decode()
+    assert request.url.path == path and method in ("GET", "POST")
+    if kind == "tuple":
+        return (["write"], {"identity": "tuple-user"})
+    if kind == "object":
+        return Person()
+    if kind == "query":
+        return query_params["as"]
+    if kind == "forbidden":
+        raise Auth.exceptions.HTTPException(status_code=403, detail="not today")
+    raise ValueError("malformed credential")
+"""
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "name"),
+    [
+        ({"X-Kind": "tuple"}, 200, "tuple-user"),
+        ({"X-Kind": "object"}, 200, "obj-user"),
+        ({"X-Kind": "forbidden"}, 403, None),
+        ({"X-Kind": "broken"}, 401, None),
+    ],
+)
+async def test_authenticate_gets_what_it_names_and_may_answer_any_way(
+    tmp_path: Path, web_desk: SupportDesk, settings: Settings, headers: dict, status: int, name: str | None
+) -> None:
+    path = _write(tmp_path, VARIANTS)
+    app = create_app(settings, desk=web_desk, auth=CustomAuth.load(f"{path}:auth"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        answer = await client.get("/me", headers=headers)
+        assert answer.status_code == status, answer.text
+        if name:
+            assert answer.json()["name"] == name
+        else:
+            assert answer.json()["error"]["message"] in ("not today", "authentication failed")
+        by_query = await client.get("/me", params={"as": "q-user"}, headers={"X-Kind": "query"})
+        assert by_query.json()["name"] == "q-user"
