@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from threaddesk import __version__
 from threaddesk.config import Settings
 from threaddesk.service import SupportDesk, open_desk
+from threaddesk.web.content_type import PlainTextJson
 from threaddesk.web.custom_auth import CustomAuth
 from threaddesk.web.errors import install_error_handlers
 from threaddesk.web.headers import SecurityHeaders
@@ -72,6 +73,7 @@ def create_app(
     if desk is not None:
         observe(desk)
     install_error_handlers(app)
+    app.add_middleware(PlainTextJson)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.add_middleware(
