@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,18 +46,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def ui_url() -> Iterator[str]:
-    """`next start` of the built UI on a free port."""
+@contextmanager
+def next_start(**env: str) -> Iterator[str]:
+    """`next start` of the built UI on a free port, with `env` (the API passthrough reads it)."""
     port = _free_port()
     next_bin = UI / "node_modules" / ".bin" / "next"
-    command = [str(next_bin), "start", "-p", str(port), "-H", "127.0.0.1"]
     if shutil.which("node") is None or not next_bin.exists():
         pytest.skip("the agent-chat-ui checkout has no node_modules: npm install there")
     process = subprocess.Popen(
-        command,
+        [str(next_bin), "start", "-p", str(port), "-H", "127.0.0.1"],
         cwd=UI,
-        env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1"},
+        env={**os.environ, "NEXT_TELEMETRY_DISABLED": "1", **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -79,6 +79,12 @@ def ui_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def ui_url() -> Iterator[str]:
+    with next_start() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def server(fresh_live_server, ui_url):
     return fresh_live_server(["uma"], cors_origins=ui_url, keep_checkpoints=0, run_durability="async")
 
@@ -93,10 +99,10 @@ def browser():
         browser.close()
 
 
-def _open(browser, ui_url: str, server, query: str = ""):
+def _open(browser, ui_url: str, server, query: str = "", api_url: str | None = None):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.add_init_script(f"window.localStorage.setItem('lg:chat:apiKey', {server.uma.token!r});")
-    page.goto(f"{ui_url}/?apiUrl={server.url}&assistantId={GRAPH_ID}{query}")
+    page.goto(f"{ui_url}/?apiUrl={api_url or server.url}&assistantId={GRAPH_ID}{query}")
     return page
 
 
@@ -147,3 +153,18 @@ def test_agent_chat_ui_against_threaddesk(browser, ui_url, server) -> None:
         "Hello Ida! How can I help?",
     ]
     assert errors == []
+
+
+def test_agent_chat_ui_through_its_api_passthrough(browser, fresh_live_server) -> None:
+    """Its production setup: the browser calls the UI's own /api, which forwards to threaddesk with
+    the server's key (`LANGSMITH_API_KEY`) as `X-Api-Key`, bodies labelled text/plain. No CORS."""
+    server = fresh_live_server(["uma"])
+    with next_start(LANGGRAPH_API_URL=server.url, LANGSMITH_API_KEY=server.uma.token) as ui:
+        page = _open(browser, ui, server, api_url=f"{ui}/api")
+        page.get_by_placeholder("Type your message...").fill("Hi, I'm Uma.")
+        page.keyboard.press("Enter")
+        expect(page.get_by_text("Hello Uma! How can I help?")).to_be_visible(timeout=30_000)
+        page.wait_for_url("**threadId=*", timeout=30_000)
+        thread_id = page.url.split("threadId=")[1].split("&")[0]
+        api = httpx.Client(base_url=server.url, headers=server.uma.headers, timeout=30)
+        assert api.get(f"/threads/{thread_id}").json()["metadata"]["graph_id"] == GRAPH_ID
