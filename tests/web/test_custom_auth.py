@@ -293,3 +293,29 @@ async def test_authenticate_gets_what_it_names_and_may_answer_any_way(
             assert answer.json()["error"]["message"] in ("not today", "authentication failed")
         by_query = await client.get("/me", params={"as": "q-user"}, headers={"X-Kind": "query"})
         assert by_query.json()["name"] == "q-user"
+
+
+def test_serve_stops_at_start_on_a_broken_auth_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    _write(tmp_path, "import not_a_module_anywhere\n")
+    env = {**os.environ, "THREADDESK_AUTH_PATH": "./auth.py:auth"}
+    command = [
+        sys.executable,
+        "-m",
+        "threaddesk.cli",
+        "--db",
+        str(tmp_path / "d.sqlite"),
+        "serve",
+        "--port",
+        "1",
+    ]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    error = [line for line in done.stderr.splitlines() if line.strip()]
+    assert error == [
+        "error: auth path './auth.py:auth': ModuleNotFoundError: No module named 'not_a_module_anywhere'"
+    ]
+    assert not (tmp_path / "d.sqlite").exists()  # stopped before opening anything
