@@ -319,3 +319,59 @@ def test_serve_stops_at_start_on_a_broken_auth_file(tmp_path: Path) -> None:
         "error: auth path './auth.py:auth': ModuleNotFoundError: No module named 'not_a_module_anywhere'"
     ]
     assert not (tmp_path / "d.sqlite").exists()  # stopped before opening anything
+
+
+DEFAULT_DENY = """
+from langgraph_sdk import Auth
+
+auth = Auth()
+
+
+@auth.authenticate
+async def who(authorization: str | None):
+    return {"identity": (authorization or "Bearer nobody").split()[-1]}
+
+
+@auth.on
+async def deny_everything_else(ctx, value):
+    return False
+
+
+@auth.on.threads.create
+async def may_create(ctx, value):
+    return None
+
+
+@auth.on.threads.read
+async def may_read_own_org(ctx, value):
+    raise Auth.exceptions.HTTPException(status_code=418, detail="read refused by the handler")
+"""
+
+
+async def test_handlers_are_chosen_as_langgraph_chooses_them(
+    tmp_path: Path, web_desk: SupportDesk, settings: Settings
+) -> None:
+    """The most specific handler wins; a global `@auth.on` answers the rest (LangGraph's default-deny)."""
+    path = _write(tmp_path, DEFAULT_DENY)
+    settings = settings.model_copy(update={"trusted_user_header": "X-Forwarded-User"})
+    app = create_app(settings, desk=web_desk, auth=CustomAuth.load(f"{path}:auth"))
+    h = {"Authorization": "Bearer dee"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.post("/threads", json={"thread_id": "d-1"}, headers=h)).status_code == 200
+        refused = await client.get("/threads/d-1", headers=h)
+        assert (refused.status_code, refused.json()["error"]["message"]) == (
+            418,
+            "read refused by the handler",
+        )
+        for method, route, body in [
+            ("PATCH", "/threads/d-1", {"title": "x"}),
+            ("POST", "/threads/search", {}),
+            ("POST", "/assistants/search", {}),
+            ("PUT", "/store/items", {"namespace": ["n"], "key": "k", "value": {}}),
+        ]:
+            answer = await client.request(method, route, json=body, headers=h)
+            assert (answer.status_code, answer.json()["error"]["code"]) == (403, "forbidden"), route
+        assert (await client.get("/me", headers=h)).json()["name"] == "dee"  # no resource, no handler
+        # A trusted proxy's header comes first, and keeps threaddesk's own rules.
+        proxied = await client.get("/threads/d-1", headers={"X-Forwarded-User": "dee"})
+        assert proxied.status_code == 200
