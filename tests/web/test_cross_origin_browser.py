@@ -106,8 +106,34 @@ def _page_url(origin: str, server, user: str, thread_id: str | None = None) -> s
     return f"{origin}/index.html?{query}"
 
 
-def _sse_events(body: bytes) -> list[str]:
-    return [line[len("event: ") :] for line in body.decode().splitlines() if line.startswith("event: ")]
+# Copies what each run stream brings into `window.__streams` as the SDK reads it (CDP cannot be
+# asked for a streamed body reliably): the page itself is untouched.
+TEE_STREAMS = """
+window.__streams = [];
+const originalFetch = window.fetch;
+window.fetch = async (...args) => {
+  const response = await originalFetch(...args);
+  const url = String(args[0] instanceof Request ? args[0].url : args[0]);
+  if (!url.includes("/runs/stream") || !response.body) return response;
+  const [mine, theirs] = response.body.tee();
+  const record = { url, status: response.status, body: "" };
+  window.__streams.push(record);
+  (async () => {
+    const reader = mine.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      record.body += value;
+    }
+  })();
+  const { status, statusText, headers } = response;
+  return new Response(theirs, { status, statusText, headers });
+};
+"""
+
+
+def _sse_events(body: str) -> list[str]:
+    return [line[len("event: ") :] for line in body.splitlines() if line.startswith("event: ")]
 
 
 def test_usestream_page_on_another_origin(browser, server, origins) -> None:
@@ -132,8 +158,14 @@ def test_usestream_page_on_another_origin(browser, server, origins) -> None:
             else None
         ),
     )
-    streams = []
-    page.on("response", lambda response: streams.append(response) if "/runs/stream" in response.url else None)
+    page.add_init_script(TEE_STREAMS)
+    allowed_by: dict[str, str | None] = {}
+    page.on(
+        "response",
+        lambda response: allowed_by.__setitem__(
+            response.url, response.headers.get("access-control-allow-origin")
+        ),
+    )
 
     # Opening the thread from its id: useStream fetches its history, and the page shows the conversation.
     page.goto(_page_url(allowed, server, "pat", thread_id))
@@ -152,9 +184,11 @@ def test_usestream_page_on_another_origin(browser, server, origins) -> None:
     expect(page.locator("#status")).to_have_text("idle", timeout=30_000)
     runs = [body for method, url, body in sent if method == "POST" and url.endswith("/runs/stream")]
     assert {"values", "messages-tuple", "custom"} <= set(runs[0]["stream_mode"])
-    events = _sse_events(streams[0].body())
+    first_stream = page.evaluate("window.__streams[0]")
+    events = _sse_events(first_stream["body"])
     assert "values" in events and "messages" in events and events[0] == "metadata"
-    assert streams[0].headers["access-control-allow-origin"] == allowed
+    assert first_stream["status"] == 200  # and the page could read it: CORS let it through
+    assert allowed_by[f"{server.url}/threads/{thread_id}/history"] == allowed
 
     # Regenerate the last reply from its parent checkpoint (as useStream's branching does):
     # the new reply replaces the old one on a new branch, the thread does not grow.
