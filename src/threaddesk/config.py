@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         default=None,
         description="Header set by a trusted reverse proxy naming the signed-in user (off when unset).",
     )
+    auth_path: str | None = Field(
+        default=None,
+        description="A `langgraph_sdk.Auth` object for custom authentication, as `./auth.py:auth` (relative"
+        " to the working directory) or `package.module:auth` (off when unset; see Deployment).",
+    )
     cors_origins: str = Field(
         default="",
         description="Origins (comma-separated, or `*` for any) whose browser pages may call the HTTP API"
@@ -196,6 +201,13 @@ class Settings(BaseSettings):
             "When a thread's checkpoint holds more messages than this, the oldest move to the message"
             " archive (keeping at least context_messages); default 2 x context_messages, 0 never moves."
         ),
+    )
+    run_durability: Literal["exit", "async", "sync"] = Field(
+        default="exit",
+        description="Checkpoints a run writes when it names no `durability`: `exit` (one per turn) or"
+        " `async`/`sync` (LangGraph's default: the input, then each step). Front-ends that regenerate or"
+        " edit a message from its parent checkpoint (useStream, agent-chat-ui) need `async` and"
+        " `keep_checkpoints` 0 (or room for the branches).",
     )
     keep_checkpoints: int = Field(
         default=1,

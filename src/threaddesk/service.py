@@ -199,6 +199,10 @@ class SupportDesk:
     span per turn; `backend` names the storage in both.
     """
 
+    # What a run that names no `durability` gets: "exit" (one checkpoint per turn), or "async" (LangGraph's
+    # default: the input, then each step, as front-ends that regenerate or edit from a checkpoint need).
+    run_durability: str = "exit"
+
     def __init__(
         self,
         threads: ThreadManager,
@@ -551,7 +555,8 @@ class SupportDesk:
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
-        durability = request.durability or ("async" if wanted & {"checkpoints", "debug"} else "exit")
+        default = "async" if wanted & {"checkpoints", "debug"} else self.run_durability
+        durability = request.durability or default
         async with (
             self._turn(thread_id, request, served, user_id, create, wait, title, owner) as thread,
             self._recorded(thread_id, request.run_id, record),
@@ -1150,6 +1155,7 @@ async def open_desk(
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )
+        desk.run_durability = settings.run_durability
         try:
             yield desk
         finally:

@@ -79,8 +79,8 @@ def fresh_live_server(
     """`fresh_live_server(names)`: a live server on a new database, stopped with the module."""
     with ExitStack() as stack:
 
-        def start(names: list[str]) -> LiveServer:
+        def start(names: list[str], **overrides: object) -> LiveServer:
             database = tmp_path_factory.mktemp("live") / "desk.sqlite"
-            return stack.enter_context(serve_live(database, names))
+            return stack.enter_context(serve_live(database, names, **overrides))
 
         yield start

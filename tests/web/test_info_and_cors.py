@@ -87,3 +87,20 @@ async def test_cross_origin_answers_expose_content_location(cors_client: httpx.A
     refused = await cors_client.get("/threads/missing-one", headers=headers)  # errors carry CORS too
     assert refused.status_code == 404
     assert refused.headers["access-control-allow-origin"] == ORIGIN
+
+
+async def test_a_text_plain_json_body_from_a_server_is_read_as_json(client, alice) -> None:
+    """What agent-chat-ui's API passthrough sends (fetch labels a string body text/plain)."""
+    body = b'{"thread_id": "plain-1", "metadata": {"via": "proxy"}}'
+    headers = {**alice.headers, "Content-Type": "text/plain;charset=UTF-8"}
+    created = await client.post("/threads", content=body, headers=headers)
+    assert created.status_code == 200, created.text
+    assert created.json()["metadata"] == {"via": "proxy"}
+    # From a browser (Origin set), a text/plain POST is a CORS simple request: still refused.
+    foreign = await client.post(
+        "/threads",
+        content=body.replace(b"plain-1", b"plain-2"),
+        headers={**headers, "Origin": "https://x.test"},
+    )
+    assert foreign.status_code == 422
+    assert (await client.get("/threads/plain-2", headers=alice.headers)).status_code == 404

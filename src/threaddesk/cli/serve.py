@@ -85,6 +85,31 @@ def _absolute(path: str | None) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
 
+def _with_config_auth(settings: Settings) -> Settings:
+    """The `auth.path` of the `--config` file, unless `THREADDESK_AUTH_PATH` names one already."""
+    if settings.auth_path or settings.config is None:
+        return settings
+    from threaddesk.graphs.config import GraphConfigError, read_config
+
+    try:
+        auth_path = read_config(settings.config).auth_path
+    except GraphConfigError as exc:
+        fail(str(exc))
+    return settings if auth_path is None else settings.model_copy(update={"auth_path": auth_path})
+
+
+def _check_auth(settings: Settings) -> None:
+    """A custom auth file that cannot load stops `serve` now (exit 2), not at the first request."""
+    if not settings.auth_path:
+        return
+    from threaddesk.web.custom_auth import CustomAuthError, load_auth
+
+    try:
+        load_auth(settings.auth_path, os.getcwd())
+    except CustomAuthError as exc:
+        fail(str(exc))
+
+
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
@@ -115,6 +140,8 @@ def serve(
         update={key: value for key, value in overrides.items() if value is not None}
     )
     typer.echo(f"Database: {describe_database(settings.database_url)}")
+    settings = _with_config_auth(settings)
+    _check_auth(settings)
     try:
         if workers > 1:
             _run_workers(settings, workers)

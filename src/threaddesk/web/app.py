@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
@@ -16,6 +17,8 @@ from fastapi_offline import FastAPIOffline
 from threaddesk import __version__
 from threaddesk.config import Settings
 from threaddesk.service import SupportDesk, open_desk
+from threaddesk.web.content_type import PlainTextJson
+from threaddesk.web.custom_auth import CustomAuth
 from threaddesk.web.errors import install_error_handlers
 from threaddesk.web.headers import SecurityHeaders
 from threaddesk.web.limits import BodySizeLimit
@@ -41,9 +44,16 @@ def _sane_request_id(value: str) -> bool:
     return _SANE_REQUEST_ID.fullmatch(value) is not None
 
 
-def create_app(settings: Settings | None = None, desk: SupportDesk | None = None) -> FastAPI:
-    """Build the app. With `desk`, serve that one (the caller closes it); else open one at startup."""
+def create_app(
+    settings: Settings | None = None, desk: SupportDesk | None = None, auth: CustomAuth | None = None
+) -> FastAPI:
+    """Build the app. With `desk`, serve that one (the caller closes it); else open one at startup.
+
+    `auth` (else `THREADDESK_AUTH_PATH`, loaded now so a broken file fails here) is a custom `Auth`.
+    """
     settings = settings or Settings()
+    if auth is None and settings.auth_path:
+        auth = CustomAuth.load(settings.auth_path, Path.cwd())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,9 +69,11 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
     app = FastAPIOffline(title="threaddesk", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.desk = desk
+    app.state.custom_auth = auth
     if desk is not None:
         observe(desk)
     install_error_handlers(app)
+    app.add_middleware(PlainTextJson)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.add_middleware(

@@ -9,7 +9,7 @@ from fastapi import Depends, Path, Request
 from threaddesk.config import Settings
 from threaddesk.service import SupportDesk
 from threaddesk.users import User
-from threaddesk.web.auth import authenticate
+from threaddesk.web.auth import authenticate, authenticate_custom
 from threaddesk.web.errors import APIError
 from threaddesk.web.schemas import THREAD_ID_SCHEMA
 
@@ -29,6 +29,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 async def get_current_user(request: Request, desk: DeskDep, settings: SettingsDep) -> User:
+    custom = getattr(request.app.state, "custom_auth", None)
+    if custom is not None:
+        return await authenticate_custom(request, custom, desk, settings.trusted_user_header)
     return await authenticate(request, desk.users, settings.trusted_user_header)
 
 
