@@ -321,6 +321,35 @@ def test_serve_stops_at_start_on_a_broken_auth_file(tmp_path: Path) -> None:
     assert not (tmp_path / "d.sqlite").exists()  # stopped before opening anything
 
 
+
+def test_serve_takes_the_auth_section_of_its_config_file(tmp_path: Path) -> None:
+    """`auth.path` in langgraph.json is loaded like THREADDESK_AUTH_PATH (a broken one stops serve)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    _write(tmp_path, "import not_a_module_anywhere\n")
+    graph = tmp_path / "graph.py"
+    graph.write_text(
+        "from langgraph.graph import START, MessagesState, StateGraph\n"
+        "builder = StateGraph(MessagesState)\n"
+        "builder.add_node('echo', lambda state: {'messages': []})\n"
+        "builder.add_edge(START, 'echo')\n"
+        "graph = builder.compile()\n"
+    )
+    (tmp_path / "langgraph.json").write_text(
+        json.dumps({"graphs": {"echo": "./graph.py:graph"}, "auth": {"path": "./auth.py:auth"}})
+    )
+    env = {key: value for key, value in os.environ.items() if key != "THREADDESK_AUTH_PATH"}
+    command = [sys.executable, "-m", "threaddesk.cli", "--db", str(tmp_path / "d.sqlite")]
+    command += ["serve", "--config", str(tmp_path / "langgraph.json"), "--port", "1"]
+    done = subprocess.run(command, cwd="/", env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    error = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(error) == 1 and "not_a_module_anywhere" in error[0], done.stderr
+    assert not (tmp_path / "d.sqlite").exists()
+
 DEFAULT_DENY = """
 from langgraph_sdk import Auth
 
