@@ -33,6 +33,8 @@ from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.orders import OrderBook
+from threaddesk.agent.tools import CUSTOMER_KEY, support_tools
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -210,6 +212,7 @@ class SupportDesk:
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
+        orders: OrderBook | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -228,6 +231,7 @@ class SupportDesk:
         self.observer = observer or DeskObserver()
         self.tracer = tracer
         self.backend = backend
+        self.orders = orders  # what the agent's support tools read and write (`agent.tools`)
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
@@ -511,6 +515,8 @@ class SupportDesk:
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
+            # Whom the tools act for: the thread's owner, over anything the request's config said.
+            config["configurable"][CUSTOMER_KEY] = thread.user_id
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
                 "stream_mode": modes,
@@ -1036,6 +1042,7 @@ async def open_desk(
             system_prompt=settings.system_prompt,
             context_messages=settings.context_messages,
             context_tokens=settings.context_tokens,
+            tools=support_tools(storage.orders) if storage.orders is not None else (),
         )
         manager = ThreadManager(
             storage.registry,
@@ -1065,6 +1072,7 @@ async def open_desk(
             items=ItemStore(storage.store) if storage.store is not None else None,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
+            orders=storage.orders,
         )
         try:
             yield desk

@@ -1,0 +1,102 @@
+"""The built-in agent's support tools: look up an order, open a ticket on one.
+
+Plain LangChain tools, so any chat model that supports `bind_tools` uses them
+(the offline model too, see `agent.actions`), run by LangGraph's `ToolNode`.
+The customer a tool acts for is the owner of the thread, which the service
+writes into the run's config under `CUSTOMER_KEY` (over anything a client sent
+there); the model's arguments name the order only, never whose it is. A run
+without a customer (a graph served elsewhere) gets an error result, no data.
+
+Results are JSON objects (the `ToolMessage`'s content): a model answers from
+them; the offline model words them (`actions.answer_from_results`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
+from pydantic import BaseModel, Field
+
+from threaddesk.agent.orders import MAX_DETAILS, Opened, OrderBook, TicketRequest
+
+CUSTOMER_KEY = "threaddesk_customer"
+LOOKUP_ORDER = "lookup_order"
+OPEN_TICKET = "open_ticket"
+_MAX_ORDER_ID = 2**31 - 1  # the column is a 32-bit integer on both backends
+Reason = Literal["refund", "return", "cancellation", "replacement", "other"]
+
+
+class LookupOrderArgs(BaseModel):
+    order_id: int = Field(description="The order number the customer gave, e.g. 1042 for '#1042'.")
+
+
+class OpenTicketArgs(BaseModel):
+    order_id: int = Field(description="The order number the ticket is about.")
+    reason: Reason = Field(description="What the customer asks for.")
+    details: str = Field(default="", description="The customer's request in their own words.")
+    tool_call_id: Annotated[str, InjectedToolCallId]
+
+
+def _customer(config: RunnableConfig) -> str | None:
+    customer = (config.get("configurable") or {}).get(CUSTOMER_KEY)
+    return customer if isinstance(customer, str) and customer else None
+
+
+_NO_CUSTOMER = {"error": "no customer: this conversation is not tied to a customer account"}
+
+
+def support_tools(book: OrderBook) -> list[BaseTool]:
+    """`lookup_order` and `open_ticket` over `book`, for `build_agent(tools=...)`."""
+
+    async def lookup_order(order_id: int, config: RunnableConfig) -> dict[str, Any]:
+        customer = _customer(config)
+        if customer is None:
+            return _NO_CUSTOMER
+        order = await book.order(customer, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
+        if order is None:
+            return {"found": False, "order_id": order_id}
+        return {"found": True, "order": order.to_dict()}
+
+    async def open_ticket(
+        order_id: int, reason: Reason, tool_call_id: str, config: RunnableConfig, details: str = ""
+    ) -> dict[str, Any]:
+        customer = _customer(config)
+        thread_id = (config.get("configurable") or {}).get("thread_id")
+        if customer is None or not isinstance(thread_id, str):
+            return _NO_CUSTOMER
+        order = await book.order(customer, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
+        if order is None:
+            return {"opened": False, "found": False, "order_id": order_id}
+        request = TicketRequest(customer, thread_id, tool_call_id, order_id, reason, details[:MAX_DETAILS])
+        ticket, how = await book.open_ticket(request)
+        # A replayed call answers as it did the first time: the ticket is the one it opened.
+        return {
+            "opened": how is not Opened.ALREADY_OPEN,
+            "already_open": how is Opened.ALREADY_OPEN,
+            "ticket": ticket.to_dict(),
+            "order": order.to_dict(),
+        }
+
+    return [
+        StructuredTool.from_function(
+            coroutine=lookup_order,
+            name=LOOKUP_ORDER,
+            description=(
+                "Look up one of the customer's orders by its number: the item, its status "
+                "(processing, shipped, delivered, cancelled), carrier, tracking number and delivery date."
+            ),
+            args_schema=LookupOrderArgs,
+        ),
+        StructuredTool.from_function(
+            coroutine=open_ticket,
+            name=OPEN_TICKET,
+            description=(
+                "Open a support ticket on one of the customer's orders when they ask for a refund, "
+                "a return, a cancellation or a replacement. Opening the same request twice returns the "
+                "ticket already open."
+            ),
+            args_schema=OpenTicketArgs,
+        ),
+    ]
