@@ -33,8 +33,8 @@ from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
-from threaddesk.agent.orders import OrderBook
-from threaddesk.agent.tools import CUSTOMER_KEY, support_tools
+from threaddesk.agent.orders import DEMO_ORDERS, OrderBook
+from threaddesk.agent.tools import CUSTOMER_KEY, describe_call, support_tools
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -79,18 +79,22 @@ _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A stored message as the outside world sees it."""
+    """A stored message as the outside world sees it; an agent's message that called tools names
+    the calls (`lookup_order(order_id=1042)`), and their results are messages of role `tool`."""
 
     role: Role
     content: str
     id: str | None = None
+    tool_calls: tuple[str, ...] = ()
 
     @classmethod
     def from_langchain(cls, message: BaseMessage) -> ChatMessage:
-        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id)
+        calls = tuple(describe_call(call) for call in getattr(message, "tool_calls", None) or ())
+        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id, calls)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "content": self.content, "id": self.id}
+        said = {"role": self.role, "content": self.content, "id": self.id}
+        return {**said, "tool_calls": list(self.tool_calls)} if self.tool_calls else said
 
 
 @dataclass(frozen=True, slots=True)
@@ -821,6 +825,13 @@ class SupportDesk:
             poll = min(poll * 2, 0.5)
             run = await self.get_run(thread_id, run_id, user_id=user_id)
         return run
+
+    async def seed_demo_orders(self) -> int:
+        """Put the demo shop's orders (`agent.orders.DEMO_ORDERS`) in the database, for the support
+        tools to find; idempotent. How many orders were written."""
+        if self.orders is None:
+            raise InvalidArgument("this desk keeps no orders (its storage has no order book)")
+        return await self.orders.put_orders(DEMO_ORDERS)
 
     async def ready(self) -> None:
         """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""

@@ -6,9 +6,9 @@ it is ("where is my order 1042?", "has order #1043 shipped?") → `lookup_order`
 or asks for a refund, return, cancellation or replacement ("I want a refund
 for order 1042") → `open_ticket`. A request without a number followed by a
 message giving one ("Where is my order?" … "It's 1042.") counts too. Negated
-requests ("I don't want a refund") and mere mentions ("my refund is late") ask for nothing. Only tools the model was
-bound to are called. Once the tools' results are back, the answer is worded
-from them (`answer_from_results`).
+requests ("I don't want a refund") and mere mentions ("my refund is late") ask
+for nothing. Only tools the model was bound to are called. Once the tools'
+results are back, the answer is worded from them (`answer_from_results`).
 
 A call's id is a hash of the conversation it answers, so a turn retried on the
 same state (after a failure rolled it back) makes the same call, and
@@ -42,7 +42,7 @@ _LOOKUP = re.compile(
             rf"\b(?:status|update|news|eta|tracking(?: number| info)?) (?:of|on|for) {_OBJECT}",
             r"\b(?:order|parcel|package|shipment|delivery) status\b",
             rf"\btrack(?:ing)? {_OBJECT}",
-            rf"\b(?:has|have|did|is|was) {_OBJECT}.*\b(?:shipped|arrived|dispatched|delivered|sent|left|on its way)\b",
+            rf"\b(?:has|have|did|is|was) {_OBJECT}.*\b(?:shipped|arrived|dispatched|delivered|sent|left)\b",
             rf"\bwhen (?:will|is|does|should|do i get|can i expect|will i get) {_OBJECT}",
             rf"\b(?:check|look up|lookup|look into|find|locate) (?:on )?{_OBJECT}",
             rf"\bwhat(?: s| is)? happen(?:ed|ing) (?:to|with) {_OBJECT}",
@@ -53,7 +53,8 @@ _LOOKUP = re.compile(
 # "could you cancel order 1042", "please replace it"; or a sentence opening on the verb ("Refund order 1042").
 _REQUEST = (
     r"\bi (?:want|wanna|d like|would like|need|wish|demand|d love|m requesting|am requesting|request|"
-    r"m asking for|am asking for)|\bid like|\b(?:can|could|may) i|\b(?:can|could|would|will) you|\bplease|\blet me"
+    r"m asking for|am asking for)|\bid like|\b(?:can|could|may) i|\b(?:can|could|would|will) you|"
+    r"\bplease|\blet me"
 )
 _FILLER = (
     r"(?:to|a|an|my|the|full|partial|get|have|request|ask for|make|process|start|open|issue|for|it|this|that|"
@@ -198,7 +199,8 @@ def _result_words(call: ToolCall, result: ToolMessage, you: str) -> str:
         order = data.get("order") or {}
         about = f"order #{ticket.get('order_id')}" + (f" ({order['item']})" if order.get("item") else "")
         if data.get("already_open"):
-            return f"You already have ticket #{ticket.get('ticket_id')} open for {asked} on {about}; our team is on it."
+            number = ticket.get("ticket_id")
+            return f"You already have ticket #{number} open for {asked} on {about}; our team is on it."
         return (
             f"I've opened ticket #{ticket.get('ticket_id')} for {asked} on {about}{you}. "
             "Our support team will follow up on it."

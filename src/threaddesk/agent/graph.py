@@ -65,7 +65,9 @@ def recent_context(
     window = list(messages[min(turn, max(0, len(messages) - max_messages)) :])
     if max_tokens is None:
         budget = max(max_messages, len(messages) - turn)
-        context = trim_messages(window, max_tokens=budget, token_counter=len, strategy="last", start_on="human")
+        context = trim_messages(
+            window, max_tokens=budget, token_counter=len, strategy="last", start_on="human"
+        )
     else:
         context = trim_messages(
             window, max_tokens=max_tokens, token_counter="approximate", strategy="last", start_on="human"

@@ -162,7 +162,9 @@ class MemoryOrderBook(OrderBook):
 
 # The demo shop: the exercise's customers (alice, bob, carol, dave, erin) and an order or two each.
 DEMO_ORDERS = [
-    Order(1042, "carol", "Wireless headphones", "delivered", "2026-11-02", "DHL", "DHL-7781042", "2026-11-06"),
+    Order(
+        1042, "carol", "Wireless headphones", "delivered", "2026-11-02", "DHL", "DHL-7781042", "2026-11-06"
+    ),
     Order(1043, "alice", "Espresso machine", "shipped", "2026-11-20", "UPS", "1Z-4410-1043", "2026-12-01"),
     Order(1044, "bob", "Running shoes", "processing", "2026-11-26"),
     Order(1045, "dave", "Mechanical keyboard", "shipped", "2026-11-18", "FedEx", "FX-20451045", "2026-11-30"),

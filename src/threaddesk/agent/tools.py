@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from langchain_core.messages import ToolCall
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool
 from pydantic import BaseModel, Field
@@ -45,6 +46,12 @@ def _customer(config: RunnableConfig) -> str | None:
 
 
 _NO_CUSTOMER = {"error": "no customer: this conversation is not tied to a customer account"}
+
+
+def describe_call(call: ToolCall) -> str:
+    """A tool call as people read it: `lookup_order(order_id=1042)`."""
+    args = ", ".join(f"{key}={value!r}" for key, value in call["args"].items())
+    return f"{call['name']}({args})"
 
 
 def support_tools(book: OrderBook) -> list[BaseTool]:

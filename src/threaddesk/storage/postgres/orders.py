@@ -44,7 +44,8 @@ class PostgresOrderBook(OrderBook):
         rows = await self._fetch(
             "INSERT INTO threaddesk_tickets"
             " (customer, thread_id, call_id, order_id, reason, details, status, created_at)"
-            f" VALUES (%s, %s, %s, %s, %s, %s, 'open', %s) ON CONFLICT DO NOTHING RETURNING {_TICKET_COLUMNS}",
+            " VALUES (%s, %s, %s, %s, %s, %s, 'open', %s)"
+            f" ON CONFLICT DO NOTHING RETURNING {_TICKET_COLUMNS}",
             (
                 request.customer,
                 request.thread_id,
@@ -78,10 +79,20 @@ class PostgresOrderBook(OrderBook):
         async with self.db.connection() as conn, conn.transaction():
             for o in orders:
                 await conn.execute(
-                    f"INSERT INTO threaddesk_orders ({_ORDER_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT (order_id) DO UPDATE SET customer = excluded.customer, item = excluded.item,"
-                    " status = excluded.status, placed_on = excluded.placed_on, carrier = excluded.carrier,"
+                    f"INSERT INTO threaddesk_orders ({_ORDER_COLUMNS})"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (order_id) DO UPDATE SET"
+                    " customer = excluded.customer, item = excluded.item, status = excluded.status,"
+                    " placed_on = excluded.placed_on, carrier = excluded.carrier,"
                     " tracking = excluded.tracking, arrives_on = excluded.arrives_on",
-                    (o.order_id, o.customer, o.item, o.status, o.placed_on, o.carrier, o.tracking, o.arrives_on),
+                    (
+                        o.order_id,
+                        o.customer,
+                        o.item,
+                        o.status,
+                        o.placed_on,
+                        o.carrier,
+                        o.tracking,
+                        o.arrives_on,
+                    ),
                 )
         return len(orders)

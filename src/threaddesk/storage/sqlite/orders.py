@@ -13,8 +13,9 @@ _TICKET_COLUMNS = "ticket_id, customer, thread_id, order_id, reason, details, st
 
 
 def _ticket(row: tuple) -> Ticket:
-    *head, created_at = row
-    return Ticket(*head, created_at=datetime.fromtimestamp(created_at, UTC))
+    ticket_id, customer, thread_id, order_id, reason, details, status, created_at = row
+    at = datetime.fromtimestamp(created_at, UTC)
+    return Ticket(ticket_id, customer, thread_id, order_id, reason, details, status, at)
 
 
 class SqliteOrderBook(OrderBook):
@@ -85,9 +86,18 @@ class SqliteOrderBook(OrderBook):
     async def put_orders(self, orders: list[Order]) -> int:
         def run(conn: sqlite3.Connection) -> int:
             conn.executemany(
-                f"INSERT OR REPLACE INTO threaddesk_orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO threaddesk_orders ({_ORDER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (o.order_id, o.customer, o.item, o.status, o.placed_on, o.carrier, o.tracking, o.arrives_on)
+                    (
+                        o.order_id,
+                        o.customer,
+                        o.item,
+                        o.status,
+                        o.placed_on,
+                        o.carrier,
+                        o.tracking,
+                        o.arrives_on,
+                    )
                     for o in orders
                 ],
             )
