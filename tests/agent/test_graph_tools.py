@@ -186,3 +186,31 @@ async def test_a_real_provider_gets_the_same_tools_through_bind_tools(tmp_path) 
         other = await desk.send("b1", "Where is my order?", user_id="bob", create=True)
         assert other.text == 'From the shop: {"found": false, "order_id": 1042}'
         assert (await desk.send("c1", "hello", user_id="carol")).thread.message_count == 6
+
+
+class BadArgumentsModel(BaseChatModel):
+    """A provider-shaped model that first calls `open_ticket` with a reason the schema does not allow."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "bad-arguments"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        last = messages[-1]
+        if isinstance(last, ToolMessage):
+            answer = AIMessage(f"[{last.status}] {last.text[:60]}")
+        else:
+            call = {"name": "open_ticket", "args": {"order_id": 1042, "reason": "free money"}, "id": "bad"}
+            answer = AIMessage("", tool_calls=[call])
+        return ChatResult(generations=[ChatGeneration(message=answer)])
+
+
+async def test_arguments_the_schema_refuses_come_back_as_an_error_result_and_open_nothing() -> None:
+    book = MemoryOrderBook(DEMO_ORDERS)
+    agent = build_agent(BadArgumentsModel(), InMemorySaver(), tools=support_tools(book))
+    out = await agent.ainvoke({"messages": [HumanMessage("refund pls")]}, _config("t"))
+    assert out["messages"][2].status == "error" and out["messages"][-1].text.startswith("[error]")
+    assert await book.tickets("carol") == []
