@@ -34,7 +34,7 @@ from langgraph.types import StateSnapshot
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.agent.orders import DEMO_ORDERS, OrderBook
-from threaddesk.agent.tools import CUSTOMER_KEY, describe_call, support_tools
+from threaddesk.agent.tools import describe_call, support_tools
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -519,8 +519,6 @@ class SupportDesk:
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
-            # Whom the tools act for: the thread's owner, over anything the request's config said.
-            config["configurable"][CUSTOMER_KEY] = thread.user_id
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
                 "stream_mode": modes,

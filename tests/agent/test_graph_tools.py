@@ -18,17 +18,17 @@ from threaddesk import open_desk
 from threaddesk.agent.graph import MAX_TOOL_ROUNDS, build_agent, recent_context, route_after_agent
 from threaddesk.agent.offline import OfflineChatModel
 from threaddesk.agent.orders import DEMO_ORDERS, MemoryOrderBook
-from threaddesk.agent.tools import CUSTOMER_KEY, support_tools
+from threaddesk.agent.tools import support_tools
 
 DELIVERED = "Order #1042 (Wireless headphones) was delivered on 2026-11-06"
 
 
 def _tools() -> list:
-    return support_tools(MemoryOrderBook(DEMO_ORDERS))
+    return support_tools(MemoryOrderBook(DEMO_ORDERS, owners={"t": "carol"}))
 
 
-def _config(thread_id: str, customer: str = "carol") -> dict[str, Any]:
-    return {"configurable": {"thread_id": thread_id, CUSTOMER_KEY: customer}}
+def _config(thread_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": thread_id}}
 
 
 def test_without_tools_the_graph_is_the_one_node_it_always_was() -> None:
@@ -60,11 +60,9 @@ async def test_a_graph_turn_with_a_tool_is_four_messages_and_without_one_two() -
     assert len(out["messages"]) == 8 and out["messages"][-1].text == "Your name is Carol!"
 
 
-async def test_without_a_customer_in_the_config_the_tools_tell_nothing() -> None:
+async def test_on_a_thread_with_no_known_owner_the_tools_tell_nothing() -> None:
     agent = build_agent(OfflineChatModel(), InMemorySaver(), tools=_tools())
-    out = await agent.ainvoke(
-        {"messages": [HumanMessage("Where is my order 1042?")]}, {"configurable": {"thread_id": "t"}}
-    )
+    out = await agent.ainvoke({"messages": [HumanMessage("Where is my order 1042?")]}, _config("nobody's"))
     assert out["messages"][2].text.startswith('{"error"')
     assert out["messages"][-1].text.startswith("Sorry, I couldn't check that just now.")
 
@@ -209,7 +207,7 @@ class BadArgumentsModel(BaseChatModel):
 
 
 async def test_arguments_the_schema_refuses_come_back_as_an_error_result_and_open_nothing() -> None:
-    book = MemoryOrderBook(DEMO_ORDERS)
+    book = MemoryOrderBook(DEMO_ORDERS, owners={"t": "carol"})
     agent = build_agent(BadArgumentsModel(), InMemorySaver(), tools=support_tools(book))
     out = await agent.ainvoke({"messages": [HumanMessage("refund pls")]}, _config("t"))
     assert out["messages"][2].status == "error" and out["messages"][-1].text.startswith("[error]")

@@ -13,7 +13,6 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from threaddesk import SupportDesk, open_desk
 from threaddesk.agent.offline import OfflineChatModel
 from threaddesk.agent.orders import DEMO_ORDERS
-from threaddesk.agent.tools import CUSTOMER_KEY
 from threaddesk.config import Settings
 from threaddesk.errors import ModelUnavailable
 from threaddesk.runs import RunRequest, RunResult
@@ -63,10 +62,11 @@ async def test_another_customers_order_reads_like_a_missing_one(shop: SupportDes
 
 
 async def test_the_customer_comes_from_the_thread_never_from_the_request(shop: SupportDesk) -> None:
-    """A client naming another customer in its config still acts as the thread's owner."""
+    """A client naming another customer in its config or context still acts as the thread's owner."""
     await shop.threads.create("bob", "b1")
     request = RunRequest.say("Where is my order 1042?")
-    request = RunRequest(input=request.input, configurable={CUSTOMER_KEY: "carol"})
+    forged = {"threaddesk_customer": "carol", "user_id": "carol", "customer": "carol"}
+    request = RunRequest(input=request.input, configurable=forged, metadata=forged)
     async for item in shop.run("b1", request, user_id="bob"):
         if isinstance(item, RunResult):
             answer = item.values["messages"][-1].text

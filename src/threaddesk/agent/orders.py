@@ -3,7 +3,7 @@
 A small demo shop, stored in the same database as the threads (`threaddesk_orders`,
 `threaddesk_tickets`; see `storage/*/orders.py`), so the built-in agent has something
 real to look up. Every read and write is scoped to one customer: the owner of the
-thread the tool runs on, which the service puts in the run's config (never taken
+thread the tool runs on (`customer_of(thread_id)`, read from the thread registry, never
 from the model's output). Another customer's order reads exactly like a missing one.
 """
 
@@ -95,6 +95,10 @@ class OrderBook(ABC):
     """The orders and tickets tables. Async, like the thread registry; every call names its customer."""
 
     @abstractmethod
+    async def customer_of(self, thread_id: str) -> str | None:
+        """Whom the tools act for on this thread: its owner (None for a thread not in the registry)."""
+
+    @abstractmethod
     async def order(self, customer: str, order_id: int) -> Order | None:
         """The order if it is `customer`'s; None if missing or someone else's (the same answer)."""
 
@@ -118,9 +122,13 @@ class OrderBook(ABC):
 class MemoryOrderBook(OrderBook):
     """An `OrderBook` in this process's memory: for a graph served without threaddesk's storage."""
 
-    def __init__(self, orders: list[Order] | None = None) -> None:
+    def __init__(self, orders: list[Order] | None = None, owners: dict[str, str] | None = None) -> None:
         self._orders = {order.order_id: order for order in orders or []}
+        self._owners = dict(owners or {})  # thread id → customer
         self._tickets: list[tuple[str, Ticket]] = []  # (call key, ticket)
+
+    async def customer_of(self, thread_id: str) -> str | None:
+        return self._owners.get(thread_id)
 
     async def order(self, customer: str, order_id: int) -> Order | None:
         order = self._orders.get(order_id)

@@ -2,10 +2,11 @@
 
 Plain LangChain tools, so any chat model that supports `bind_tools` uses them
 (the offline model too, see `agent.actions`), run by LangGraph's `ToolNode`.
-The customer a tool acts for is the owner of the thread, which the service
-writes into the run's config under `CUSTOMER_KEY` (over anything a client sent
-there); the model's arguments name the order only, never whose it is. A run
-without a customer (a graph served elsewhere) gets an error result, no data.
+The customer a tool acts for is the owner of the thread it runs on, read from
+the thread registry (`OrderBook.customer_of`) by the run's `thread_id`, which
+the service sets: neither the model's arguments (which name the order only)
+nor anything else a client sends can change whose orders are read. A thread the
+registry does not know (a graph served elsewhere) gets an error result, no data.
 
 Results are JSON objects (the `ToolMessage`'s content): a model answers from
 them; the offline model words them (`actions.answer_from_results`).
@@ -22,7 +23,6 @@ from pydantic import BaseModel, Field
 
 from threaddesk.agent.orders import MAX_DETAILS, Opened, OrderBook, TicketRequest
 
-CUSTOMER_KEY = "threaddesk_customer"
 LOOKUP_ORDER = "lookup_order"
 OPEN_TICKET = "open_ticket"
 _MAX_ORDER_ID = 2**31 - 1  # the column is a 32-bit integer on both backends
@@ -40,11 +40,6 @@ class OpenTicketArgs(BaseModel):
     tool_call_id: Annotated[str, InjectedToolCallId]
 
 
-def _customer(config: RunnableConfig) -> str | None:
-    customer = (config.get("configurable") or {}).get(CUSTOMER_KEY)
-    return customer if isinstance(customer, str) and customer else None
-
-
 _NO_CUSTOMER = {"error": "no customer: this conversation is not tied to a customer account"}
 
 
@@ -57,11 +52,18 @@ def describe_call(call: ToolCall) -> str:
 def support_tools(book: OrderBook) -> list[BaseTool]:
     """`lookup_order` and `open_ticket` over `book`, for `build_agent(tools=...)`."""
 
+    async def customer(config: RunnableConfig) -> tuple[str | None, str | None]:
+        """The run's thread and its owner (None, None if the run names no thread)."""
+        thread_id = (config.get("configurable") or {}).get("thread_id")
+        if not isinstance(thread_id, str):
+            return None, None
+        return thread_id, await book.customer_of(thread_id)
+
     async def lookup_order(order_id: int, config: RunnableConfig) -> dict[str, Any]:
-        customer = _customer(config)
-        if customer is None:
+        _, owner = await customer(config)
+        if owner is None:
             return _NO_CUSTOMER
-        order = await book.order(customer, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
+        order = await book.order(owner, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
         if order is None:
             return {"found": False, "order_id": order_id}
         return {"found": True, "order": order.to_dict()}
@@ -69,14 +71,13 @@ def support_tools(book: OrderBook) -> list[BaseTool]:
     async def open_ticket(
         order_id: int, reason: Reason, tool_call_id: str, config: RunnableConfig, details: str = ""
     ) -> dict[str, Any]:
-        customer = _customer(config)
-        thread_id = (config.get("configurable") or {}).get("thread_id")
-        if customer is None or not isinstance(thread_id, str):
+        thread_id, owner = await customer(config)
+        if thread_id is None or owner is None:
             return _NO_CUSTOMER
-        order = await book.order(customer, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
+        order = await book.order(owner, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
         if order is None:
             return {"opened": False, "found": False, "order_id": order_id}
-        request = TicketRequest(customer, thread_id, tool_call_id, order_id, reason, details[:MAX_DETAILS])
+        request = TicketRequest(owner, thread_id, tool_call_id, order_id, reason, details[:MAX_DETAILS])
         ticket, how = await book.open_ticket(request)
         # A replayed call answers as it did the first time: the ticket is the one it opened.
         return {

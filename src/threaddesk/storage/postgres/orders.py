@@ -29,6 +29,10 @@ class PostgresOrderBook(OrderBook):
         async with self.db.connection() as conn:
             return await (await conn.execute(sql, params)).fetchall()
 
+    async def customer_of(self, thread_id: str) -> str | None:
+        rows = await self._fetch("SELECT user_id FROM threaddesk_threads WHERE thread_id = %s", (thread_id,))
+        return rows[0]["user_id"] if rows else None
+
     async def order(self, customer: str, order_id: int) -> Order | None:
         rows = await self._fetch(
             f"SELECT {_ORDER_COLUMNS} FROM threaddesk_orders WHERE order_id = %s AND customer = %s",

@@ -26,6 +26,15 @@ class SqliteOrderBook(OrderBook):
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
 
+    async def customer_of(self, thread_id: str) -> str | None:
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute(
+                "SELECT user_id FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            return row[0] if row else None
+
+        return await self.db.run(run)
+
     async def order(self, customer: str, order_id: int) -> Order | None:
         def run(conn: sqlite3.Connection) -> Order | None:
             row = conn.execute(
