@@ -4,7 +4,9 @@ rounds, and a provider-shaped model (anything with `bind_tools`) using the same 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
@@ -212,3 +214,24 @@ async def test_arguments_the_schema_refuses_come_back_as_an_error_result_and_ope
     out = await agent.ainvoke({"messages": [HumanMessage("refund pls")]}, _config("t"))
     assert out["messages"][2].status == "error" and out["messages"][-1].text.startswith("[error]")
     assert await book.tickets("carol") == []
+
+
+async def test_the_phrasing_table_gets_the_same_replies_with_tools_bound_unless_one_was_called() -> None:
+    """Binding the tools changes nothing for a message that asks for none (every turn of the table)."""
+    cases = json.loads((Path(__file__).parents[1] / "data" / "offline_phrasings.json").read_text("utf-8"))[
+        "cases"
+    ]
+    plain = build_agent(OfflineChatModel(), InMemorySaver())
+    tooled = build_agent(OfflineChatModel(), InMemorySaver(), tools=_tools())
+    called = same = 0
+    for n, case in enumerate(cases):
+        config = _config(f"case-{n}")
+        for text in case["say"]:
+            before = await plain.ainvoke({"messages": [HumanMessage(text)]}, config)
+            after = await tooled.ainvoke({"messages": [HumanMessage(text)]}, config)
+            if any(isinstance(m, ToolMessage) for m in after["messages"]):
+                called += 1
+                break  # the conversations differ from here on
+            assert [m.text for m in after["messages"]] == [m.text for m in before["messages"]]
+            same += 1
+    assert same > 300 and 0 < called < 5  # "Where is my order #1042?" is in the table
