@@ -235,3 +235,18 @@ async def test_the_phrasing_table_gets_the_same_replies_with_tools_bound_unless_
             assert [m.text for m in after["messages"]] == [m.text for m in before["messages"]]
             same += 1
     assert same > 300 and 0 < called < 5  # "Where is my order #1042?" is in the table
+
+
+async def test_a_models_unstorable_details_are_cleaned_before_the_ticket_is_written() -> None:
+    book = MemoryOrderBook(DEMO_ORDERS, owners={"t": "carol"})
+    [_, open_ticket] = support_tools(book)
+    call = {
+        "name": "open_ticket",
+        "args": {"order_id": 1042, "reason": "refund", "details": "nul\x00 and \ud800" + "x" * 900},
+        "id": "c",
+        "type": "tool_call",
+    }
+    result = await open_ticket.ainvoke(call, _config("t"))
+    assert json.loads(result.text)["opened"] is True
+    [ticket] = await book.tickets("carol")
+    assert ticket.details.startswith("nul and ?") and len(ticket.details) == 500

@@ -43,6 +43,11 @@ class OpenTicketArgs(BaseModel):
 _NO_CUSTOMER = {"error": "no customer: this conversation is not tied to a customer account"}
 
 
+def _storable(text: str) -> str:
+    """A model's words as both backends store them: no NUL, no lone surrogate, at most `MAX_DETAILS`."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:MAX_DETAILS]
+
+
 def describe_call(call: ToolCall) -> str:
     """A tool call as people read it: `lookup_order(order_id=1042)`."""
     args = ", ".join(f"{key}={value!r}" for key, value in call["args"].items())
@@ -77,7 +82,7 @@ def support_tools(book: OrderBook) -> list[BaseTool]:
         order = await book.order(owner, order_id) if 0 < order_id <= _MAX_ORDER_ID else None
         if order is None:
             return {"opened": False, "found": False, "order_id": order_id}
-        request = TicketRequest(owner, thread_id, tool_call_id, order_id, reason, details[:MAX_DETAILS])
+        request = TicketRequest(owner, thread_id, tool_call_id, order_id, reason, _storable(details))
         ticket, how = await book.open_ticket(request)
         # A replayed call answers as it did the first time: the ticket is the one it opened.
         return {
