@@ -123,6 +123,7 @@ def main(database_url: str = "memory", out: Print = print, settings: Settings | 
     out("")
     out("[INFO] Creating thread manager...")
     with create_thread_manager(database_url, settings) as desk:
+        desk.seed_demo_orders()  # for the support tools ("Where is my order 1042?"), silently
         out("[OK] Thread manager ready")
         out("")
         replies = run_parallel_conversations(desk, out)

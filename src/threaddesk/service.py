@@ -35,6 +35,8 @@ from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.orders import DEMO_ORDERS, OrderBook
+from threaddesk.agent.tools import describe_call, support_tools
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -82,18 +84,22 @@ _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """A stored message as the outside world sees it."""
+    """A stored message as the outside world sees it; an agent's message that called tools names
+    the calls (`lookup_order(order_id=1042)`), and their results are messages of role `tool`."""
 
     role: Role
     content: str
     id: str | None = None
+    tool_calls: tuple[str, ...] = ()
 
     @classmethod
     def from_langchain(cls, message: BaseMessage) -> ChatMessage:
-        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id)
+        calls = tuple(describe_call(call) for call in getattr(message, "tool_calls", None) or ())
+        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id, calls)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "content": self.content, "id": self.id}
+        said = {"role": self.role, "content": self.content, "id": self.id}
+        return {**said, "tool_calls": list(self.tool_calls)} if self.tool_calls else said
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +227,7 @@ class SupportDesk:
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
+        orders: OrderBook | None = None,
     ) -> None:
         if archive_after and (threads.archive is None or archive_after <= keep_messages):
             raise InvalidArgument(
@@ -249,6 +256,7 @@ class SupportDesk:
         self.observer = observer or DeskObserver()
         self.tracer = tracer
         self.backend = backend
+        self.orders = orders  # what the agent's support tools read and write (`agent.tools`)
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
 
@@ -871,6 +879,13 @@ class SupportDesk:
             run = await self.get_run(thread_id, run_id, user_id=user_id)
         return run
 
+    async def seed_demo_orders(self) -> int:
+        """Put the demo shop's orders (`agent.orders.DEMO_ORDERS`) in the database, for the support
+        tools to find; idempotent. How many orders were written."""
+        if self.orders is None:
+            raise InvalidArgument("this desk keeps no orders (its storage has no order book)")
+        return await self.orders.put_orders(DEMO_ORDERS)
+
     async def ready(self) -> None:
         """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
         await self.threads.registry.ping()
@@ -1123,6 +1138,7 @@ async def open_desk(
             system_prompt=settings.system_prompt,
             context_messages=settings.context_messages,
             context_tokens=settings.context_tokens,
+            tools=support_tools(storage.orders) if storage.orders is not None else (),
         )
         manager = ThreadManager(
             storage.registry,
@@ -1154,6 +1170,7 @@ async def open_desk(
             items=ItemStore(storage.store) if storage.store is not None else None,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
+            orders=storage.orders,
         )
         desk.run_durability = settings.run_durability
         try:

@@ -112,6 +112,7 @@ class ThreadDesk:
     history = _blocking(SupportDesk.history)
     search = _blocking(SupportDesk.search)
     reindex = _blocking(SupportDesk.reindex)
+    seed_demo_orders = _blocking(SupportDesk.seed_demo_orders)
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[StreamEvent]:
         """Blocking `SupportDesk.stream`: yields `Token`s, then the `Reply`."""

@@ -32,6 +32,9 @@ from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 AGENT_MODULES = (
     "graph.py",
     "offline.py",
+    "actions.py",
+    "orders.py",
+    "tools.py",
     "profile.py",
     "reading.py",
     "names.py",
@@ -44,8 +47,10 @@ CLI_FROM_ENV = os.environ.get("THREADDESK_LANGGRAPH_CLI")
 GRAPH_FILE = """\
 from peer_agent.graph import build_agent
 from peer_agent.offline import OfflineChatModel
+from peer_agent.orders import DEMO_ORDERS, MemoryOrderBook
+from peer_agent.tools import support_tools
 
-graph = build_agent(OfflineChatModel(), None)
+graph = build_agent(OfflineChatModel(), None, tools=support_tools(MemoryOrderBook(DEMO_ORDERS)))
 """
 
 

@@ -42,7 +42,7 @@ SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "hei
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 # What Chromium logs for an API answer of 4xx: expected where a test provokes one.
 API_REFUSAL = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
-TESTS = ["new", "long", "keys", "links", "edit", "gone"]
+TESTS = ["new", "long", "keys", "links", "edit", "gone", "tools"]
 USERS = ["alice", "bob", "many"] + [f"{test}-{size}" for test in TESTS for size in SIZES]
 PAGE_SIZE = 50  # app.js asks for this many threads at a time
 
@@ -553,3 +553,23 @@ def test_a_thread_deleted_elsewhere_is_explained(server, open_page, size) -> Non
     expect(page.locator("#chat-error")).to_contain_text("exceeds the limit")
     expect(page.locator("#messages li")).to_have_count(2)
     expect(page.get_by_label("Message", exact=True)).to_have_value(too_long)
+
+
+def test_a_tool_turn_shows_the_question_and_the_answer_only(server, open_page, size) -> None:
+    """The agent's tool call (no words) and the tool's result are stored but not drawn."""
+    from playwright.sync_api import expect
+
+    user = f"tools-{size}"
+    desk = Desk(server, user)
+    thread_id = desk.create("Orders")
+    answer = desk.say(thread_id, "Where is my order 1042?")  # not theirs (nor seeded): not found
+    assert answer.startswith("I couldn't find an order #1042 on your account.")
+    assert len(desk.client.get(f"/threads/{thread_id}/messages").json()["messages"]) == 4
+    page = open_page(size, user, f"/#thread={thread_id}")
+    expect(page.locator("#messages li.user .text")).to_have_text(["Where is my order 1042?"])
+    expect(page.locator("#messages li.assistant .text")).to_have_text([answer])
+    expect(page.locator("#messages li")).to_have_count(2)
+    _say(page, "I want a refund for order 1043", re.compile(r"^I couldn't find an order #1043"))
+    page.reload()
+    expect(page.locator("#messages li")).to_have_count(4)
+    _check_accessibility(page, f"tools-{size}")

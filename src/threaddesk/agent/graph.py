@@ -11,13 +11,16 @@ bounded by moving old messages to an archive (see `SupportDesk`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, trim_messages
-from langchain_core.runnables import RunnableLambda
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
+from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.prebuilt import ToolNode
 
 from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
@@ -25,6 +28,9 @@ from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
 AGENT_NAME = "support_agent"
 DEFAULT_CONTEXT_MESSAGES = 40
+# Tool rounds in one turn after which the model is asked without its tools, so it must answer
+# (a model that keeps calling tools would otherwise run into LangGraph's recursion limit).
+MAX_TOOL_ROUNDS = 4
 
 
 class SupportState(MessagesState):
@@ -50,16 +56,50 @@ def recent_context(
     """The latest messages that fit the budget, starting on a customer message.
 
     Only the last `max_messages` are looked at, so the cost does not grow with
-    the thread; `max_tokens` (approximate count) trims further.
+    the thread; `max_tokens` (approximate count) trims further. Whole turns only:
+    a tool's result never comes first, nor apart from the call that asked for it,
+    and the turn under way (its question, calls and results) is always all there,
+    whatever the budget.
     """
-    window = list(messages[-max_messages:])
+    turn = _turn_start(messages)
+    window = list(messages[min(turn, max(0, len(messages) - max_messages)) :])
     if max_tokens is None:
-        return trim_messages(
-            window, max_tokens=max_messages, token_counter=len, strategy="last", start_on="human"
+        budget = max(max_messages, len(messages) - turn)
+        context = trim_messages(
+            window, max_tokens=budget, token_counter=len, strategy="last", start_on="human"
         )
-    return trim_messages(
-        window, max_tokens=max_tokens, token_counter="approximate", strategy="last", start_on="human"
-    )
+    else:
+        context = trim_messages(
+            window, max_tokens=max_tokens, token_counter="approximate", strategy="last", start_on="human"
+        )
+    if len(context) < len(messages) - turn:  # the turn under way did not fit: it alone, whole
+        return list(messages[turn:])
+    return context
+
+
+def _turn_start(messages: Sequence[BaseMessage]) -> int:
+    """Where the turn under way starts: its customer message (the end if there is none)."""
+    for i in range(len(messages) - 1, -1, -1):
+        if isinstance(messages[i], HumanMessage):
+            return i
+    return len(messages)
+
+
+def _tool_rounds(messages: Sequence[BaseMessage]) -> int:
+    """How many times the model has called tools in the turn under way."""
+    turn = messages[_turn_start(messages) :]
+    return sum(1 for m in turn if isinstance(m, AIMessage) and m.tool_calls)
+
+
+def route_after_agent(state: dict[str, Any]) -> str:
+    """Where a turn goes once the agent has spoken: to the tools it called, else the turn ends.
+
+    (One branch per kind of call: a human handoff would add its own before `tools`.)
+    """
+    last = state["messages"][-1] if state.get("messages") else None
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "tools"
+    return END
 
 
 def model_failure(exc: Exception) -> ThreadDeskError:
@@ -76,15 +116,22 @@ def build_agent(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     context_messages: int = DEFAULT_CONTEXT_MESSAGES,
     context_tokens: int | None = None,
+    tools: Sequence[BaseTool] = (),
 ) -> CompiledStateGraph:
     """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`.
 
     Args:
         context_messages: at most this many of the latest messages go to the model.
         context_tokens: if set, also at most this many tokens (approximate count).
+        tools: bound to the model (`bind_tools`) and run by a `tools` node; none: one node, as ever.
     """
     if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
         raise ValueError("context budgets must be positive")
+    with_tools: Runnable = model.bind_tools(list(tools)) if tools else model
+
+    def chosen(messages: Sequence[BaseMessage]) -> Runnable:
+        """The model with its tools, unless this turn has used up its tool rounds."""
+        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else model
 
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
@@ -99,7 +146,7 @@ def build_agent(
     async def respond(state: SupportState) -> dict:
         prompt, update = prepare(state)
         try:
-            answer = await model.ainvoke(prompt)
+            answer = await chosen(state["messages"]).ainvoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
         return {"messages": [answer], **update}
@@ -107,7 +154,7 @@ def build_agent(
     def respond_sync(state: SupportState) -> dict:
         prompt, update = prepare(state)
         try:
-            answer = model.invoke(prompt)
+            answer = chosen(state["messages"]).invoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
         return {"messages": [answer], **update}
@@ -115,4 +162,8 @@ def build_agent(
     builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
     builder.add_edge(START, "agent")
+    if tools:
+        builder.add_node("tools", ToolNode(list(tools)))
+        builder.add_conditional_edges("agent", route_after_agent, ["tools", END])
+        builder.add_edge("tools", "agent")
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)

@@ -4,22 +4,31 @@ Every answer is a pure function of the messages it is given: the model keeps no
 state between calls, so one instance serves every thread, and whatever it
 "remembers" must have come from that thread's checkpointed history. That makes
 it an honest witness for thread isolation.
+
+Bound to tools (`bind_tools`, as any LangChain chat model), it calls them when
+the customer asks for what they do (see `agent.actions`) and answers from their
+results; unbound, it never calls one.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
 )
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from threaddesk.agent.actions import answer_from_results, pending_results, tool_call_for
 from threaddesk.agent.profile import introduced_name, name_in_prompt
 from threaddesk.agent.reading import Act, Sentence, order_numbers, read
 from threaddesk.agent.sentences import message_text
@@ -157,12 +166,52 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
     return f'I\'m not sure I understood{you}: "{unclear}" Could you tell me a bit more about what you need?'
 
 
+def respond(messages: Sequence[BaseMessage], tools: Sequence[str] = ()) -> AIMessage:
+    """The offline model's message: a call to one of `tools` if the customer asks for one, the
+    answer from the tools' results if the messages end on them, else `reply_for`'s reply."""
+    call = tool_call_for(messages, tools)
+    if call is not None:
+        return AIMessage(content="", tool_calls=[call])
+    results = pending_results(messages)
+    if results is not None:
+        return AIMessage(content=answer_from_results(results, known_name(messages)))
+    return AIMessage(content=reply_for(messages))
+
+
+def _tool_names(kwargs: dict[str, Any]) -> list[str]:
+    """The names of the tools bound to the call (OpenAI's format, as `bind_tools` writes them)."""
+    return [tool["function"]["name"] for tool in kwargs.get("tools") or ()]
+
+
+def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
+    """The message as it streams: a tool call in one chunk, text word by word."""
+    if message.tool_calls:
+        chunks = [
+            {"name": call["name"], "args": json.dumps(call["args"]), "id": call["id"], "index": i}
+            for i, call in enumerate(message.tool_calls)
+        ]
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))  # type: ignore[arg-type]
+        return
+    for token in _TOKEN.findall(message.text):
+        yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+
 class OfflineChatModel(BaseChatModel):
-    """`reply_for` as a LangChain chat model, streaming word by word."""
+    """`respond` as a LangChain chat model, streaming word by word."""
 
     @property
     def _llm_type(self) -> str:
         return "threaddesk-offline"
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """The model with `tools` bound, as for any provider: each call gets them (OpenAI's format)."""
+        return self.bind(tools=[convert_to_openai_tool(tool) for tool in tools], **kwargs)
 
     def _generate(
         self,
@@ -171,7 +220,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply_for(messages)))])
+        return ChatResult(generations=[ChatGeneration(message=respond(messages, _tool_names(kwargs)))])
 
     async def _agenerate(
         self,
@@ -190,10 +239,9 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for token in _TOKEN.findall(reply_for(messages)):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+        for chunk in _chunks(respond(messages, _tool_names(kwargs))):
             if run_manager:
-                run_manager.on_llm_new_token(token, chunk=chunk)
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
 
     async def _astream(
@@ -203,8 +251,7 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for token in _TOKEN.findall(reply_for(messages)):
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+        for chunk in _chunks(respond(messages, _tool_names(kwargs))):
             if run_manager:
-                await run_manager.on_llm_new_token(token, chunk=chunk)
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk

@@ -1,4 +1,5 @@
-"""`threaddesk db upgrade|reindex`: bring the schema up to date, rebuild the search index.
+"""`threaddesk db upgrade|reindex|seed-demo`: bring the schema up to date, rebuild the search index,
+put the demo shop's orders in for the support tools.
 
 Every process also migrates when it opens the database (idempotent, and on
 PostgreSQL under an advisory lock so replicas starting together do not race);
@@ -32,3 +33,11 @@ def reindex(ctx: typer.Context) -> None:
     with cli_state(ctx).open_admin_desk() as desk:
         done = desk.reindex()
     typer.echo(f"indexed the messages of {done} thread{'' if done == 1 else 's'}")
+
+
+@app.command("seed-demo")
+def seed_demo(ctx: typer.Context) -> None:
+    """Put the demo shop's orders (#1042 to #1047, #2001) in, for the agent's support tools."""
+    with cli_state(ctx).open_admin_desk() as desk:
+        written = desk.seed_demo_orders()
+    typer.echo(f"seeded {written} demo orders")

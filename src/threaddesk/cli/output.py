@@ -152,18 +152,27 @@ def thread_markdown(thread: Thread, messages: Iterable[ChatMessage]) -> str:
         lines.append(f"- tags: {_tags(thread.metadata)}")
     for message in messages:
         # Quoted, so a message can never pose as a heading of the document.
-        quoted = [f"> {line}".rstrip() for line in message.content.strip().splitlines()] or [">"]
+        quoted = [f"> {line}".rstrip() for line in _words(message).strip().splitlines()] or [">"]
         lines += ["", f"## {_SPEAKERS.get(message.role, message.role)}", "", *quoted]
     return "\n".join(lines) + "\n"
 
 
+def _words(message: ChatMessage) -> str:
+    """What a message says; an agent's tool calls, when it said nothing else, as `→ lookup_order(...)`."""
+    if message.tool_calls and not message.content.strip():
+        return "\n".join(f"→ {call}" for call in message.tool_calls)
+    return message.content
+
+
 def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:
-    """`you: ...` / `agent: ...` lines; returns how many were printed."""
+    """`you: ...` / `agent: ...` lines (tool calls and results dimmed); returns how many were printed."""
     count = 0
     for message in messages:
         speaker = _SPEAKERS.get(message.role, message.role)
         style = "cyan" if message.role == "user" else "green"
-        out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), message.content), soft_wrap=True)
+        internal = message.role == "tool" or (message.tool_calls and not message.content.strip())
+        words = Text(_words(message), style="dim" if internal else "")
+        out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), words), soft_wrap=True)
         count += 1
     return count
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from threaddesk.agent.orders import OrderBook
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
@@ -44,6 +45,8 @@ class Storage:
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
+    # The demo shop's orders and the agent's tickets: what the support tools read and write.
+    orders: OrderBook | None = None
 
     @property
     def supports_search(self) -> bool:
@@ -119,6 +122,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.orders import SqliteOrderBook
     from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.store import ThreadedSqliteStore
@@ -146,6 +150,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
         store=store,
+        orders=SqliteOrderBook(database),
     )
 
 
@@ -154,6 +159,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.archive import PostgresArchive
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
+        from threaddesk.storage.postgres.orders import PostgresOrderBook
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
         from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
@@ -180,4 +186,5 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
         store=store,
+        orders=PostgresOrderBook(database),
     )

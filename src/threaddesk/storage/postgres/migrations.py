@@ -86,6 +86,40 @@ _M005_RUNS = [
     "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
 ]
 
+_M009_TOOLS = [
+    # The support tools' demo orders and the tickets the agent opens (see `storage.postgres.orders`).
+    """
+    CREATE TABLE threaddesk_orders (
+        order_id INTEGER PRIMARY KEY,
+        customer TEXT NOT NULL,
+        item TEXT NOT NULL,
+        status TEXT NOT NULL,
+        placed_on TEXT NOT NULL,
+        carrier TEXT,
+        tracking TEXT,
+        arrives_on TEXT
+    )
+    """,
+    "CREATE INDEX threaddesk_orders_by_customer ON threaddesk_orders (customer, order_id)",
+    """
+    CREATE TABLE threaddesk_tickets (
+        ticket_id BIGSERIAL PRIMARY KEY,
+        customer TEXT NOT NULL,
+        thread_id TEXT COLLATE "C" NOT NULL,
+        call_id TEXT NOT NULL,
+        order_id INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        details TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        UNIQUE (thread_id, call_id)
+    )
+    """,
+    # One open ticket per customer, order and reason: asking twice finds the first.
+    "CREATE UNIQUE INDEX threaddesk_tickets_open ON threaddesk_tickets (customer, order_id, reason)"
+    " WHERE status = 'open'",
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -95,6 +129,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("003_messages", _M003_MESSAGES),
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
+    ("009_tools", _M009_TOOLS),
 ]
 
 

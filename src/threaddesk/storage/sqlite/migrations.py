@@ -119,6 +119,46 @@ def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
 
 
+def _m009_tools(conn: sqlite3.Connection) -> None:
+    """The support tools' demo orders and the tickets the agent opens (see `storage.sqlite.orders`)."""
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_orders (
+            order_id INTEGER PRIMARY KEY,
+            customer TEXT NOT NULL,
+            item TEXT NOT NULL,
+            status TEXT NOT NULL,
+            placed_on TEXT NOT NULL,
+            carrier TEXT,
+            tracking TEXT,
+            arrives_on TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX threaddesk_orders_by_customer ON threaddesk_orders (customer, order_id)")
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_tickets (
+            ticket_id INTEGER PRIMARY KEY,
+            customer TEXT NOT NULL,
+            thread_id TEXT NOT NULL,
+            call_id TEXT NOT NULL,
+            order_id INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            details TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (thread_id, call_id)
+        )
+        """
+    )
+    # One open ticket per customer, order and reason: asking twice finds the first.
+    conn.execute(
+        "CREATE UNIQUE INDEX threaddesk_tickets_open ON threaddesk_tickets (customer, order_id, reason)"
+        " WHERE status = 'open'"
+    )
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -127,6 +167,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("003_messages", _m003_messages),
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
+    ("009_tools", _m009_tools),
 ]
 
 

@@ -254,7 +254,11 @@ async function openThread(threadId) {
     ]);
     if (ticket !== state.opening) return;
     setHeader(thread);
-    for (const message of history.messages) addMessage(message.role, message.content);
+    // The customer sees what was said: not the agent's tool calls (no words) nor their results.
+    for (const message of history.messages) {
+      if (message.role === "tool" || !message.content.trim()) continue;
+      addMessage(message.role, message.content);
+    }
   } catch (error) {
     if (ticket !== state.opening) return;
     if (isGone(error)) threadGone(threadId);
