@@ -281,22 +281,25 @@ class SupportDesk:
         """The graph whose state `thread` holds (its `graph_id` metadata, else the default graph)."""
         return self.graphs.for_thread(thread)
 
-    async def _graph_of(self, thread_id: str) -> ServedGraph:
+    async def _graph_of(self, thread_id: str, user_id: str | None) -> ServedGraph:
         """`graph_for` by thread id: no read when the desk serves one graph; the default for a
-        thread that does not exist (yet). Whether the caller may see the thread is checked after."""
+        thread that does not exist (yet) or is not `user_id`'s, so what is checked against the
+        graph answers alike for another user's thread and a missing one (404 comes after)."""
         if len(self.graphs) == 1:
             return self.graphs.default
         try:
-            return self.graphs.for_thread(await self.threads.get(thread_id))
+            return self.graphs.for_thread(await self.threads.get(thread_id, user_id=user_id))
         except ThreadNotFound:
             return self.graphs.default
 
-    async def _run_graph(self, thread_id: str, request: RunRequest) -> tuple[ServedGraph, RunRequest]:
+    async def _run_graph(
+        self, thread_id: str, request: RunRequest, user_id: str | None
+    ) -> tuple[ServedGraph, RunRequest]:
         """The graph a run uses (the one it names, else the thread's), and the request checked for it."""
         if request.graph_id is not None:
             served = self.graphs.get_served(request.graph_id)
         else:
-            served = await self._graph_of(thread_id)
+            served = await self._graph_of(thread_id, user_id)
         checked = request.checked(self._check_size, served.nodes, served.input_keys, served.has_messages)
         return served, checked
 
@@ -559,7 +562,7 @@ class SupportDesk:
         while it goes, then `success` (also when it paused at an interrupt, as on
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
-        served, request = await self._run_graph(thread_id, request)
+        served, request = await self._run_graph(thread_id, request, user_id)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
@@ -753,7 +756,7 @@ class SupportDesk:
         runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
-        _, request = await self._run_graph(thread_id, request)
+        _, request = await self._run_graph(thread_id, request, user_id)
         if create:
             creator = owner if owner is not None else user_id
             if creator is None:
@@ -1046,7 +1049,7 @@ class SupportDesk:
         registry row follows (message count, `interrupted` if the graph now waits).
         Returns the new checkpoint's config.
         """
-        served = await self._graph_of(thread_id)
+        served = await self._graph_of(thread_id, user_id)
         graph, nodes = served.graph, served.nodes
         if as_node is not None and as_node not in (*nodes, "__start__", "__end__", "__copy__"):
             raise InvalidArgument(f"as_node must be one of the graph's nodes {nodes}, got {as_node!r}")

@@ -135,3 +135,20 @@ async def test_the_built_in_agent_is_the_default(desk: SupportDesk) -> None:
     assert list(desk.graphs) == ["support_agent"]
     assert desk.graphs.default.graph is desk.agent
     assert desk.graphs.default.archives
+
+
+async def test_another_users_thread_answers_like_a_missing_one(multi: SupportDesk) -> None:
+    """The graph a request is checked against must not tell bob what alice's thread runs."""
+    await _run(multi, "alices", _count("a"), user_id="alice", create=True)
+    answers = []
+    for thread_id in ("alices", "nobodys"):
+        for attempt in (
+            _run(multi, thread_id, RunRequest(input={"note": "x"}), user_id="bob"),
+            multi.update_state(thread_id, {"note": "x"}, as_node="increment", user_id="bob"),
+        ):
+            try:
+                await attempt
+            except (InvalidArgument, ThreadNotFound) as exc:
+                answers.append((type(exc).__name__, str(exc).replace(thread_id, "ID")))
+    assert answers[:2] == answers[2:]
+    assert (await multi.state("alices")).values["count"] == 1
