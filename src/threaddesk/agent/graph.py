@@ -11,14 +11,22 @@ bounded by moving old messages to an archive (see `SupportDesk`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, trim_messages
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from threaddesk.agent.handoff import (
+    after_agent_to_handoff,
+    handoff,
+    handoff_to_human,
+    human,
+    route_start,
+)
 from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 from threaddesk.errors import ModelUnavailable, ThreadDeskError
@@ -29,11 +37,14 @@ DEFAULT_CONTEXT_MESSAGES = 40
 
 class SupportState(MessagesState):
     """The recent conversation, the customer's name as last given (absent until first looked for),
-    and how many older messages were moved to the thread's archive (absent: none).
+    and how many older messages were moved to the thread's archive (absent: none); while a person
+    of the support team has the conversation, `with_human` (see `threaddesk.agent.handoff`).
     """
 
     customer_name: str | None
     archived_messages: int
+    with_human: bool
+    human_agent: str | None
 
 
 def _new_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
@@ -62,6 +73,24 @@ def recent_context(
     )
 
 
+def route_after_agent(state: dict[str, Any]) -> str:
+    """Where a turn goes once the agent has spoken: a `handoff_to_human` call to the people, else
+    the turn ends. (One branch per kind of call.)"""
+    last = state["messages"][-1] if state.get("messages") else None
+    if last is not None and (to := after_agent_to_handoff(last)):
+        return to
+    return END
+
+
+def _with_handoff_tool(model: BaseChatModel) -> Runnable:
+    """The model with `handoff_to_human` bound (`bind_tools`), so a real LLM can call it; a model
+    that binds no tools (the offline one decides by itself, see `offline.py`) as it is."""
+    try:
+        return model.bind_tools([handoff_to_human])
+    except NotImplementedError:
+        return model
+
+
 def model_failure(exc: Exception) -> ThreadDeskError:
     """What the chat model raised, as threaddesk's error: whatever fails in the call is the model's."""
     if isinstance(exc, ThreadDeskError):
@@ -85,6 +114,7 @@ def build_agent(
     """
     if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
         raise ValueError("context budgets must be positive")
+    bound = _with_handoff_tool(model)
 
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
@@ -99,7 +129,7 @@ def build_agent(
     async def respond(state: SupportState) -> dict:
         prompt, update = prepare(state)
         try:
-            answer = await model.ainvoke(prompt)
+            answer = await bound.ainvoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
         return {"messages": [answer], **update}
@@ -107,12 +137,17 @@ def build_agent(
     def respond_sync(state: SupportState) -> dict:
         prompt, update = prepare(state)
         try:
-            answer = model.invoke(prompt)
+            answer = bound.invoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
         return {"messages": [answer], **update}
 
     builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
-    builder.add_edge(START, "agent")
+    builder.add_conditional_edges(START, route_start, ["agent", "handoff"])
+    builder.add_conditional_edges("agent", route_after_agent, ["handoff", END])
+    builder.add_node("handoff", handoff)
+    builder.add_node("human", human)
+    builder.add_edge("handoff", "human")
+    builder.add_edge("human", END)
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)

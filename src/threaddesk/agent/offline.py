@@ -8,6 +8,7 @@ it an honest witness for thread isolation.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from threaddesk.agent.handoff import handoff_call, handoff_reason
 from threaddesk.agent.profile import introduced_name, name_in_prompt
 from threaddesk.agent.reading import Act, Sentence, order_numbers, read
 from threaddesk.agent.sentences import message_text
@@ -157,8 +159,26 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
     return f'I\'m not sure I understood{you}: "{unclear}" Could you tell me a bit more about what you need?'
 
 
+def handoff_or_reply(messages: Sequence[BaseMessage]) -> AIMessage | str:
+    """The `handoff_to_human` tool call when the customer should get a person (see
+    `handoff.handoff_reason`: they asked for one, or a second failed answer), else `reply_for`'s text."""
+    reply = reply_for(messages)
+    reason = handoff_reason(messages, reply)
+    return reply if reason is None else handoff_call(messages, reason)
+
+
+def _tool_call_chunk(call: AIMessage) -> ChatGenerationChunk:
+    """A tool call streamed as one chunk (LangChain joins `tool_call_chunks` back into `tool_calls`)."""
+    chunks = [
+        {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+        for i, c in enumerate(call.tool_calls)
+    ]
+    return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))  # type: ignore[arg-type]
+
+
 class OfflineChatModel(BaseChatModel):
-    """`reply_for` as a LangChain chat model, streaming word by word."""
+    """`reply_for` as a LangChain chat model, streaming word by word; it hands over to a human by
+    calling the `handoff_to_human` tool (`handoff_or_reply`)."""
 
     @property
     def _llm_type(self) -> str:
@@ -171,7 +191,9 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply_for(messages)))])
+        answer = handoff_or_reply(messages)
+        message = answer if isinstance(answer, AIMessage) else AIMessage(content=answer)
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(
         self,
@@ -190,7 +212,11 @@ class OfflineChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for token in _TOKEN.findall(reply_for(messages)):
+        answer = handoff_or_reply(messages)
+        if isinstance(answer, AIMessage):
+            yield _tool_call_chunk(answer)
+            return
+        for token in _TOKEN.findall(answer):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
             if run_manager:
                 run_manager.on_llm_new_token(token, chunk=chunk)
@@ -203,7 +229,11 @@ class OfflineChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        for token in _TOKEN.findall(reply_for(messages)):
+        answer = handoff_or_reply(messages)
+        if isinstance(answer, AIMessage):
+            yield _tool_call_chunk(answer)
+            return
+        for token in _TOKEN.findall(answer):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
             if run_manager:
                 await run_manager.on_llm_new_token(token, chunk=chunk)

@@ -86,6 +86,12 @@ _M005_RUNS = [
     "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
 ]
 
+# User roles (customer, agent, admin); `is_admin` stays, kept equal to `role = 'admin'`.
+_M010_HANDOFF = [
+    "ALTER TABLE threaddesk_users ADD COLUMN role TEXT NOT NULL DEFAULT 'customer'",
+    "UPDATE threaddesk_users SET role = 'admin' WHERE is_admin",
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -95,6 +101,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("003_messages", _M003_MESSAGES),
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
+    ("010_handoff", _M010_HANDOFF),
 ]
 
 

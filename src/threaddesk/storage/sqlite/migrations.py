@@ -119,6 +119,12 @@ def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
 
 
+def _m010_handoff(conn: sqlite3.Connection) -> None:
+    """User roles (customer, agent, admin); `is_admin` stays, kept equal to `role = 'admin'`."""
+    conn.execute("ALTER TABLE threaddesk_users ADD COLUMN role TEXT NOT NULL DEFAULT 'customer'")
+    conn.execute("UPDATE threaddesk_users SET role = 'admin' WHERE is_admin")
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -127,6 +133,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("003_messages", _m003_messages),
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
+    ("010_handoff", _m010_handoff),
 ]
 
 
