@@ -12,8 +12,9 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
-from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
-from threaddesk.web.langgraph_state import as_json
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope, read_scope
+from threaddesk.web.handoff import queue_page
+from threaddesk.web.langgraph_state import as_json, thread_interrupts
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
@@ -67,7 +68,10 @@ async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) ->
 async def list_threads(
     user: CurrentUser,
     desk: DeskDep,
-    status: Annotated[ThreadStatus | None, Query(description="idle, busy or error")] = None,
+    status: Annotated[
+        ThreadStatus | None,
+        Query(description="idle, busy, error or interrupted (for an agent or admin: the handoff queue)"),
+    ] = None,
     metadata: Annotated[str | None, Query(description="JSON object the metadata must contain")] = None,
     idle_for: Annotated[
         str | None,
@@ -76,7 +80,16 @@ async def list_threads(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ThreadList:
-    """Your threads (an admin's: everyone's), most recently active first."""
+    """Your threads (an admin's: everyone's), most recently active first.
+
+    For an agent or admin, `status=interrupted` is the handoff queue instead: every customer's
+    interrupted threads, waiting longest first (no other filter applies to it).
+    """
+    if status is ThreadStatus.INTERRUPTED and user.is_agent:
+        if metadata is not None or idle_for is not None:
+            raise InvalidArgument("the handoff queue (status=interrupted) takes no metadata or idle_for filter")
+        queue, next_cursor = await queue_page(desk, limit=limit, cursor=cursor)
+        return ThreadList(threads=[present_thread(desk, t) for t in queue], next_cursor=next_cursor)
     page = await desk.threads.list(
         user_id=owner_scope(user),
         status=status,
@@ -92,10 +105,12 @@ async def list_threads(
 
 @router.get("/{thread_id}", response_model=ThreadPublic)
 async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
-    """The thread, with its LangGraph state `values` (the stored messages)."""
-    thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
+    """The thread, with its LangGraph state `values` (the stored messages) and pending `interrupts`."""
+    thread = await desk.threads.get(thread_id, user_id=read_scope(user))
     state = await desk.state(thread.thread_id)
-    return present_thread(desk, thread, values=as_json(state.values))
+    return present_thread(
+        desk, thread, values=as_json(state.values), interrupts=as_json(thread_interrupts(state))
+    )
 
 
 @router.patch(
