@@ -8,7 +8,7 @@ turn, under the thread's turn lock).
 Two agents answering the same thread at once: both runs queue on the turn lock (in-process, and
 across processes: SQLite byte-range locks, PostgreSQL advisory locks); the first resumes the
 interrupt; the second, once it holds the lock, finds the thread no longer waiting and gets
-`NotInterrupted` (HTTP 409, exit code 5) before anything runs — checked inside the lock, so the
+`NotInterrupted` (HTTP 409, exit code 6) before anything runs — checked inside the lock, so the
 check and the resume are one step for everyone sharing the database.
 
 Who answered is stamped here from the caller's identity, never read from the payload

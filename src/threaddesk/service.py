@@ -643,6 +643,7 @@ class SupportDesk:
         (`NotAllowed`); a thread no longer waiting (another agent answered first) is
         `NotInterrupted`. Returns the thread and the last message written.
         """
+        validate_thread_id(thread_id)
         user = agent if isinstance(agent, User) else await self.users.get(agent)
         handoff.may_answer(user)
         if text is not None:

@@ -158,11 +158,16 @@ def thread_markdown(thread: Thread, messages: Iterable[ChatMessage]) -> str:
 
 
 def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:
-    """`you: ...` / `agent: ...` lines; returns how many were printed."""
+    """`you: ...` / `agent: ...` lines (`NAME (human agent): ...` for a person of the team); returns
+    how many were printed. Tool calls and their results are left out."""
     count = 0
     for message in messages:
+        if message.role == "tool" or not message.content.strip():
+            continue  # a tool's call and result (a handoff, a lookup) are the agent's business
         speaker = _SPEAKERS.get(message.role, message.role)
-        style = "cyan" if message.role == "user" else "green"
+        if message.author is not None:
+            speaker = f"{message.author} (human agent)"
+        style = "cyan" if message.role == "user" else "magenta" if message.author else "green"
         out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), message.content), soft_wrap=True)
         count += 1
     return count
