@@ -76,7 +76,9 @@ async def check_resume(
     pending = {i.id: i for i in state.interrupts}
     handoffs = {key for key, i in pending.items() if is_handoff_request(i.value)}
     if handoffs and responder is None:
-        raise NotAllowed("only a human agent (role agent or admin) may answer a conversation handed to a person")
+        raise NotAllowed(
+            "only a human agent (role agent or admin) may answer a conversation handed to a person"
+        )
     if responder is not None and not state.next:
         raise NotInterrupted(thread_id, "it is not waiting for a human agent (already answered?)")
     resume = command.resume
@@ -109,9 +111,7 @@ def may_answer(user: User) -> None:
         raise NotAllowed(f"user {user.name!r} is a {user.role}: only an agent or admin may answer handoffs")
 
 
-def answer_request(
-    text: str | None, *, then: str = "stay", interrupt_id: str | None = None
-) -> RunRequest:
+def answer_request(text: str | None, *, then: str = "stay", interrupt_id: str | None = None) -> RunRequest:
     """The run resuming a handoff: reply `text` (None: no reply) then `stay` with the people, hand
     back to the `bot`, or `close`; for the interrupt `interrupt_id` only, if given."""
     if then not in THEN:

@@ -10,7 +10,9 @@ from threaddesk.agent.handoff import WAITING_TEXT
 def _handed_over(open_db, thread_id: str, owner: str = "alice") -> None:
     with open_db() as desk:
         desk.send(thread_id, "Hi, I'm Alice.", user_id=owner, create=True)
-        assert desk.send(thread_id, "Please let me speak to a real person", user_id=owner).text == WAITING_TEXT
+        assert (
+            desk.send(thread_id, "Please let me speak to a real person", user_id=owner).text == WAITING_TEXT
+        )
 
 
 def test_roles_on_the_command_line(run) -> None:

@@ -47,7 +47,10 @@ async def test_asking_for_a_person_pauses_the_thread_with_a_human_interrupt(desk
     assert set(request) == {"action_request", "config", "description"}
     assert request["action_request"] == {
         "action": "handoff_to_human",
-        "args": {"reason": "the customer asked for a person", "customer_message": "Can I talk to a human please?"},
+        "args": {
+            "reason": "the customer asked for a person",
+            "customer_message": "Can I talk to a human please?",
+        },
     }
     assert request["config"] == {
         "allow_ignore": True,
@@ -68,7 +71,10 @@ async def test_an_agent_replies_the_customer_writes_again_and_the_agent_hands_ba
     assert answered.message.author == "bob" and answered.message.role == "assistant"
     assert answered.thread.status is ThreadStatus.IDLE
     stored = (await desk.state("t1")).values["messages"][-1]
-    assert stored.name == "bob" and stored.additional_kwargs["threaddesk"] == {"from": "human_agent", "agent": "bob"}
+    assert stored.name == "bob" and stored.additional_kwargs["threaddesk"] == {
+        "from": "human_agent",
+        "agent": "bob",
+    }
     assert [m.to_dict().get("author") for m in await desk.history("t1")][-1] == "bob"
 
     # The people keep the conversation: the next message waits for them, not for the bot.
@@ -77,7 +83,9 @@ async def test_an_agent_replies_the_customer_writes_again_and_the_agent_hands_ba
     assert [t.thread_id for t in await desk.inbox()] == ["t1"]
 
     back = await desk.reply("t1", None, agent="carl", then="bot")
-    assert back.text.startswith("carl handed this conversation back") and back.thread.status is ThreadStatus.IDLE
+    assert (
+        back.text.startswith("carl handed this conversation back") and back.thread.status is ThreadStatus.IDLE
+    )
     assert await desk.inbox() == []
     bot = await desk.send("t1", "What's my name?", user_id="alice")
     assert bot.text == "Your name is Alice!" and bot.message.author is None
@@ -107,7 +115,9 @@ async def test_two_failed_answers_hand_over(desk: SupportDesk) -> None:
     assert third.text.startswith("I'm not sure I understood")
 
 
-async def test_the_inbox_is_every_customers_interrupted_threads_oldest_first(desk: SupportDesk, clock) -> None:
+async def test_the_inbox_is_every_customers_interrupted_threads_oldest_first(
+    desk: SupportDesk, clock
+) -> None:
     from datetime import timedelta
 
     await _agents(desk)
@@ -184,7 +194,9 @@ async def test_a_reply_for_an_interrupt_already_answered_is_a_conflict(desk: Sup
     with pytest.raises(NotInterrupted):
         await desk.reply("t1", "Stale answer", agent="carl", interrupt_id=first)
     second = (await desk.state("t1")).interrupts[0].id
-    assert (await desk.reply("t1", "Fresh answer", agent="carl", interrupt_id=second)).message.author == "carl"
+    assert (
+        await desk.reply("t1", "Fresh answer", agent="carl", interrupt_id=second)
+    ).message.author == "carl"
 
 
 REPLY_SCRIPT = """
@@ -204,7 +216,9 @@ print("won")
 """
 
 
-async def test_two_agents_in_two_processes_exactly_one_wins(desk: SupportDesk, database_url, tmp_path) -> None:
+async def test_two_agents_in_two_processes_exactly_one_wins(
+    desk: SupportDesk, database_url, tmp_path
+) -> None:
     """Both processes wait on the thread's turn lock (held here), then race: one answer, one 409."""
     await _agents(desk)
     await _handed_over(desk)

@@ -134,7 +134,7 @@ async def test_an_agent_reads_a_customers_thread_and_writes_nothing(
 
 
 async def test_the_reply_route_by_role(client, web_desk, alices_thread, alice, bob, agent, admin) -> None:
-    """Only agents and admins answer (here 409: the thread waits for nobody); customers get 403, theirs or not."""
+    """Only agents and admins answer (409 here: the thread waits for nobody); customers get 403."""
     for caller, status, code in [
         (alice, 403, "forbidden"),
         (bob, 403, "forbidden"),
@@ -148,8 +148,12 @@ async def test_the_reply_route_by_role(client, web_desk, alices_thread, alice, b
     assert missing.status_code == 403  # a customer learns nothing of which threads exist
 
 
-@pytest.mark.parametrize("route", OTHER_ROUTES, ids=IDS[len(THREAD_ROUTES) : len(THREAD_ROUTES) + len(OTHER_ROUTES)])
-async def test_an_agent_uses_every_other_route_as_a_user(client, web_desk, alices_thread, agent, route) -> None:
+@pytest.mark.parametrize(
+    "route", OTHER_ROUTES, ids=IDS[len(THREAD_ROUTES) : len(THREAD_ROUTES) + len(OTHER_ROUTES)]
+)
+async def test_an_agent_uses_every_other_route_as_a_user(
+    client, web_desk, alices_thread, agent, route
+) -> None:
     response = await _call(client, route, "agent-own", agent.headers)
     assert response.status_code == route[3], response.text
     await _intact(web_desk, alices_thread)

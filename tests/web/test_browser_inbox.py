@@ -97,7 +97,9 @@ def _check_accessibility(page, name: str) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": tags}, "resultTypes": ["violations"]})
+    results = Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": tags}, "resultTypes": ["violations"]}
+    )
     assert results.response["violations"] == [], results.generate_report()
 
 
@@ -116,7 +118,9 @@ def test_a_customer_asks_for_a_person_and_an_agent_answers_from_the_inbox(server
     expect(agent.locator("#inbox-count")).to_have_text("(1)")
     inbox.get_by_role("link", name=re.compile(r"Hi, I'm Carla\. \(carla\)")).click()
     expect(agent.locator("#chat-title")).to_have_text("Hi, I'm Carla.")
-    expect(agent.locator("#messages li.user .text")).to_have_text(["Hi, I'm Carla.", "Can I talk to a human please?"])
+    expect(agent.locator("#messages li.user .text")).to_have_text(
+        ["Hi, I'm Carla.", "Can I talk to a human please?"]
+    )
     expect(agent.get_by_role("button", name="Rename")).to_be_hidden()  # not the agent's to rename
     _check_accessibility(agent, "inbox-agent")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -138,7 +142,9 @@ def test_a_customer_asks_for_a_person_and_an_agent_answers_from_the_inbox(server
     agent.reload()
     expect(agent.get_by_role("list", name="Waiting for a person").get_by_role("link")).to_have_count(1)
     expect(agent.locator("#messages li.user .text").last).to_have_text("My parcel is lost.")
-    agent.get_by_label("Message", exact=True).fill("I've sent a new one. The assistant can take it from here.")
+    agent.get_by_label("Message", exact=True).fill(
+        "I've sent a new one. The assistant can take it from here."
+    )
     agent.get_by_role("button", name="Hand back to the assistant").click()
     expect(agent.locator("#messages li.assistant .text").last).to_have_text(
         "agent-sam handed this conversation back to the assistant. How else can I help?"

@@ -26,9 +26,13 @@ async def agent2(web_desk: SupportDesk) -> Caller:
 
 async def _ask_for_a_person(client, caller: Caller, thread_id: str) -> dict:
     await client.post("/threads", json={"thread_id": thread_id}, headers=caller.headers)
-    await client.post(f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Alice."}, headers=caller.headers)
+    await client.post(
+        f"/threads/{thread_id}/messages", json={"content": "Hi, I'm Alice."}, headers=caller.headers
+    )
     answer = await client.post(
-        f"/threads/{thread_id}/messages", json={"content": "I want to talk to a human"}, headers=caller.headers
+        f"/threads/{thread_id}/messages",
+        json={"content": "I want to talk to a human"},
+        headers=caller.headers,
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
@@ -42,7 +46,10 @@ async def test_the_customer_is_told_and_the_thread_waits_with_a_human_interrupt(
     [(task_id, [pending])] = thread["interrupts"].items()
     [request] = pending["value"]
     # agent-chat-ui's isAgentInboxInterruptSchema: a list whose first item has these.
-    assert isinstance(request["action_request"], dict) and request["action_request"]["action"] == "handoff_to_human"
+    assert (
+        isinstance(request["action_request"], dict)
+        and request["action_request"]["action"] == "handoff_to_human"
+    )
     assert set(request["config"]) == {"allow_respond", "allow_accept", "allow_edit", "allow_ignore"}
     assert isinstance(request["description"], str)
     state = (await client.get("/threads/t1/state", headers=agent.headers)).json()
@@ -51,25 +58,36 @@ async def test_the_customer_is_told_and_the_thread_waits_with_a_human_interrupt(
     # LangGraph's stream values carry it as `__interrupt__` too.
     streamed = await client.post(
         "/threads/t1/runs/wait",
-        json={"assistant_id": "support_agent", "input": {"messages": [{"role": "user", "content": "hello?"}]}},
+        json={
+            "assistant_id": "support_agent",
+            "input": {"messages": [{"role": "user", "content": "hello?"}]},
+        },
         headers=alice.headers,
     )
     assert streamed.json()["__interrupt__"][0]["value"][0]["action_request"]["action"] == "handoff_to_human"
 
 
-async def test_agents_see_the_queue_oldest_first_customers_only_their_own(client, web_desk, alice, bob, agent) -> None:
+async def test_agents_see_the_queue_oldest_first_customers_only_their_own(
+    client, web_desk, alice, bob, agent
+) -> None:
     await _ask_for_a_person(client, alice, "a-first")
     await _ask_for_a_person(client, bob, "b-second")
     await client.post("/threads", json={"thread_id": "b-calm"}, headers=bob.headers)
     queue = (await client.get("/threads", params={"status": "interrupted"}, headers=agent.headers)).json()
-    assert [t["thread_id"] for t in queue["threads"]] == ["a-first", "b-second"] and queue["next_cursor"] is None
-    page = (await client.get("/threads", params={"status": "interrupted", "limit": 1}, headers=agent.headers)).json()
+    assert [t["thread_id"] for t in queue["threads"]] == ["a-first", "b-second"] and queue[
+        "next_cursor"
+    ] is None
+    page = (
+        await client.get("/threads", params={"status": "interrupted", "limit": 1}, headers=agent.headers)
+    ).json()
     assert [t["thread_id"] for t in page["threads"]] == ["a-first"]
     rest = await client.get(
         "/threads", params={"status": "interrupted", "cursor": page["next_cursor"]}, headers=agent.headers
     )
     assert [t["thread_id"] for t in rest.json()["threads"]] == ["b-second"]
-    bad = await client.get("/threads", params={"status": "interrupted", "cursor": "nope"}, headers=agent.headers)
+    bad = await client.get(
+        "/threads", params={"status": "interrupted", "cursor": "nope"}, headers=agent.headers
+    )
     assert bad.status_code == 422
     mine = (await client.get("/threads", params={"status": "interrupted"}, headers=bob.headers)).json()
     assert [t["thread_id"] for t in mine["threads"]] == ["b-second"]
@@ -87,7 +105,9 @@ async def test_an_agent_reads_replies_the_customer_sees_it_marked_and_the_agent_
     await _ask_for_a_person(client, alice, "t1")
     history = (await client.get("/threads/t1/messages", headers=agent.headers)).json()["messages"]
     assert history[-1]["content"] == WAITING_TEXT
-    answered = await client.post("/threads/t1/reply", json={"content": "Hi Alice, Sam here."}, headers=agent.headers)
+    answered = await client.post(
+        "/threads/t1/reply", json={"content": "Hi Alice, Sam here."}, headers=agent.headers
+    )
     assert answered.status_code == 200, answered.text
     assert answered.json()["message"] == {**answered.json()["message"], "author": "sam", "role": "assistant"}
     seen = (await client.get("/threads/t1/messages", headers=alice.headers)).json()["messages"]
@@ -98,7 +118,9 @@ async def test_an_agent_reads_replies_the_customer_sees_it_marked_and_the_agent_
     assert waiting.json()["message"]["content"] == STILL_WAITING_TEXT
     back = await client.post("/threads/t1/reply", json={"then": "bot"}, headers=agent.headers)
     assert back.json()["thread"]["status"] == "idle" and back.json()["message"]["author"] is None
-    bot = await client.post("/threads/t1/messages", json={"content": "What's my name?"}, headers=alice.headers)
+    bot = await client.post(
+        "/threads/t1/messages", json={"content": "What's my name?"}, headers=alice.headers
+    )
     assert bot.json()["message"]["content"] == "Your name is Alice!"
 
 
@@ -134,11 +156,16 @@ async def test_two_agents_at_once_one_wins_the_other_gets_409(client, web_desk, 
     assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
     lost = next(a for a in answers if a.status_code == 409)
     assert lost.json()["error"]["code"] == "not_interrupted"
-    authors = [m["author"] for m in (await client.get("/threads/t1/messages", headers=alice.headers)).json()["messages"]]
+    authors = [
+        m["author"]
+        for m in (await client.get("/threads/t1/messages", headers=alice.headers)).json()["messages"]
+    ]
     assert len([a for a in authors if a]) == 1
 
 
-async def test_an_agent_cannot_write_as_the_customer_and_a_customer_cannot_answer(client, web_desk, alice, agent) -> None:
+async def test_an_agent_cannot_write_as_the_customer_and_a_customer_cannot_answer(
+    client, web_desk, alice, agent
+) -> None:
     await _ask_for_a_person(client, alice, "t1")
     before = await web_desk.history("t1")
     for method, path, body in [
@@ -153,7 +180,10 @@ async def test_an_agent_cannot_write_as_the_customer_and_a_customer_cannot_answe
         (
             "POST",
             "/threads/t1/runs/wait",
-            {"assistant_id": "support_agent", "command": {"resume": "hi", "update": {"messages": ["forged"]}}},
+            {
+                "assistant_id": "support_agent",
+                "command": {"resume": "hi", "update": {"messages": ["forged"]}},
+            },
         ),
         ("POST", "/threads/t1/state", {"values": {"messages": [{"role": "user", "content": "forged"}]}}),
         ("POST", "/threads/t1/copy", None),
@@ -162,13 +192,20 @@ async def test_an_agent_cannot_write_as_the_customer_and_a_customer_cannot_answe
         assert response.status_code == 404, (method, path, response.text)
     refused = await client.post("/threads/t1/reply", json={"content": "I am the team"}, headers=alice.headers)
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
-    forged = {"assistant_id": "support_agent", "command": {"resume": [{"type": "response", "args": "forged"}]}}
+    forged = {
+        "assistant_id": "support_agent",
+        "command": {"resume": [{"type": "response", "args": "forged"}]},
+    }
     resumed = await client.post("/threads/t1/runs/wait", json=forged, headers=alice.headers)
     assert resumed.status_code == 403
     assert await web_desk.history("t1") == before
 
 
 async def test_me_says_the_role(client, alice, agent, admin) -> None:
-    assert (await client.get("/me", headers=agent.headers)).json() == {"name": "sam", "is_admin": False, "role": "agent"}
+    assert (await client.get("/me", headers=agent.headers)).json() == {
+        "name": "sam",
+        "is_admin": False,
+        "role": "agent",
+    }
     assert (await client.get("/me", headers=alice.headers)).json()["role"] == "customer"
     assert (await client.get("/me", headers=admin.headers)).json()["role"] == "admin"

@@ -10,7 +10,7 @@ bounded by moving old messages to an archive (see `SupportDesk`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -91,6 +91,15 @@ def _with_handoff_tool(model: BaseChatModel) -> Runnable:
         return model
 
 
+def _on_state(node: Callable[[Mapping[str, Any]], dict], name: str) -> RunnableLambda:
+    """A node of `threaddesk.agent.handoff` (written for any messages state) as one of this graph's."""
+
+    def run(state: SupportState) -> dict:
+        return node(state)
+
+    return RunnableLambda(run, name=name)
+
+
 def model_failure(exc: Exception) -> ThreadDeskError:
     """What the chat model raised, as threaddesk's error: whatever fails in the call is the model's."""
     if isinstance(exc, ThreadDeskError):
@@ -146,8 +155,8 @@ def build_agent(
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
     builder.add_conditional_edges(START, route_start, ["agent", "handoff"])
     builder.add_conditional_edges("agent", route_after_agent, ["handoff", END])
-    builder.add_node("handoff", handoff)
-    builder.add_node("human", human)
+    builder.add_node("handoff", _on_state(handoff, "handoff"))
+    builder.add_node("human", _on_state(human, "human"))
     builder.add_edge("handoff", "human")
     builder.add_edge("human", END)
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
@@ -178,7 +178,9 @@ def handoff_request(messages: Sequence[BaseMessage]) -> dict[str, Any]:
     for message in reversed(messages):
         if calls_handoff(message):
             assert isinstance(message, AIMessage)
-            reason = str(next(c for c in message.tool_calls if c["name"] == TOOL_NAME)["args"].get("reason", ""))
+            reason = str(
+                next(c for c in message.tool_calls if c["name"] == TOOL_NAME)["args"].get("reason", "")
+            )
             break
         if isinstance(message, HumanMessage):
             break
@@ -221,7 +223,9 @@ def read_response(value: object) -> HandoffResponse:
         raise ValueError('resume must be a HumanResponse: {"type": "response", "args": "your reply"}')
     kind = value.get("type")
     if kind not in ("response", "accept", "ignore"):
-        raise ValueError(f"a human agent may respond, accept (hand back) or ignore (close); got type {kind!r}")
+        raise ValueError(
+            f"a human agent may respond, accept (hand back) or ignore (close); got type {kind!r}"
+        )
     args = value.get("args")
     if kind == "response" and (not isinstance(args, str) or not args.strip()):
         raise ValueError("a response needs its text in args")
@@ -232,7 +236,7 @@ def read_response(value: object) -> HandoffResponse:
     return {
         "type": kind,
         "args": args if kind == "response" else None,
-        "then": then,
+        "then": cast(Then, then),
         "responder": responder if isinstance(responder, str) and responder else None,
     }
 
@@ -255,7 +259,9 @@ def human(state: Mapping[str, Any]) -> dict[str, Any]:
             )
         )
     if response["then"] == "bot":
-        written.append(_notice(HANDED_BACK_TEXT.format(agent=agent), "handed_back", agent=response["responder"]))
+        written.append(
+            _notice(HANDED_BACK_TEXT.format(agent=agent), "handed_back", agent=response["responder"])
+        )
     elif response["then"] == "close":
         written.append(_notice(CLOSED_TEXT.format(agent=agent), "closed", agent=response["responder"]))
     return {

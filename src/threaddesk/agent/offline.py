@@ -170,7 +170,13 @@ def handoff_or_reply(messages: Sequence[BaseMessage]) -> AIMessage | str:
 def _tool_call_chunk(call: AIMessage) -> ChatGenerationChunk:
     """A tool call streamed as one chunk (LangChain joins `tool_call_chunks` back into `tool_calls`)."""
     chunks = [
-        {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+        {
+            "name": c["name"],
+            "args": json.dumps(c["args"]),
+            "id": c["id"],
+            "index": i,
+            "type": "tool_call_chunk",
+        }
         for i, c in enumerate(call.tool_calls)
     ]
     return ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=chunks))  # type: ignore[arg-type]

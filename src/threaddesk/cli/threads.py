@@ -120,9 +120,9 @@ def list_threads(
         while queue:
             size = limit if limit is not None else (MAX_PAGE_SIZE if every else DEFAULT_PAGE_SIZE)
             offset = _queue_offset(cursor)
-            page = desk.inbox(limit=size + 1, offset=offset)
-            found += page[:size]
-            cursor = f"{QUEUE_CURSOR}{offset + size}" if len(page) > size else None
+            queued = desk.inbox(limit=size + 1, offset=offset)
+            found += queued[:size]
+            cursor = f"{QUEUE_CURSOR}{offset + size}" if len(queued) > size else None
             if not every or cursor is None:
                 break
         while not queue:
@@ -250,7 +250,9 @@ def reply(
     close: Annotated[bool, typer.Option("--close", help="Then close the conversation.")] = False,
     interrupt_id: Annotated[
         str | None,
-        typer.Option("--interrupt", help="Answer this interrupt only (conflict if it was answered meanwhile)."),
+        typer.Option(
+            "--interrupt", help="Answer this interrupt only (conflict if it was answered meanwhile)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -27,6 +27,7 @@ class UserRole(StrEnum):
     AGENT = "agent"
     ADMIN = "admin"
 
+
 app = typer.Typer(help="Manage the users (and their tokens) of the HTTP service.", no_args_is_help=True)
 
 
@@ -84,10 +85,7 @@ def list_users(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if not found:
         out.print("No users.")
         return
-    rows = [
-        [user.name, str(user.role), f"{user.created_at:%Y-%m-%d %H:%M:%S} UTC"]
-        for user in found
-    ]
+    rows = [[user.name, str(user.role), f"{user.created_at:%Y-%m-%d %H:%M:%S} UTC"] for user in found]
     columns = [Column("name"), Column("role"), Column("created")]
     print_table(out, fit_table(columns, rows, out.width))
 

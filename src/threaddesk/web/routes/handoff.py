@@ -32,7 +32,8 @@ class HandoffReply(_Strict):
     interrupt_id: str | None = Field(
         default=None,
         max_length=200,
-        description="The interrupt you answer (from the thread's `interrupts`): 409 if it was answered meanwhile.",
+        description="The interrupt you answer (from the thread's `interrupts`):"
+        " 409 if it was answered meanwhile.",
     )
 
 
@@ -49,4 +50,6 @@ async def reply(thread_id: ThreadIdPath, body: HandoffReply, user: CurrentUser, 
     answered = await desk.reply(
         thread_id, body.content, agent=user, then=body.then, interrupt_id=body.interrupt_id
     )
-    return ReplyPublic(thread=present_thread(desk, answered.thread), message=MessagePublic.of(answered.message))
+    return ReplyPublic(
+        thread=present_thread(desk, answered.thread), message=MessagePublic.of(answered.message)
+    )

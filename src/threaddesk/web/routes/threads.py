@@ -87,7 +87,9 @@ async def list_threads(
     """
     if status is ThreadStatus.INTERRUPTED and user.is_agent:
         if metadata is not None or idle_for is not None:
-            raise InvalidArgument("the handoff queue (status=interrupted) takes no metadata or idle_for filter")
+            raise InvalidArgument(
+                "the handoff queue (status=interrupted) takes no metadata or idle_for filter"
+            )
         queue, next_cursor = await queue_page(desk, limit=limit, cursor=cursor)
         return ThreadList(threads=[present_thread(desk, t) for t in queue], next_cursor=next_cursor)
     page = await desk.threads.list(
