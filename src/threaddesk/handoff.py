@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
@@ -28,11 +28,9 @@ from langgraph.types import Command
 from threaddesk.agent.handoff import THEN, is_handoff_request, read_response
 from threaddesk.errors import InvalidArgument, NotAllowed, NotInterrupted
 from threaddesk.runs import RunRequest
+from threaddesk.threads.manager import ThreadManager
 from threaddesk.threads.models import Thread, ThreadQuery, ThreadStatus, check_limit
 from threaddesk.users import User
-
-if TYPE_CHECKING:
-    from threaddesk.service import SupportDesk
 
 
 def _stamp(value: Any, responder: str | None) -> Any:
@@ -96,13 +94,13 @@ async def check_resume(
             raise InvalidArgument(f"command.resume: {exc}") from exc
 
 
-async def inbox(desk: SupportDesk, *, limit: int = 50, offset: int = 0) -> list[Thread]:
+async def waiting_threads(threads: ThreadManager, *, limit: int = 50, offset: int = 0) -> list[Thread]:
     """Every customer's interrupted threads, the one waiting longest first (the human agents' queue)."""
     check_limit(limit)
     query = ThreadQuery(
         status=ThreadStatus.INTERRUPTED, sort_by="updated_at", sort_order="asc", limit=limit, offset=offset
     )
-    return await desk.threads.search(query)
+    return await threads.search(query)
 
 
 def may_answer(user: User) -> None:

@@ -31,7 +31,6 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
-from threaddesk import handoff
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
 from threaddesk.agent.handoff import human_agent_of
@@ -49,6 +48,7 @@ from threaddesk.errors import (
     ThreadNotFound,
 )
 from threaddesk.graph_info import graph_json, graph_schemas
+from threaddesk.handoff import answer_request, check_resume, may_answer, stamp_responder, waiting_threads
 from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
@@ -284,7 +284,7 @@ class SupportDesk:
                     # LangGraph would start from an empty state, and the conversation would be lost.
                     raise CheckpointNotFound(thread_id, start)
                 # A resume: may the caller answer, and is it still waiting? (Inside the lock: one winner.)
-                await handoff.check_resume(self.agent, thread_id, request, responder)
+                await check_resume(self.agent, thread_id, request, responder)
                 try:
                     yield thread
                 except BaseException as exc:
@@ -512,7 +512,7 @@ class SupportDesk:
         `responder` is the human agent (agent or admin) a resume answers as: only they may resume
         a thread handed to a person (see `threaddesk.handoff`).
         """
-        request = handoff.stamp_responder(request.checked(self._check_size, self._nodes), responder)
+        request = stamp_responder(request.checked(self._check_size, self._nodes), responder)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
@@ -645,10 +645,10 @@ class SupportDesk:
         """
         validate_thread_id(thread_id)
         user = agent if isinstance(agent, User) else await self.users.get(agent)
-        handoff.may_answer(user)
+        may_answer(user)
         if text is not None:
             self._check_text(text)
-        request = handoff.answer_request(text, then=then, interrupt_id=interrupt_id)
+        request = answer_request(text, then=then, interrupt_id=interrupt_id)
         async for item in self.run(thread_id, request, wait=wait, responder=user.name):
             if isinstance(item, RunResult):
                 return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
@@ -656,7 +656,7 @@ class SupportDesk:
 
     async def inbox(self, *, limit: int = 50, offset: int = 0) -> list[Thread]:
         """The human agents' queue: every customer's interrupted threads, waiting longest first."""
-        return await handoff.inbox(self, limit=limit, offset=offset)
+        return await waiting_threads(self.threads, limit=limit, offset=offset)
 
     async def cleanup(
         self,

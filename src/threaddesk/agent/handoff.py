@@ -48,7 +48,6 @@ WAITING_TEXT = (
 STILL_WAITING_TEXT = "Your message is with our support team; a person will reply here."
 HANDED_BACK_TEXT = "{agent} handed this conversation back to the assistant. How else can I help?"
 CLOSED_TEXT = "{agent} closed this conversation. Write again any time: the assistant will answer."
-FALLBACK_PREFIX = "I'm not sure I understood"  # the offline model's failed answer (see offline.reply_for)
 DESCRIPTION = (
     "The customer is waiting for a person. **Respond** to reply to them (the conversation stays with"
     " the team); **Accept** hands it back to the assistant; **Ignore** closes it."
@@ -100,30 +99,51 @@ def human_agent_of(message: BaseMessage) -> str | None:
     return None
 
 
+_SAYS_IT_FAILED = re.compile(
+    r"""\b(?:
+        you\s+(?:don't|do\s+not|didn't|did\s+not)\s+(?:understand|get\s+it|help)
+      | you(?:'re|\s+are)\s+not\s+(?:understanding|listening|helping|helpful)
+      | (?:that|this|it)\s+(?:didn't|did\s+not|doesn't|does\s+not)\s+help
+      | (?:that's|that\s+is|this\s+is|it's|it\s+is)\s+not\s+(?:helpful|what\s+i\s+(?:asked|meant|need|wanted))
+      | not\s+what\s+i\s+(?:asked|meant)
+      | (?:useless|unhelpful|wrong)\s+(?:answer|reply|response)
+      | not\s+helpful
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def says_it_failed(text: str) -> bool:
+    """Whether the customer says the assistant's answer failed them ("that didn't help", "you don't
+    understand", "not what I asked", ...)."""
+    return bool(_SAYS_IT_FAILED.search(text.replace("\u2019", "'")))
+
+
 def failed_answers(messages: Sequence[BaseMessage]) -> int:
-    """How many times the assistant failed to understand since the people last had the conversation:
-    its fallback answers ("I'm not sure I understood...") after the latest handoff message."""
+    """How many of the assistant's answers failed since the people last had the conversation: a
+    failed answer is one the customer's next message says did not help (`says_it_failed`); counted
+    back to the latest handoff message (the notice, a human agent's reply, a hand back)."""
     count = 0
     for message in reversed(messages):
         if isinstance(message, ToolMessage) or marker(message) is not None:
             break
-        if isinstance(message, AIMessage) and message_text(message).startswith(FALLBACK_PREFIX):
+        if isinstance(message, HumanMessage) and says_it_failed(message_text(message)):
             count += 1
     return count
 
 
-def handoff_reason(messages: Sequence[BaseMessage], reply: str) -> str | None:
-    """Why the offline model hands over instead of answering `reply`, or None to answer.
+def handoff_reason(messages: Sequence[BaseMessage]) -> str | None:
+    """Why the offline model hands over instead of answering, or None to answer.
 
-    A pure function of the messages: the latest customer message asks for a person; or `reply` is
-    the model's fallback and it already gave one since the people last had the conversation (so
-    the customer never gets "I'm not sure I understood" three times: the second time, a person).
+    A pure function of the messages: the latest customer message asks for a person; or it is the
+    second one since the people last had the conversation to say an answer failed (the first gets
+    the model's usual answer; the second, a person).
     """
     customer = [message_text(m) for m in messages if isinstance(m, HumanMessage)]
     if customer and asks_for_a_person(customer[-1]):
         return "the customer asked for a person"
-    if reply.startswith(FALLBACK_PREFIX) and failed_answers(messages) >= 1:
-        return "the assistant did not understand the customer twice"
+    if customer and says_it_failed(customer[-1]) and failed_answers(messages) >= 2:
+        return "the customer said twice that the assistant's answer did not help"
     return None
 
 

@@ -161,10 +161,10 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
 
 def handoff_or_reply(messages: Sequence[BaseMessage]) -> AIMessage | str:
     """The `handoff_to_human` tool call when the customer should get a person (see
-    `handoff.handoff_reason`: they asked for one, or a second failed answer), else `reply_for`'s text."""
-    reply = reply_for(messages)
-    reason = handoff_reason(messages, reply)
-    return reply if reason is None else handoff_call(messages, reason)
+    `handoff.handoff_reason`: they asked for one, or said a second time that an answer failed them),
+    else `reply_for`'s text."""
+    reason = handoff_reason(messages)
+    return reply_for(messages) if reason is None else handoff_call(messages, reason)
 
 
 def _tool_call_chunk(call: AIMessage) -> ChatGenerationChunk:

@@ -82,18 +82,16 @@ async def list_threads(
 ) -> ThreadList:
     """Your threads (an admin's: everyone's), most recently active first.
 
-    For an agent or admin, `status=interrupted` is the handoff queue instead: every customer's
-    interrupted threads, waiting longest first (no other filter applies to it).
+    For an agent or admin, `status=interrupted` alone is the handoff queue instead: every
+    customer's interrupted threads, waiting longest first; with `metadata` or `idle_for` too, every
+    customer's interrupted threads that match, most recently active first.
     """
-    if status is ThreadStatus.INTERRUPTED and user.is_agent:
-        if metadata is not None or idle_for is not None:
-            raise InvalidArgument(
-                "the handoff queue (status=interrupted) takes no metadata or idle_for filter"
-            )
-        queue, next_cursor = await queue_page(desk, limit=limit, cursor=cursor)
-        return ThreadList(threads=[present_thread(desk, t) for t in queue], next_cursor=next_cursor)
+    queue = status is ThreadStatus.INTERRUPTED and user.is_agent
+    if queue and metadata is None and idle_for is None:
+        waiting, next_cursor = await queue_page(desk, limit=limit, cursor=cursor)
+        return ThreadList(threads=[present_thread(desk, t) for t in waiting], next_cursor=next_cursor)
     page = await desk.threads.list(
-        user_id=owner_scope(user),
+        user_id=None if queue else owner_scope(user),
         status=status,
         metadata=_metadata_filter(metadata),
         inactive_since=idle_for,
