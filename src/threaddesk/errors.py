@@ -223,3 +223,20 @@ class GraphLoadError(ThreadDeskError):
         self.location = location
         self.reason = " ".join(reason.split())  # one line
         super().__init__(f"graph {graph_id!r} ({location}): {self.reason}")
+
+
+class NotInterrupted(ThreadDeskError):
+    """A human agent answered a thread that no longer waits for one: someone else answered first
+    (the loser of two agents replying at once), or it was never handed over."""
+
+    code = "not_interrupted"
+
+    def __init__(self, thread_id: str, detail: str = "it is not waiting for a human agent") -> None:
+        self.thread_id = thread_id
+        super().__init__(f"thread {thread_id!r}: {detail}")
+
+
+class NotAllowed(ThreadDeskError):
+    """The caller's role does not allow this (a customer answering as a human agent)."""
+
+    code = "forbidden"

@@ -35,6 +35,7 @@ from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.handoff import human_agent_of
 from threaddesk.agent.orders import DEMO_ORDERS, OrderBook
 from threaddesk.agent.tools import describe_call, support_tools
 from threaddesk.config import Settings, is_postgres_url
@@ -54,6 +55,7 @@ from threaddesk.graph_info import graph_json, graph_schemas, graph_subgraphs
 from threaddesk.graphs.config import GraphsConfig, read_config
 from threaddesk.graphs.loader import load_graphs
 from threaddesk.graphs.registry import GraphRegistry, ServedGraph
+from threaddesk.handoff import answer_request, check_resume, may_answer, stamp_responder, waiting_threads
 from threaddesk.ids import validate_thread_id, validate_user_id
 from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
@@ -73,7 +75,7 @@ from threaddesk.threads.models import (
 )
 from threaddesk.threads.search import IndexedMessage, SearchHit, check_search_limit, search_terms
 from threaddesk.tracing import TurnSpan, turn_tracer
-from threaddesk.users import UserManager
+from threaddesk.users import User, UserManager
 from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
@@ -85,21 +87,29 @@ _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
     """A stored message as the outside world sees it; an agent's message that called tools names
-    the calls (`lookup_order(order_id=1042)`), and their results are messages of role `tool`."""
+    the calls (`lookup_order(order_id=1042)`), and their results are messages of role `tool`;
+    `author` names the human agent who wrote an assistant message (a handoff's reply), None for
+    the bot's and the customer's."""
 
     role: Role
     content: str
     id: str | None = None
     tool_calls: tuple[str, ...] = ()
+    author: str | None = None
 
     @classmethod
     def from_langchain(cls, message: BaseMessage) -> ChatMessage:
         calls = tuple(describe_call(call) for call in getattr(message, "tool_calls", None) or ())
-        return cls(_ROLES.get(message.type, "assistant"), message.text, message.id, calls)
+        role = _ROLES.get(message.type, "assistant")
+        return cls(role, message.text, message.id, calls, human_agent_of(message))
 
     def to_dict(self) -> dict[str, Any]:
-        said = {"role": self.role, "content": self.content, "id": self.id}
-        return {**said, "tool_calls": list(self.tool_calls)} if self.tool_calls else said
+        said: dict[str, Any] = {"role": self.role, "content": self.content, "id": self.id}
+        if self.tool_calls:
+            said["tool_calls"] = list(self.tool_calls)
+        if self.author is not None:
+            said["author"] = self.author
+        return said
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +324,7 @@ class SupportDesk:
         wait: bool,
         title: str | None = None,
         owner: str | None = None,
+        responder: str | None = None,
     ) -> AsyncIterator[Thread]:
         """Hold the thread for one run; roll back what a failed or abandoned run left; report it."""
         asked = time.perf_counter()
@@ -332,6 +343,8 @@ class SupportDesk:
                 if start is not None and not await self._has_checkpoint(thread_id, start):
                     # LangGraph would start from an empty state, and the conversation would be lost.
                     raise CheckpointNotFound(thread_id, start)
+                # A resume: may the caller answer, and is it still waiting? (Inside the lock: one winner.)
+                await check_resume(served.graph, thread_id, request, responder)
                 try:
                     yield thread
                 except BaseException as exc:
@@ -548,6 +561,7 @@ class SupportDesk:
         record: RunRecord | None = None,
         title: str | None = None,
         owner: str | None = None,
+        responder: str | None = None,
     ) -> AsyncGenerator[RunChunk | RunResult, None]:
         """One run of the agent on the thread: `RunChunk`s as the graph streams them, then the `RunResult`.
 
@@ -561,15 +575,18 @@ class SupportDesk:
         With `record` (and a run store), the run is kept as a resource: `running`
         while it goes, then `success` (also when it paused at an interrupt, as on
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
+        `responder` is the human agent (agent or admin) a resume answers as: only they may resume
+        a thread handed to a person (see `threaddesk.handoff`).
         """
         served, request = await self._run_graph(thread_id, request, user_id)
+        request = stamp_responder(request, responder)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
         default = "async" if wanted & {"checkpoints", "debug"} else self.run_durability
         durability = request.durability or default
         async with (
-            self._turn(thread_id, request, served, user_id, create, wait, title, owner) as thread,
+            self._turn(thread_id, request, served, user_id, create, wait, title, owner, responder) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
             config = request.config(thread_id, thread.metadata)
@@ -595,7 +612,7 @@ class SupportDesk:
                             continue
                     yield chunk
             self._finished.add(request.run_id)  # the reply is stored: the run is committed
-            interrupted = False
+            interrupted = values is not None and "__interrupt__" in values  # a node's `interrupt()`
             if values is None or request.interrupt_before or request.interrupt_after:
                 state = await served.graph.aget_state(_config(thread_id))
                 values, interrupted = state.values, bool(state.next)
@@ -680,6 +697,39 @@ class SupportDesk:
                 elif isinstance(item.data[0], AIMessage) and item.data[0].text:  # chunks, or a whole reply
                     yield Token(item.data[0].text)
 
+    async def reply(
+        self,
+        thread_id: str,
+        text: str | None,
+        *,
+        agent: str | User,
+        then: str = "stay",
+        interrupt_id: str | None = None,
+        wait: bool = True,
+    ) -> Reply:
+        """A human agent answers a thread handed to a person (`Command(resume=...)`), as `agent`.
+
+        `text` is their reply (stored as theirs: `ChatMessage.author`); then the conversation
+        stays with the people (`then="stay"`), goes back to the bot (`"bot"`), or is closed
+        (`"close"`); with no text, only the latter two. `agent` must be an agent or admin
+        (`NotAllowed`); a thread no longer waiting (another agent answered first) is
+        `NotInterrupted`. Returns the thread and the last message written.
+        """
+        validate_thread_id(thread_id)
+        user = agent if isinstance(agent, User) else await self.users.get(agent)
+        may_answer(user)
+        if text is not None:
+            self._check_text(text)
+        request = answer_request(text, then=then, interrupt_id=interrupt_id)
+        async for item in self.run(thread_id, request, wait=wait, responder=user.name):
+            if isinstance(item, RunResult):
+                return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
+        raise AssertionError("a run always ends with its result")  # pragma: no cover
+
+    async def inbox(self, *, limit: int = 50, offset: int = 0) -> list[Thread]:
+        """The human agents' queue: every customer's interrupted threads, waiting longest first."""
+        return await waiting_threads(self.threads, limit=limit, offset=offset)
+
     async def cleanup(
         self,
         max_idle: timedelta | str,
@@ -747,6 +797,7 @@ class SupportDesk:
         delay: float = 0,
         temporary: bool = False,
         owner: str | None = None,
+        responder: str | None = None,
     ) -> Run:
         """A background run: stored `pending` and returned at once, run in this process (after `delay`
         seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
@@ -782,7 +833,7 @@ class SupportDesk:
         await runs.insert(run)
         stored = dataclasses.replace(record, stored=True)
         task = asyncio.create_task(
-            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary)
+            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary, responder)
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -805,13 +856,16 @@ class SupportDesk:
         wait: bool,
         delay: float,
         temporary: bool,
+        responder: str | None = None,
     ) -> None:
         runs = self._run_store()
         heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
         try:
             if delay:
                 await asyncio.sleep(delay)
-            async for _ in self.run(thread_id, request, user_id=user_id, wait=wait, record=record):
+            async for _ in self.run(
+                thread_id, request, user_id=user_id, wait=wait, record=record, responder=responder
+            ):
                 pass
         except BaseException as exc:  # refused before it started, or failed: the row must say so
             row = await runs.get(thread_id, request.run_id)

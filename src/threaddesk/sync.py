@@ -109,6 +109,8 @@ class ThreadDesk:
         return self._async
 
     send = _blocking(SupportDesk.send)
+    reply = _blocking(SupportDesk.reply)
+    inbox = _blocking(SupportDesk.inbox)
     history = _blocking(SupportDesk.history)
     search = _blocking(SupportDesk.search)
     reindex = _blocking(SupportDesk.reindex)

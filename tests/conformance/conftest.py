@@ -31,7 +31,7 @@ def langgraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targe
 def threaddesk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Every checkpoint kept, as LangGraph's server keeps them, so runs may start from older ones.
     database = tmp_path_factory.mktemp("conformance") / "desk.sqlite"
-    with serve_live(database, ["alice", "bob"], keep_checkpoints=0) as server:
+    with serve_live(database, ["alice", "bob", "agent-sam"], keep_checkpoints=0) as server:
         yield server
 
 

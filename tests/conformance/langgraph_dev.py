@@ -31,6 +31,7 @@ from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 # The graph and the offline model with every module they read; `models.py` (providers) is not needed.
 AGENT_MODULES = (
     "graph.py",
+    "handoff.py",
     "offline.py",
     "actions.py",
     "orders.py",

@@ -42,6 +42,11 @@ class LiveServer:
             raise AttributeError(name) from None
 
 
+def _role(name: str) -> str:
+    """`root` is an admin, a name starting with `agent` an agent (a person of the support team)."""
+    return "admin" if name == "root" else "agent" if name.startswith("agent") else "customer"
+
+
 def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
     from threaddesk.storage import open_storage
     from threaddesk.users import UserManager
@@ -50,7 +55,7 @@ def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
         storage = await open_storage(str(database))
         try:
             users = UserManager(storage.users)
-            return {name: Caller(name, (await users.add(name, admin=name == "root"))[1]) for name in names}
+            return {name: Caller(name, (await users.add(name, role=_role(name)))[1]) for name in names}
         finally:
             await storage.aclose()
 

@@ -91,4 +91,4 @@ def test_users_migration_creates_the_table_once() -> None:
     assert "002_users" in migrate(conn)
     assert migrate(conn) == []
     columns = [row[1] for row in conn.execute("PRAGMA table_info(threaddesk_users)")]
-    assert columns == ["name", "token_hash", "is_admin", "created_at"]
+    assert columns == ["name", "token_hash", "is_admin", "created_at", "role"]

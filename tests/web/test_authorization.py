@@ -1,8 +1,11 @@
-"""Every route × owner / other user / admin / no token / bad token.
+"""Every route × owner / other user / agent / admin / no token / bad token.
 
 Another user's thread is a 404 on every route (its existence is not leaked),
 a missing or bad token is a 401, and nothing a refused caller does changes
-the thread.
+the thread. An agent (a person of the support team) reads every thread but
+writes only their own: on a customer's thread, every write is a 404 as for
+any other user, so an agent never speaks as the customer; answering a
+handed-over thread is their own route (`/reply`), refused (403) to customers.
 """
 
 from __future__ import annotations
@@ -62,7 +65,19 @@ OTHER_ROUTES = [
     ("GET", f"/assistants/{ASSISTANT_ID}/subgraphs", None, 200),
     ("GET", "/me", None, 200),
 ]
-ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200)]
+REPLY_ROUTE = ("POST", "/threads/{t}/reply", {"content": "Hello from the team"}, 409)
+ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200), REPLY_ROUTE]
+# What an agent may do on a customer's thread: read it (the status as for its owner); the rest is a 404.
+AGENT_READS = {
+    ("GET", "/threads/{t}"),
+    ("GET", "/threads/{t}/messages"),
+    ("GET", "/threads/{t}/state"),
+    ("POST", "/threads/{t}/state/checkpoint"),
+    ("POST", "/threads/{t}/history"),
+    ("GET", "/threads/{t}/runs"),
+    ("GET", f"/threads/{{t}}/runs/{NO_RUN}"),
+    ("GET", f"/threads/{{t}}/runs/{NO_RUN}/join"),
+}
 
 IDS = [f"{method} {path}" for method, path, _, _ in ALL_ROUTES]
 
@@ -94,6 +109,63 @@ async def test_owner_and_admin_reach_the_thread(client, web_desk, alices_thread,
         thread_id = "spare" if spare else alices_thread
         response = await _call(client, route, thread_id, caller.headers)
         assert response.status_code == route[3], (caller.name, response.text)
+
+
+@pytest.fixture
+async def agent(web_desk: SupportDesk):
+    from support.live import Caller
+
+    _, token = await web_desk.users.add("sam", role="agent")
+    return Caller("sam", token)
+
+
+@pytest.mark.parametrize("route", THREAD_ROUTES, ids=IDS[: len(THREAD_ROUTES)])
+async def test_an_agent_reads_a_customers_thread_and_writes_nothing(
+    client, web_desk, alices_thread, agent, route
+) -> None:
+    response = await _call(client, route, alices_thread, agent.headers)
+    if (route[0], route[1]) in AGENT_READS:
+        assert response.status_code == route[3], response.text
+    else:
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "thread_not_found"
+    await _intact(web_desk, alices_thread)
+    assert (await web_desk.threads.get(alices_thread)).user_id == "alice"
+
+
+async def test_the_reply_route_by_role(client, web_desk, alices_thread, alice, bob, agent, admin) -> None:
+    """Only agents and admins answer (409 here: the thread waits for nobody); customers get 403."""
+    for caller, status, code in [
+        (alice, 403, "forbidden"),
+        (bob, 403, "forbidden"),
+        (agent, 409, "not_interrupted"),
+        (admin, 409, "not_interrupted"),
+    ]:
+        response = await _call(client, REPLY_ROUTE, alices_thread, caller.headers)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), caller.name
+        await _intact(web_desk, alices_thread)
+    missing = await _call(client, REPLY_ROUTE, "nobody", alice.headers)
+    assert missing.status_code == 403  # a customer learns nothing of which threads exist
+
+
+@pytest.mark.parametrize(
+    "route", OTHER_ROUTES, ids=IDS[len(THREAD_ROUTES) : len(THREAD_ROUTES) + len(OTHER_ROUTES)]
+)
+async def test_an_agent_uses_every_other_route_as_a_user(
+    client, web_desk, alices_thread, agent, route
+) -> None:
+    response = await _call(client, route, "agent-own", agent.headers)
+    assert response.status_code == route[3], response.text
+    await _intact(web_desk, alices_thread)
+
+
+async def test_an_agent_is_no_admin(client, web_desk, alices_thread, agent) -> None:
+    response = await client.post("/admin/cleanup", json={"idle_for": "1s"}, headers=agent.headers)
+    assert response.status_code == 403
+    everyone = (await client.get("/threads", headers=agent.headers)).json()["threads"]
+    assert everyone == []  # lists are their own, but for the handoff queue (status=interrupted)
+    searched = (await client.post("/threads/search", json={"limit": 10}, headers=agent.headers)).json()
+    assert searched == []
 
 
 @pytest.mark.parametrize("route", THREAD_ROUTES, ids=IDS[: len(THREAD_ROUTES)])
@@ -213,8 +285,16 @@ async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> 
 
 
 async def test_me_names_the_caller(client, alice, admin) -> None:
-    assert (await client.get("/me", headers=alice.headers)).json() == {"name": "alice", "is_admin": False}
-    assert (await client.get("/me", headers=admin.headers)).json() == {"name": "root", "is_admin": True}
+    assert (await client.get("/me", headers=alice.headers)).json() == {
+        "name": "alice",
+        "is_admin": False,
+        "role": "customer",
+    }
+    assert (await client.get("/me", headers=admin.headers)).json() == {
+        "name": "root",
+        "is_admin": True,
+        "role": "admin",
+    }
 
 
 async def test_health_probes_need_no_token(client) -> None:

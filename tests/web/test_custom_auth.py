@@ -321,7 +321,6 @@ def test_serve_stops_at_start_on_a_broken_auth_file(tmp_path: Path) -> None:
     assert not (tmp_path / "d.sqlite").exists()  # stopped before opening anything
 
 
-
 def test_serve_takes_the_auth_section_of_its_config_file(tmp_path: Path) -> None:
     """`auth.path` in langgraph.json is loaded like THREADDESK_AUTH_PATH (a broken one stops serve)."""
     import json
@@ -349,6 +348,7 @@ def test_serve_takes_the_auth_section_of_its_config_file(tmp_path: Path) -> None
     error = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(error) == 1 and "not_a_module_anywhere" in error[0], done.stderr
     assert not (tmp_path / "d.sqlite").exists()
+
 
 DEFAULT_DENY = """
 from langgraph_sdk import Auth

@@ -89,6 +89,8 @@ SEMANTIC_422 = {
     "GET /threads/{thread_id}/runs": re.compile(r"^status"),
     "POST /threads/{thread_id}/runs/wait": RUN_422,
     "POST /threads/{thread_id}/runs/stream": RUN_422,
+    # A handoff's answer: some text, or else a hand back or close (a rule across two fields).
+    "POST /threads/{thread_id}/reply": re.compile(r"^without a reply|^message text"),
 }
 ACCEPTED = {200, 204, 401, 403, 404, 409}
 

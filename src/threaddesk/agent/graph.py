@@ -10,7 +10,7 @@ bounded by moving old messages to an archive (see `SupportDesk`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,6 +22,13 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 
+from threaddesk.agent.handoff import (
+    after_agent_to_handoff,
+    handoff,
+    handoff_to_human,
+    human,
+    route_start,
+)
 from threaddesk.agent.profile import introduced_name, with_profile
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 from threaddesk.errors import ModelUnavailable, ThreadDeskError
@@ -35,11 +42,14 @@ MAX_TOOL_ROUNDS = 4
 
 class SupportState(MessagesState):
     """The recent conversation, the customer's name as last given (absent until first looked for),
-    and how many older messages were moved to the thread's archive (absent: none).
+    and how many older messages were moved to the thread's archive (absent: none); while a person
+    of the support team has the conversation, `with_human` (see `threaddesk.agent.handoff`).
     """
 
     customer_name: str | None
     archived_messages: int
+    with_human: bool
+    human_agent: str | None
 
 
 def _new_messages(messages: Sequence[BaseMessage]) -> Sequence[BaseMessage]:
@@ -92,14 +102,32 @@ def _tool_rounds(messages: Sequence[BaseMessage]) -> int:
 
 
 def route_after_agent(state: dict[str, Any]) -> str:
-    """Where a turn goes once the agent has spoken: to the tools it called, else the turn ends.
-
-    (One branch per kind of call: a human handoff would add its own before `tools`.)
-    """
+    """Where a turn goes once the agent has spoken: a `handoff_to_human` call to the people, other
+    tool calls to the tools, else the turn ends. (One branch per kind of call.)"""
     last = state["messages"][-1] if state.get("messages") else None
+    if last is not None and (to := after_agent_to_handoff(last)):
+        return to
     if isinstance(last, AIMessage) and last.tool_calls:
         return "tools"
     return END
+
+
+def _bind(model: BaseChatModel, tools: Sequence[Any]) -> Runnable:
+    """The model with `tools` bound (`bind_tools`), so a real LLM can call them; a model that binds
+    no tools as it is."""
+    try:
+        return model.bind_tools(list(tools))
+    except NotImplementedError:
+        return model
+
+
+def _on_state(node: Callable[[Mapping[str, Any]], dict], name: str) -> RunnableLambda:
+    """A node of `threaddesk.agent.handoff` (written for any messages state) as one of this graph's."""
+
+    def run(state: SupportState) -> dict:
+        return node(state)
+
+    return RunnableLambda(run, name=name)
 
 
 def model_failure(exc: Exception) -> ThreadDeskError:
@@ -127,11 +155,15 @@ def build_agent(
     """
     if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
         raise ValueError("context budgets must be positive")
-    with_tools: Runnable = model.bind_tools(list(tools)) if tools else model
+    tools = list(tools)
+    # `handoff_to_human` is bound beside the support tools (a real LLM calls it; the offline model
+    # calls it by itself), but never given to the `ToolNode`: its call goes to the `handoff` node.
+    with_tools = _bind(model, [*tools, handoff_to_human])
+    handoff_only = _bind(model, [handoff_to_human])
 
     def chosen(messages: Sequence[BaseMessage]) -> Runnable:
         """The model with its tools, unless this turn has used up its tool rounds."""
-        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else model
+        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else handoff_only
 
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
@@ -161,9 +193,15 @@ def build_agent(
 
     builder = StateGraph(SupportState)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
-    builder.add_edge(START, "agent")
+    builder.add_conditional_edges(START, route_start, ["agent", "handoff"])
+    builder.add_node("handoff", _on_state(handoff, "handoff"))
+    builder.add_node("human", _on_state(human, "human"))
+    builder.add_edge("handoff", "human")
+    builder.add_edge("human", END)
     if tools:
-        builder.add_node("tools", ToolNode(list(tools)))
-        builder.add_conditional_edges("agent", route_after_agent, ["tools", END])
+        builder.add_node("tools", ToolNode(tools))
+        builder.add_conditional_edges("agent", route_after_agent, ["handoff", "tools", END])
         builder.add_edge("tools", "agent")
+    else:
+        builder.add_conditional_edges("agent", route_after_agent, ["handoff", END])
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)

@@ -29,6 +29,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from threaddesk.agent.actions import answer_from_results, pending_results, tool_call_for
+from threaddesk.agent.handoff import handoff_call, handoff_reason
 from threaddesk.agent.profile import introduced_name, name_in_prompt
 from threaddesk.agent.reading import Act, Sentence, order_numbers, read
 from threaddesk.agent.sentences import message_text
@@ -167,8 +168,13 @@ def reply_for(messages: Sequence[BaseMessage]) -> str:
 
 
 def respond(messages: Sequence[BaseMessage], tools: Sequence[str] = ()) -> AIMessage:
-    """The offline model's message: a call to one of `tools` if the customer asks for one, the
-    answer from the tools' results if the messages end on them, else `reply_for`'s reply."""
+    """The offline model's message: the `handoff_to_human` call when the customer should get a
+    person (`handoff.handoff_reason`: they asked for one, or said a second time that an answer
+    failed them), else a call to one of `tools` if the customer asks for one, the answer from the
+    tools' results if the messages end on them, else `reply_for`'s reply."""
+    reason = handoff_reason(messages)
+    if reason is not None:
+        return handoff_call(messages, reason)
     call = tool_call_for(messages, tools)
     if call is not None:
         return AIMessage(content="", tool_calls=[call])
@@ -197,7 +203,8 @@ def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
 
 
 class OfflineChatModel(BaseChatModel):
-    """`respond` as a LangChain chat model, streaming word by word."""
+    """`respond` as a LangChain chat model, streaming word by word; it hands over to a human by
+    calling the `handoff_to_human` tool whether or not that tool is bound (see `respond`)."""
 
     @property
     def _llm_type(self) -> str:

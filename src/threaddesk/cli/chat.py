@@ -149,12 +149,16 @@ def stream_reply(desk: ThreadDesk, thread_id: str, text: str, user: str, out: Te
     from threaddesk.service import Token
 
     reply: Reply | None = None
+    streamed = False
     for event in desk.stream(thread_id, text, user_id=user, **turn):
         if isinstance(event, Token):
             out.write(event.text)
             out.flush()
+            streamed = True
         else:
             reply = event
+    if reply is not None and not streamed:  # written whole, not by the model: a handoff's notice
+        out.write(reply.text)
     out.write("\n")
     out.flush()
     assert reply is not None, "SupportDesk.stream always ends with the Reply"

@@ -20,6 +20,8 @@ from threaddesk.errors import (
     InvalidArgument,
     LimitExceeded,
     ModelUnavailable,
+    NotAllowed,
+    NotInterrupted,
     StorageUnavailable,
     ThreadBusy,
     ThreadDeskError,
@@ -53,6 +55,8 @@ _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (ThreadExists, ExitCode.CONFLICT),
     (ThreadBusy, ExitCode.CONFLICT),
     (UserExists, ExitCode.CONFLICT),
+    (NotInterrupted, ExitCode.CONFLICT),
+    (NotAllowed, ExitCode.INVALID_INPUT),
     (LimitExceeded, ExitCode.LIMIT_EXCEEDED),
     (InternalError, ExitCode.INTERNAL_ERROR),
 ]

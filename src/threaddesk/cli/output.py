@@ -165,11 +165,14 @@ def _words(message: ChatMessage) -> str:
 
 
 def print_messages(out: Console, messages: Iterable[ChatMessage]) -> int:
-    """`you: ...` / `agent: ...` lines (tool calls and results dimmed); returns how many were printed."""
+    """`you: ...` / `agent: ...` lines (`NAME (human agent): ...` for a person of the team; tool calls
+    and results dimmed); returns how many were printed."""
     count = 0
     for message in messages:
         speaker = _SPEAKERS.get(message.role, message.role)
-        style = "cyan" if message.role == "user" else "green"
+        if message.author is not None:
+            speaker = f"{message.author} (human agent)"
+        style = "cyan" if message.role == "user" else "magenta" if message.author else "green"
         internal = message.role == "tool" or (message.tool_calls and not message.content.strip())
         words = Text(_words(message), style="dim" if internal else "")
         out.print(Text.assemble((f"{speaker}: ", f"bold {style}"), words), soft_wrap=True)

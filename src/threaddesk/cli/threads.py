@@ -41,6 +41,19 @@ DEFAULT_PAGE_SIZE = 50
 PROGRESS_THRESHOLD = 20
 
 
+QUEUE_CURSOR = "inbox:"
+
+
+def _queue_offset(cursor: str | None) -> int:
+    """The handoff queue's cursor is a position in it (the queue runs oldest first)."""
+    if cursor is None:
+        return 0
+    number = cursor.removeprefix(QUEUE_CURSOR)
+    if not cursor.startswith(QUEUE_CURSOR) or not number.isdigit() or len(number) > 12:
+        fail(f"invalid --cursor {cursor!r} for the handoff queue")
+    return int(number)
+
+
 def _plural(count: int, word: str = "thread") -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -95,11 +108,24 @@ def list_threads(
     every: Annotated[bool, typer.Option("--all", help="Every matching thread, page after page.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Threads, most recently active first, a page at a time (--cursor, --all for more)."""
+    """Threads, most recently active first, a page at a time (--cursor, --all for more).
+
+    `--status interrupted` alone is the handoff queue: every customer's threads waiting for a
+    person, the one waiting longest first.
+    """
     metadata = _tag_filter(tags or [])
     found: list[Thread] = []
+    queue = status is ThreadStatus.INTERRUPTED and not (user or metadata or title or idle_for)
     with cli_state(ctx).open_admin_desk() as desk:
-        while True:
+        while queue:
+            size = limit if limit is not None else (MAX_PAGE_SIZE if every else DEFAULT_PAGE_SIZE)
+            offset = _queue_offset(cursor)
+            queued = desk.inbox(limit=size + 1, offset=offset)
+            found += queued[:size]
+            cursor = f"{QUEUE_CURSOR}{offset + size}" if len(queued) > size else None
+            if not every or cursor is None:
+                break
+        while not queue:
             page = desk.threads.list(
                 user_id=user,
                 status=status,
@@ -198,6 +224,55 @@ def export(
         echo_json({"thread": thread.to_dict(), "messages": [message.to_dict() for message in messages]})
     else:
         typer.echo(thread_markdown(thread, messages), nl=False)
+
+
+class Then(StrEnum):
+    STAY = "stay"
+    BOT = "bot"
+    CLOSE = "close"
+
+
+@app.command()
+def reply(
+    ctx: typer.Context,
+    thread_id: ThreadIdArg,
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The reply (stored as the agent's); omit it with --hand-back or --close."),
+    ] = None,
+    agent: Annotated[
+        str,
+        typer.Option("--as", metavar="AGENT", help="The agent (or admin) answering; the reply is theirs."),
+    ] = ...,  # type: ignore[assignment]
+    hand_back: Annotated[
+        bool, typer.Option("--hand-back", help="Then hand the conversation back to the assistant.")
+    ] = False,
+    close: Annotated[bool, typer.Option("--close", help="Then close the conversation.")] = False,
+    interrupt_id: Annotated[
+        str | None,
+        typer.Option(
+            "--interrupt", help="Answer this interrupt only (conflict if it was answered meanwhile)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a thread handed to a person, as a human agent (LangGraph's Command(resume=...)).
+
+    Without --hand-back or --close the conversation stays with the team: the customer's next
+    message waits for a person again. Another agent answered first: exit 5 (conflict).
+    """
+    if hand_back and close:
+        fail("choose one of --hand-back and --close")
+    then = Then.BOT if hand_back else Then.CLOSE if close else Then.STAY
+    if text is None and then is Then.STAY:
+        fail("give the reply TEXT, or --hand-back or --close")
+    with cli_state(ctx).open_admin_desk() as desk:
+        answered = desk.reply(thread_id, text, agent=agent, then=then.value, interrupt_id=interrupt_id)
+    if as_json:
+        echo_json({"thread": answered.thread.to_dict(), "message": answered.message.to_dict()})
+        return
+    done = {Then.STAY: "Replied", Then.BOT: "Handed back to the assistant", Then.CLOSE: "Closed"}[then]
+    typer.echo(f"{done}: {answered.thread.thread_id} is {answered.thread.status}.")
 
 
 @app.command()

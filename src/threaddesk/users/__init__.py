@@ -2,6 +2,6 @@
 
 from threaddesk.users.interfaces import UserStore
 from threaddesk.users.manager import UserManager
-from threaddesk.users.models import User
+from threaddesk.users.models import Role, User
 
-__all__ = ["User", "UserManager", "UserStore"]
+__all__ = ["Role", "User", "UserManager", "UserStore"]

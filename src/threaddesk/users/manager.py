@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from threaddesk.errors import InvalidUserId, UserExists, UserNotFound
+from threaddesk.errors import InvalidArgument, InvalidUserId, UserExists, UserNotFound
 from threaddesk.threads.models import Clock, utc_now
 from threaddesk.users.interfaces import UserStore
-from threaddesk.users.models import User
+from threaddesk.users.models import Role, User
 from threaddesk.users.tokens import hash_token, hashes_match, new_token
 
 MAX_NAME_LENGTH = 64
@@ -28,6 +28,14 @@ def validate_user_name(name: object) -> str:
     return name
 
 
+def check_role(role: object) -> Role:
+    """`role` as a `Role`, else `InvalidArgument` naming the roles."""
+    try:
+        return Role(role)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise InvalidArgument(f"role must be one of {', '.join(Role)}, got {role!r}") from exc
+
+
 class UserManager:
     """Add, list and revoke users; turn a presented token into a `User`.
 
@@ -39,14 +47,22 @@ class UserManager:
         self.store = store
         self.clock = clock
 
-    async def add(self, name: str, *, admin: bool = False) -> tuple[User, str]:
+    async def add(
+        self, name: str, *, admin: bool = False, role: Role | str | None = None
+    ) -> tuple[User, str]:
         """Create `name` and return it with its token, the only time the token exists in clear.
+
+        `role` is customer (the default), agent or admin; `admin=True` is the same as `role="admin"`.
 
         Raises:
             InvalidUserId: the name is malformed.
+            InvalidArgument: an unknown role, or `admin=True` with another role.
             UserExists: the name is taken.
         """
-        user = User(name=validate_user_name(name), is_admin=admin, created_at=self.clock())
+        chosen = check_role(role if role is not None else (Role.ADMIN if admin else Role.CUSTOMER))
+        if admin and chosen is not Role.ADMIN:
+            raise InvalidArgument(f"admin=True contradicts role {str(chosen)!r}")
+        user = User(name=validate_user_name(name), is_admin=False, created_at=self.clock(), role=chosen)
         token = new_token()
         if not await self.store.insert(user, hash_token(token)):
             raise UserExists(name)

@@ -50,3 +50,10 @@ AdminUser = Annotated[User, Depends(get_admin)]
 def owner_scope(user: User) -> str | None:
     """The `user_id` to pass to the core: an admin reaches every thread (None), a user only theirs."""
     return None if user.is_admin else user.name
+
+
+def read_scope(user: User) -> str | None:
+    """The `user_id` for routes that only read a thread: a human agent (agent or admin) reads every
+    thread, to answer handed-over ones; a customer only theirs. Writes keep `owner_scope`, so an
+    agent never writes into a customer's thread as them (it is a 404 there, as for anyone else)."""
+    return None if user.is_agent else user.name

@@ -14,6 +14,11 @@ def _interrupt(interrupt: Interrupt) -> dict[str, Any]:
     return {"id": interrupt.id, "value": interrupt.value}
 
 
+def thread_interrupts(state: StateSnapshot) -> dict[str, Any]:
+    """A thread's pending interrupts as LangGraph's server lists them on the thread: by task id."""
+    return {task.id: [_interrupt(i) for i in task.interrupts] for task in state.tasks if task.interrupts}
+
+
 def thread_state(state: StateSnapshot) -> dict[str, Any]:
     """The snapshot as `ThreadState` (values, next, tasks, checkpoint, metadata, interrupts...)."""
     return {

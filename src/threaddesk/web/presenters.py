@@ -9,6 +9,11 @@ from threaddesk.threads.models import Thread
 from threaddesk.web.schemas import ThreadPublic
 
 
-def present_thread(desk: SupportDesk, thread: Thread, values: dict[str, Any] | None = None) -> ThreadPublic:
+def present_thread(
+    desk: SupportDesk,
+    thread: Thread,
+    values: dict[str, Any] | None = None,
+    interrupts: dict[str, Any] | None = None,
+) -> ThreadPublic:
     """The thread as clients see it (its status is live: the manager marks `busy` threads)."""
-    return ThreadPublic.of(thread, values=values)
+    return ThreadPublic.of(thread, values=values, interrupts=interrupts)

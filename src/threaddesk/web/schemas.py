@@ -86,8 +86,15 @@ class ThreadPublic(BaseModel):
     interrupts: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def of(cls, thread: Thread, *, values: dict[str, Any] | None = None) -> ThreadPublic:
+    def of(
+        cls,
+        thread: Thread,
+        *,
+        values: dict[str, Any] | None = None,
+        interrupts: dict[str, Any] | None = None,
+    ) -> ThreadPublic:
         return cls(
+            interrupts=interrupts or {},
             thread_id=thread.thread_id,
             user_id=thread.user_id,
             title=thread.title,
@@ -122,10 +129,13 @@ class MessagePublic(BaseModel):
     role: str
     content: str
     id: str | None
+    author: str | None = Field(
+        default=None, description="The human agent who wrote this assistant message (a handoff's reply)."
+    )
 
     @classmethod
     def of(cls, message: ChatMessage) -> MessagePublic:
-        return cls(role=message.role, content=message.content, id=message.id)
+        return cls(role=message.role, content=message.content, id=message.id, author=message.author)
 
 
 class MessageList(BaseModel):
@@ -154,10 +164,11 @@ class CleanupResult(BaseModel):
 class UserPublic(BaseModel):
     name: str
     is_admin: bool
+    role: str = Field(description="customer, agent (answers handed-over threads) or admin")
 
     @classmethod
     def of(cls, user: User) -> UserPublic:
-        return cls(name=user.name, is_admin=user.is_admin)
+        return cls(name=user.name, is_admin=user.is_admin, role=str(user.role))
 
 
 class ErrorDetail(BaseModel):

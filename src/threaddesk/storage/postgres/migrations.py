@@ -120,6 +120,13 @@ _M009_TOOLS = [
     " WHERE status = 'open'",
 ]
 
+
+# User roles (customer, agent, admin); `is_admin` stays, kept equal to `role = 'admin'`.
+_M010_HANDOFF = [
+    "ALTER TABLE threaddesk_users ADD COLUMN role TEXT NOT NULL DEFAULT 'customer'",
+    "UPDATE threaddesk_users SET role = 'admin' WHERE is_admin",
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -130,6 +137,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
     ("009_tools", _M009_TOOLS),
+    ("010_handoff", _M010_HANDOFF),
 ]
 
 

@@ -9,11 +9,16 @@ from threaddesk.storage.postgres.database import PostgresDatabase
 from threaddesk.users.interfaces import UserStore
 from threaddesk.users.models import User
 
-_COLUMNS = "name, is_admin, created_at"
+_COLUMNS = "name, is_admin, created_at, role"
 
 
 def _user(row: dict[str, Any]) -> User:
-    return User(name=row["name"], is_admin=row["is_admin"], created_at=row["created_at"].astimezone(UTC))
+    return User(
+        name=row["name"],
+        is_admin=row["is_admin"],
+        created_at=row["created_at"].astimezone(UTC),
+        role=row["role"],
+    )
 
 
 class PostgresUserStore(UserStore):
@@ -28,9 +33,9 @@ class PostgresUserStore(UserStore):
 
     async def insert(self, user: User, token_hash: str) -> bool:
         rows = await self._fetch(
-            "INSERT INTO threaddesk_users (name, token_hash, is_admin, created_at) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (name) DO NOTHING RETURNING name",
-            (user.name, token_hash, user.is_admin, user.created_at),
+            "INSERT INTO threaddesk_users (name, token_hash, is_admin, created_at, role)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING RETURNING name",
+            (user.name, token_hash, user.is_admin, user.created_at, str(user.role)),
         )
         return bool(rows)
 

@@ -159,6 +159,12 @@ def _m009_tools(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m010_handoff(conn: sqlite3.Connection) -> None:
+    """User roles (customer, agent, admin); `is_admin` stays, kept equal to `role = 'admin'`."""
+    conn.execute("ALTER TABLE threaddesk_users ADD COLUMN role TEXT NOT NULL DEFAULT 'customer'")
+    conn.execute("UPDATE threaddesk_users SET role = 'admin' WHERE is_admin")
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -168,6 +174,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
     ("009_tools", _m009_tools),
+    ("010_handoff", _m010_handoff),
 ]
 
 

@@ -9,12 +9,14 @@ from threaddesk.storage.sqlite.database import SqliteDatabase
 from threaddesk.users.interfaces import UserStore
 from threaddesk.users.models import User
 
-_COLUMNS = "name, is_admin, created_at"
+_COLUMNS = "name, is_admin, created_at, role"
 
 
 def _user(row: tuple) -> User:
-    name, is_admin, created_at = row
-    return User(name=name, is_admin=bool(is_admin), created_at=datetime.fromtimestamp(created_at, UTC))
+    name, is_admin, created_at, role = row
+    return User(
+        name=name, is_admin=bool(is_admin), created_at=datetime.fromtimestamp(created_at, UTC), role=role
+    )
 
 
 class SqliteUserStore(UserStore):
@@ -26,9 +28,9 @@ class SqliteUserStore(UserStore):
     async def insert(self, user: User, token_hash: str) -> bool:
         def run(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO threaddesk_users (name, token_hash, is_admin, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (user.name, token_hash, int(user.is_admin), user.created_at.timestamp()),
+                "INSERT OR IGNORE INTO threaddesk_users (name, token_hash, is_admin, created_at, role)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user.name, token_hash, int(user.is_admin), user.created_at.timestamp(), str(user.role)),
             )
             return cur.rowcount == 1
 
@@ -46,7 +48,7 @@ class SqliteUserStore(UserStore):
             row = conn.execute(
                 f"SELECT {_COLUMNS}, token_hash FROM threaddesk_users WHERE token_hash = ?", (token_hash,)
             ).fetchone()
-            return (_user(row[:3]), row[3]) if row else None
+            return (_user(row[:4]), row[4]) if row else None
 
         return await self.db.run(run)
 

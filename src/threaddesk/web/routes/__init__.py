@@ -3,6 +3,7 @@
 from threaddesk.web.routes import (
     admin,
     assistants,
+    handoff,
     health,
     info,
     langgraph_threads,
@@ -20,6 +21,7 @@ ROUTERS = [
     me.router,
     threads.router,
     messages.router,
+    handoff.router,
     langgraph_threads.router,
     runs.router,
     runs.stateless,

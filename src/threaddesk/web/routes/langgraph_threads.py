@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from threaddesk.users import User
 from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
 from threaddesk.web.langgraph_events import json_bytes
 from threaddesk.web.langgraph_state import as_json
@@ -24,6 +25,12 @@ JSON_BODY: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _scope(user: User, status: str | None) -> str | None:
+    """Whose threads a search covers: an agent's `status=interrupted` search is the handoff queue
+    (every customer's), as Agent Inbox asks for it; anything else, the caller's own (an admin's: all)."""
+    return None if status == "interrupted" and user.is_agent else owner_scope(user)
+
+
 @router.post("/search", responses=JSON_BODY)
 async def search_threads(body: ThreadSearch, user: CurrentUser, desk: DeskDep) -> Response:
     """Your threads by `ids`, `metadata`, `values`, `status`; in `sort_by`/`sort_order`; `select`ed fields.
@@ -33,7 +40,7 @@ async def search_threads(body: ThreadSearch, user: CurrentUser, desk: DeskDep) -
     """
     fields = body.fields()
     found = await desk.search_threads(
-        body.thread_query(owner_scope(user)),
+        body.thread_query(_scope(user, body.status)),
         values_match=body.values_match(),
         with_values=fields is None or "values" in fields,
     )
@@ -53,7 +60,7 @@ async def search_threads(body: ThreadSearch, user: CurrentUser, desk: DeskDep) -
 @router.post("/count")
 async def count_threads(body: ThreadFilter, user: CurrentUser, desk: DeskDep) -> int:
     """How many of your threads match `metadata`, `values` and `status`."""
-    return await desk.count_threads(body.query(owner_scope(user)), values_match=body.values_match())
+    return await desk.count_threads(body.query(_scope(user, body.status)), values_match=body.values_match())
 
 
 @router.post("/prune")

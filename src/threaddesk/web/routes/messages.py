@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query
 
 from threaddesk.errors import ThreadDeskError
 from threaddesk.service import Reply, SupportDesk, Token
-from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope, read_scope
 from threaddesk.web.errors import error_body, status_of
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
@@ -75,5 +75,5 @@ async def list_messages(
     limit: Annotated[int | None, Query(ge=0, description="Only the last `limit` messages")] = None,
 ) -> MessageList:
     """The stored conversation, oldest first."""
-    history = await desk.history(thread_id, user_id=owner_scope(user), limit=limit)
+    history = await desk.history(thread_id, user_id=read_scope(user), limit=limit)
     return MessageList(messages=[MessagePublic.of(message) for message in history])

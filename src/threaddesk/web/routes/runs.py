@@ -22,7 +22,8 @@ from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
 from threaddesk.web import compat
-from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope
+from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope, read_scope
+from threaddesk.web.handoff import run_as
 from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
 from threaddesk.web.langgraph_state import thread_state
 from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody
@@ -57,7 +58,7 @@ async def get_thread_state(
     subgraphs: Annotated[bool, Query(description="Accepted; the support agent has no subgraphs")] = False,
 ) -> Response:
     """LangGraph's ThreadState: values, next, tasks, checkpoint, metadata, interrupts."""
-    return _json(thread_state(await desk.state(thread_id, user_id=owner_scope(user))))
+    return _json(thread_state(await desk.state(thread_id, user_id=read_scope(user))))
 
 
 @router.get("/{thread_id}/state/{checkpoint_id}", responses=JSON_BODY)
@@ -71,7 +72,7 @@ async def get_thread_state_at(
     """The thread's state as of one of its checkpoints."""
     checkpoint = compat.checkpoint_id(checkpoint_id)
     return _json(
-        thread_state(await desk.state(thread_id, user_id=owner_scope(user), checkpoint_id=checkpoint))
+        thread_state(await desk.state(thread_id, user_id=read_scope(user), checkpoint_id=checkpoint))
     )
 
 
@@ -82,7 +83,7 @@ async def post_thread_state_at(
     """The thread's state as of `checkpoint` (what `RemoteGraph.get_state` asks with a checkpoint id)."""
     checkpoint = compat.checkpoint_id(body.checkpoint.get("checkpoint_id"), optional=True)
     return _json(
-        thread_state(await desk.state(thread_id, user_id=owner_scope(user), checkpoint_id=checkpoint))
+        thread_state(await desk.state(thread_id, user_id=read_scope(user), checkpoint_id=checkpoint))
     )
 
 
@@ -93,7 +94,7 @@ async def thread_history(
     """The thread's kept states, newest first (threaddesk keeps the latest `keep_checkpoints`)."""
     states = await desk.state_history(
         thread_id,
-        user_id=owner_scope(user),
+        user_id=read_scope(user),
         limit=body.limit,
         before=body.before_id(),
         checkpoint_id=compat.checkpoint_id((body.checkpoint or {}).get("checkpoint_id"), optional=True),
@@ -151,7 +152,9 @@ async def run_wait(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> Response:
     """Run the agent on the thread and answer its final state values (one whole turn)."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
+    options = run_as(
+        compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs), body, user
+    )
     request = body.request(desk.graphs)
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
@@ -168,7 +171,9 @@ async def run_stream(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> EventStreamResponse:
     """Run the agent on the thread as SSE: `metadata`, then the events of each `stream_mode`."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
+    options = run_as(
+        compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs), body, user
+    )
     modes = body.modes()
     request = body.request(desk.graphs)
     if body.after_seconds:
@@ -182,7 +187,9 @@ async def create_run(
     thread_id: ThreadIdPath, body: compat.RunCreate, user: CurrentUser, desk: DeskDep, settings: SettingsDep
 ) -> Response:
     """A background run: answered at once (`pending`); join it, or read it, by its id."""
-    options = compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs)
+    options = run_as(
+        compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs), body, user
+    )
     request = body.request(desk.graphs)
     run = await desk.start_run(
         thread_id, request, body.record(request, thread_id), delay=body.after_seconds, **options
@@ -203,7 +210,7 @@ async def list_runs(
 ) -> Response:
     """The thread's runs (those made through these LangGraph routes), newest first."""
     runs = await desk.list_runs(
-        thread_id, user_id=owner_scope(user), limit=limit, offset=offset, status=status
+        thread_id, user_id=read_scope(user), limit=limit, offset=offset, status=status
     )
     return _json([compat.run_dict(run) for run in runs])
 
@@ -211,16 +218,16 @@ async def list_runs(
 @router.get("/{thread_id}/runs/{run_id}", responses=JSON_BODY)
 async def get_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep) -> Response:
     """One run: its status (a run whose server died reads `error`), request and metadata."""
-    return _json(compat.run_dict(await desk.get_run(thread_id, str(run_id), user_id=owner_scope(user))))
+    return _json(compat.run_dict(await desk.get_run(thread_id, str(run_id), user_id=read_scope(user))))
 
 
 @router.get("/{thread_id}/runs/{run_id}/join", responses=JSON_BODY)
 async def join_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep) -> Response:
     """Wait for the run to end; answer the thread's state values then (or the run's error)."""
-    run = await desk.join_run(thread_id, str(run_id), user_id=owner_scope(user))
+    run = await desk.join_run(thread_id, str(run_id), user_id=read_scope(user))
     if run.status is RunStatus.ERROR:
         return _json({"__error__": {"error": "RunError", "message": run.error or "the run failed"}})
-    return _json((await desk.state(thread_id, user_id=owner_scope(user))).values)
+    return _json((await desk.state(thread_id, user_id=read_scope(user))).values)
 
 
 @router.delete("/{thread_id}/runs/{run_id}", status_code=204)

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from threaddesk.errors import InvalidArgument
 from threaddesk.threads.models import MAX_PAGE_SIZE, ThreadStatus
-from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope
-from threaddesk.web.langgraph_state import as_json
+from threaddesk.web.deps import CurrentUser, DeskDep, ThreadIdPath, owner_scope, read_scope
+from threaddesk.web.handoff import queue_page
+from threaddesk.web.langgraph_state import as_json, thread_interrupts
 from threaddesk.web.presenters import present_thread
 from threaddesk.web.schemas import (
     DURATION_SCHEMA,
@@ -67,7 +68,10 @@ async def create_thread(body: ThreadCreate, user: CurrentUser, desk: DeskDep) ->
 async def list_threads(
     user: CurrentUser,
     desk: DeskDep,
-    status: Annotated[ThreadStatus | None, Query(description="idle, busy or error")] = None,
+    status: Annotated[
+        ThreadStatus | None,
+        Query(description="idle, busy, error or interrupted (for an agent or admin: the handoff queue)"),
+    ] = None,
     metadata: Annotated[str | None, Query(description="JSON object the metadata must contain")] = None,
     idle_for: Annotated[
         str | None,
@@ -76,9 +80,18 @@ async def list_threads(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> ThreadList:
-    """Your threads (an admin's: everyone's), most recently active first."""
+    """Your threads (an admin's: everyone's), most recently active first.
+
+    For an agent or admin, `status=interrupted` alone is the handoff queue instead: every
+    customer's interrupted threads, waiting longest first; with `metadata` or `idle_for` too, every
+    customer's interrupted threads that match, most recently active first.
+    """
+    queue = status is ThreadStatus.INTERRUPTED and user.is_agent
+    if queue and metadata is None and idle_for is None:
+        waiting, next_cursor = await queue_page(desk, limit=limit, cursor=cursor)
+        return ThreadList(threads=[present_thread(desk, t) for t in waiting], next_cursor=next_cursor)
     page = await desk.threads.list(
-        user_id=owner_scope(user),
+        user_id=None if queue else owner_scope(user),
         status=status,
         metadata=_metadata_filter(metadata),
         inactive_since=idle_for,
@@ -92,10 +105,12 @@ async def list_threads(
 
 @router.get("/{thread_id}", response_model=ThreadPublic)
 async def get_thread(thread_id: ThreadIdPath, user: CurrentUser, desk: DeskDep) -> ThreadPublic:
-    """The thread, with its LangGraph state `values` (the stored messages)."""
-    thread = await desk.threads.get(thread_id, user_id=owner_scope(user))
+    """The thread, with its LangGraph state `values` (the stored messages) and pending `interrupts`."""
+    thread = await desk.threads.get(thread_id, user_id=read_scope(user))
     state = await desk.state(thread.thread_id)
-    return present_thread(desk, thread, values=as_json(state.values))
+    return present_thread(
+        desk, thread, values=as_json(state.values), interrupts=as_json(thread_interrupts(state))
+    )
 
 
 @router.patch(

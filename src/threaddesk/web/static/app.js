@@ -17,6 +17,9 @@ const state = {
   loadingMore: false,
   opening: 0, // bumped by every open, so a slow answer for an earlier one is dropped
   sending: false,
+  me: null, // who signed in: {name, role}
+  answering: false, // the open thread is answered as a human agent (opened from the inbox)
+  inbox: [],
 };
 
 /** An API answer that is not 2xx: the status and the server's own message. */
@@ -66,8 +69,11 @@ function urlFor(threadId) {
   return threadId ? `#thread=${encodeURIComponent(threadId)}` : location.pathname + location.search;
 }
 
-/** Follow the URL: open the thread it names, or a new conversation. */
+/** Follow the URL: answer the thread it names from the inbox, open one, or a new conversation. */
 function route() {
+  const answering = inboxInUrl();
+  if (answering && isAgent()) return openInboxThread(answering);
+  state.answering = false;
   const threadId = threadInUrl();
   if (threadId) openThread(threadId);
   else showNewConversation();
@@ -103,7 +109,8 @@ function announce(message) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { token: null, threadId: null, threads: [], nextCursor: null });
+  Object.assign(state, { token: null, threadId: null, threads: [], nextCursor: null, me: null, answering: false });
+  $("inbox-section").hidden = true;
   setDrawer(false);
   $("app").hidden = true;
   $("signin").hidden = false;
@@ -115,7 +122,10 @@ function signOut(message) {
 async function signIn(token) {
   state.token = token;
   const me = await apiJson("GET", "/me");
+  state.me = me;
   $("whoami").textContent = me.name;
+  $("inbox-section").hidden = !isAgent();
+  if (isAgent()) await loadInbox();
   await loadThreads();
   sessionStorage.setItem(TOKEN_KEY, token);
   $("token").value = "";
@@ -205,7 +215,9 @@ function setHeader(thread) {
   const title = thread ? thread.title || "Untitled conversation" : "New conversation";
   $("chat-title").textContent = title;
   document.title = `${title} · threaddesk`;
-  $("thread-actions").hidden = !thread;
+  $("thread-actions").hidden = !thread || state.answering;
+  $("agent-actions").hidden = !thread || !state.answering;
+  $("send").textContent = state.answering ? "Reply" : "Send";
 }
 
 /** A hint where the pane would be empty: a welcome for a new user, else how a new conversation starts. */
@@ -215,15 +227,23 @@ function renderEmptyState() {
   $("new-hint").hidden = state.threads.length === 0;
 }
 
-function addMessage(role, text) {
+function addMessage(role, text, author = null) {
   const item = document.createElement("li");
-  item.className = role;
+  item.className = author ? `${role} human-agent` : role;
   const who = document.createElement("span");
   who.className = "visually-hidden";
-  who.textContent = role === "user" ? "You: " : "Assistant: ";
+  who.textContent = role === "user" ? (state.answering ? "Customer: " : "You: ") : "Assistant: ";
   const body = document.createElement("span");
   body.className = "text";
   body.textContent = text;
+  if (author) {
+    // A person of the support team wrote this (a handoff): said, and seen.
+    who.textContent = "";
+    const name = document.createElement("span");
+    name.className = "author";
+    name.textContent = `${author} · support team`;
+    item.append(name);
+  }
   item.append(who, body);
   $("messages").append(item);
   $("messages").scrollTop = $("messages").scrollHeight;
@@ -234,6 +254,7 @@ function addMessage(role, text) {
 function showNewConversation() {
   state.opening += 1;
   state.threadId = null;
+  state.answering = false;
   setHeader(null);
   $("messages").replaceChildren();
   renderThreads();
@@ -242,6 +263,7 @@ function showNewConversation() {
 async function openThread(threadId) {
   const ticket = ++state.opening;
   state.threadId = threadId;
+  state.answering = false;
   showError("chat-error", "");
   $("messages").replaceChildren();
   renderThreads();
@@ -255,10 +277,7 @@ async function openThread(threadId) {
     if (ticket !== state.opening) return;
     setHeader(thread);
     // The customer sees what was said: not the agent's tool calls (no words) nor their results.
-    for (const message of history.messages) {
-      if (message.role === "tool" || !message.content.trim()) continue;
-      addMessage(message.role, message.content);
-    }
+    showMessages(history.messages);
   } catch (error) {
     if (ticket !== state.opening) return;
     if (isGone(error)) threadGone(threadId);
@@ -310,6 +329,7 @@ async function streamReply(threadId, text, bubble) {
 
 async function send(event) {
   event.preventDefault();
+  if (state.answering) return answerThread("stay");
   const text = $("message").value;
   if (!text.trim() || state.sending) return;
   state.sending = true;
@@ -356,6 +376,110 @@ async function send(event) {
     $("messages").removeAttribute("aria-busy");
     state.sending = false;
     $("send").disabled = false;
+  }
+}
+
+// ---- the inbox: agents answer conversations handed to a person ---------------------------------------
+
+const isAgent = () => state.me?.role === "agent" || state.me?.role === "admin";
+
+function inboxInUrl() {
+  const match = /^#inbox=(.+)$/.exec(location.hash);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** What the customer sees of a conversation: no tool calls or their results, the team's replies named. */
+function showMessages(messages) {
+  for (const message of messages) {
+    if (message.role === "tool" || !message.content.trim()) continue;
+    addMessage(message.role, message.content, message.author);
+  }
+}
+
+/** Every customer's conversation waiting for a person, the one waiting longest first. */
+async function loadInbox() {
+  const page = await apiJson("GET", `/threads?${new URLSearchParams({ status: "interrupted", limit: "50" })}`);
+  state.inbox = page.threads;
+  $("inbox").replaceChildren(...state.inbox.map((thread) => {
+    const link = document.createElement("a");
+    link.href = `#inbox=${encodeURIComponent(thread.thread_id)}`;
+    link.className = "thread";
+    if (state.answering && thread.thread_id === state.threadId) link.setAttribute("aria-current", "page");
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = `${thread.title || "Untitled conversation"} (${thread.user_id})`;
+    const when = document.createElement("time");
+    when.dateTime = thread.last_active_at;
+    when.textContent = `waiting since ${ago(thread.last_active_at)}`;
+    link.append(title, when);
+    const item = document.createElement("li");
+    item.dataset.threadId = thread.thread_id;
+    item.append(link);
+    return item;
+  }));
+  $("inbox-empty").hidden = state.inbox.length > 0;
+  $("inbox-count").textContent = state.inbox.length ? `(${state.inbox.length})` : "";
+}
+
+/** Open a customer's conversation to answer it: their messages, the reply box, hand back and close. */
+async function openInboxThread(threadId) {
+  const ticket = ++state.opening;
+  state.threadId = threadId;
+  state.answering = true;
+  showError("chat-error", "");
+  $("messages").replaceChildren();
+  renderThreads();
+  try {
+    const [thread, history] = await Promise.all([
+      apiJson("GET", threadPath(threadId)),
+      apiJson("GET", `${threadPath(threadId)}/messages`),
+    ]);
+    if (ticket !== state.opening) return;
+    state.answeringThread = thread;
+    setHeader(thread);
+    showMessages(history.messages);
+    await loadInbox();
+  } catch (error) {
+    if (ticket !== state.opening) return;
+    if (error.status !== 401) showError("chat-error", `Could not open the conversation: ${error.message}`);
+  }
+}
+
+/** The pending interrupt this reply answers, so a reply to one already answered is refused (409). */
+function pendingInterrupt() {
+  const pending = Object.values(state.answeringThread?.interrupts || {}).flat();
+  return pending.length ? pending[0].id : null;
+}
+
+/** Reply (if text was written), then `stay` with the team, hand back to the `bot`, or `close`. */
+async function answerThread(then) {
+  const text = $("message").value.trim();
+  if (state.sending || (then === "stay" && !text)) return;
+  const threadId = state.threadId;
+  state.sending = true;
+  for (const id of ["send", "hand-back", "close-conversation"]) $(id).disabled = true;
+  showError("chat-error", "");
+  try {
+    const body = { then, interrupt_id: pendingInterrupt() };
+    if (text) body.content = text;
+    const done = await apiJson("POST", `${threadPath(threadId)}/reply`, body);
+    $("message").value = "";
+    $("messages").replaceChildren();
+    showMessages((await apiJson("GET", `${threadPath(threadId)}/messages`)).messages);
+    state.answeringThread = done.thread;
+    announce(then === "stay" ? "Reply sent" : then === "bot" ? "Handed back to the assistant" : "Conversation closed");
+  } catch (error) {
+    if (error.status === 409) showError("chat-error", "Someone else answered this conversation first.");
+    else if (error.status !== 401) showError("chat-error", error.message);
+  } finally {
+    state.sending = false;
+    for (const id of ["send", "hand-back", "close-conversation"]) $(id).disabled = false;
+    await loadInbox().catch(() => {});
   }
 }
 
@@ -468,6 +592,12 @@ $("message").addEventListener("keydown", (event) => {
     $("composer").requestSubmit();
   }
 });
+$("hand-back").addEventListener("click", () => answerThread("bot"));
+$("close-conversation").addEventListener("click", () => answerThread("close"));
+$("inbox").addEventListener("click", (event) => {
+  if (event.target.closest("a.thread")) closeDrawerOnPhone();
+});
+window.setInterval(() => { if (isAgent() && state.token && !$("app").hidden) loadInbox().catch(() => {}); }, 10_000);
 $("rename").addEventListener("click", startRename);
 $("rename-form").addEventListener("submit", rename);
 $("delete").addEventListener("click", startDelete);
