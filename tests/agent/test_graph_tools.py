@@ -33,13 +33,15 @@ def _config(thread_id: str) -> dict[str, Any]:
     return {"configurable": {"thread_id": thread_id}}
 
 
-def test_without_tools_the_graph_is_the_one_node_it_always_was() -> None:
+def test_the_tools_add_one_node_to_the_agent_and_its_handoff() -> None:
     agent = build_agent(OfflineChatModel(), None)
-    assert set(agent.get_graph().nodes) == {"__start__", "agent", "__end__"}
+    handoff = {"__start__", "agent", "handoff", "human", "__end__"}
+    assert set(agent.get_graph().nodes) == handoff
     with_tools = build_agent(OfflineChatModel(), None, tools=_tools())
-    assert set(with_tools.get_graph().nodes) == {"__start__", "agent", "tools", "__end__"}
+    assert set(with_tools.get_graph().nodes) == handoff | {"tools"}
     edges = {(e.source, e.target) for e in with_tools.get_graph().edges}
     assert {("__start__", "agent"), ("agent", "tools"), ("tools", "agent"), ("agent", "__end__")} <= edges
+    assert {("agent", "handoff"), ("handoff", "human")} <= edges
 
 
 def test_route_after_agent_goes_to_the_tools_only_for_a_call() -> None:
@@ -174,8 +176,8 @@ async def test_a_real_provider_gets_the_same_tools_through_bind_tools(tmp_path) 
     async with open_desk(database_url=str(tmp_path / "d.sqlite"), model=ScriptedProvider()) as desk:
         await desk.seed_demo_orders()
         [schemas] = ScriptedProvider.bound
-        assert [s["function"]["name"] for s in schemas] == ["lookup_order", "open_ticket"]
-        for schema in schemas:  # whose order it is never comes from the model
+        assert [s["function"]["name"] for s in schemas] == ["lookup_order", "open_ticket", "handoff_to_human"]
+        for schema in schemas[:2]:  # whose order it is never comes from the model
             properties = schema["function"]["parameters"]["properties"]
             assert "order_id" in properties and not {"customer", "config", "tool_call_id", "user"} & set(
                 properties

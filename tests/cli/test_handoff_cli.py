@@ -54,7 +54,8 @@ def test_the_queue_history_and_a_reply_then_hand_back(run, open_db) -> None:
     assert replied.exit_code == 0 and "Replied: first is idle." in replied.stdout, replied.output
     history = run("threads", "history", "first").stdout
     assert "sam (human agent): Hello Alice, Sam here." in history
-    assert "handoff" not in history  # the tool call and its result are not shown
+    # The handoff shows as the agent's tool call and its result (dimmed on a terminal), as any tool's.
+    assert "agent: → handoff_to_human(reason='the customer asked for a person')" in history
     as_json = json.loads(run("threads", "history", "first", "--json").stdout)
     assert as_json[-1]["author"] == "sam" and "author" not in as_json[0]
 

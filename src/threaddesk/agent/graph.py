@@ -159,11 +159,10 @@ def build_agent(
     # `handoff_to_human` is bound beside the support tools (a real LLM calls it; the offline model
     # calls it by itself), but never given to the `ToolNode`: its call goes to the `handoff` node.
     with_tools = _bind(model, [*tools, handoff_to_human])
-    handoff_only = _bind(model, [handoff_to_human])
 
     def chosen(messages: Sequence[BaseMessage]) -> Runnable:
-        """The model with its tools, unless this turn has used up its tool rounds."""
-        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else handoff_only
+        """The model with its tools, unless this turn has used up its tool rounds: then it must answer."""
+        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else model
 
     def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
         messages = state["messages"]
