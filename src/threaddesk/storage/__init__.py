@@ -18,6 +18,8 @@ from langgraph.store.base import BaseStore
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
+from threaddesk.runs.cancel import CancelStore
+from threaddesk.runs.events import EventLog
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
@@ -41,6 +43,9 @@ class Storage:
     # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
     store: BaseStore | None = None
     runs: RunStore | None = None
+    # Cancel requests on the runs and the kept events of resumable runs (threaddesk.runs.cancel / .events).
+    cancels: CancelStore | None = None
+    run_events: EventLog | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
@@ -119,6 +124,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
+    from threaddesk.storage.sqlite.run_control import SqliteCancelStore, SqliteEventLog
     from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.store import ThreadedSqliteStore
@@ -145,6 +151,8 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
+        cancels=SqliteCancelStore(database),
+        run_events=SqliteEventLog(database),
         store=store,
     )
 
@@ -155,6 +163,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
+        from threaddesk.storage.postgres.run_control import PostgresCancelStore, PostgresEventLog
         from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.store import PooledPostgresStore
@@ -179,5 +188,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
+        cancels=PostgresCancelStore(database),
+        run_events=PostgresEventLog(database),
         store=store,
     )

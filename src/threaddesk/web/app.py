@@ -18,6 +18,7 @@ from threaddesk.config import Settings
 from threaddesk.service import SupportDesk, open_desk
 from threaddesk.web.errors import install_error_handlers
 from threaddesk.web.headers import SecurityHeaders
+from threaddesk.web.langgraph_events import StreamEncoder
 from threaddesk.web.limits import BodySizeLimit
 from threaddesk.web.metrics import observe
 from threaddesk.web.metrics import router as metrics_router
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
             return
         async with open_desk(settings) as opened:
             observe(opened)
+            opened.events.encoder = StreamEncoder
             app.state.desk = opened
             yield
 
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, desk: SupportDesk | None = None
     app.state.desk = desk
     if desk is not None:
         observe(desk)
+        desk.events.encoder = StreamEncoder  # runs' streams as LangGraph's joiners read them
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)

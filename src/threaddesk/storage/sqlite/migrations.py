@@ -119,6 +119,30 @@ def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
 
 
+def _m006_run_cancel_and_events(conn: sqlite3.Connection) -> None:
+    """A run's cancel request (read by whichever process runs it) and its kept stream events.
+
+    `cancel_action` is set (`interrupt` or `rollback`) on a running run by whoever cancels it;
+    the process executing the run polls it (see `threaddesk.runs.cancel`). The events of a run
+    made with `stream_resumable` are kept in order (`seq`) so a client can join or resume its
+    stream, from any process (see `threaddesk.runs.events`).
+    """
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN cancel_action TEXT")
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_run_events (
+            run_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            thread_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID
+        """
+    )
+    conn.execute("CREATE INDEX threaddesk_run_events_by_thread ON threaddesk_run_events (thread_id)")
+
+
 # threaddesk's own tables, beside LangGraph's `checkpoints` and `writes`.
 # Append only: each migration runs once per database, in this order.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
@@ -127,6 +151,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("003_messages", _m003_messages),
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
+    ("006_run_cancel_and_events", _m006_run_cancel_and_events),
 ]
 
 
