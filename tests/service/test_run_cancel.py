@@ -47,7 +47,7 @@ async def _running(desk: SupportDesk, model: HeldModel, thread_id: str, text: st
 async def _first_turn(desk: SupportDesk, model: HeldModel) -> None:
     model.hold = False
     await _answered(desk, "t1", "Hi, I'm Ann.")
-    model.hold = True
+    model.hold_next()
 
 
 async def test_interrupt_keeps_the_input_and_waits_at_the_unfinished_step(

@@ -82,3 +82,8 @@ class HeldModel(OfflineChatModel):
     def release(self) -> None:
         self.hold = False
         self._gate.set()
+
+    def hold_next(self) -> None:
+        """Hold the calls from now on (again)."""
+        self.hold = True
+        self._gate.clear()
