@@ -875,6 +875,10 @@ class SupportDesk:
             return None
         return await run_cancel.wait_ended(self.control, thread_id, run_id)
 
+    async def run_ended(self, thread_id: str, run_id: str) -> Run | None:
+        """Wait until the run has ended, here or in another process: its row (None if rolled back)."""
+        return await run_cancel.wait_ended(self.control, thread_id, run_id)
+
     async def cancel_runs(
         self,
         action: CancelAction | str = "interrupt",

@@ -279,23 +279,36 @@ async def cancel_run(
         str, Query(description="`interrupt` (keep its progress) or `rollback` (undo it, delete the run)")
     ] = "interrupt",
 ) -> Response:
-    """Cancel a pending or running run, wherever it executes (404 if it has ended)."""
+    """Cancel a pending or running run, wherever it executes (404 if it has ended).
+
+    With `wait`, the answer comes once the run has stopped: as on LangGraph's server, the last
+    `values` the run streamed after the cancel was asked (`{}` when none, the usual case).
+    """
     scope = owner_scope(user)
-    await desk.cancel_run(thread_id, str(run_id), action, user_id=scope, wait=wait)
     if not wait:
+        await desk.cancel_run(thread_id, str(run_id), action, user_id=scope)
         return Response(status_code=202)
-    values = (await desk.state(thread_id, user_id=scope)).values
+    _, events = await desk.join_stream(thread_id, str(run_id), user_id=scope)  # its events from now on
+    latest = b"{}"
+    async with aclosing(events):  # type: ignore[type-var]
+        await desk.cancel_run(thread_id, str(run_id), action, user_id=scope)
+        async for event in events:
+            if event.event == "values":
+                latest = event.data
+    await desk.run_ended(thread_id, str(run_id))
     headers = {
         "Location": f"/threads/{thread_id}/runs/{run_id}/join",
         **_location(thread_id, str(run_id)),
     }
-    return _json(values or {}, headers)
+    return Response(latest, media_type="application/json", headers=headers)
 
 
 def _join_modes(stream_mode: list[str] | None) -> list[str]:
     """`stream_mode` as the SDK sends it (repeated, or one JSON array), checked."""
     modes: list[str] = []
     for value in stream_mode or []:
+        if not value:
+            continue  # the SDK sends `stream_mode=` when it has none
         if value.startswith("["):
             try:
                 parsed = orjson.loads(value)
