@@ -89,6 +89,8 @@ SEMANTIC_422 = {
     "GET /threads/{thread_id}/runs": re.compile(r"^status"),
     "POST /threads/{thread_id}/runs/wait": RUN_422,
     "POST /threads/{thread_id}/runs/stream": RUN_422,
+    "POST /runs/cancel": re.compile(r"^give a status|^a status cancels|^invalid thread id|^run_ids"),
+    "GET /threads/{thread_id}/runs/{run_id}/stream": re.compile(r"^Last-Event-ID|^stream_mode"),
 }
 ACCEPTED = {200, 204, 401, 403, 404, 409}
 

@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Header, Query, Response
@@ -23,7 +23,7 @@ from starlette.responses import StreamingResponse
 from threaddesk.errors import InvalidArgument, RunNotFound, ThreadNotFound
 from threaddesk.ids import new_thread_id
 from threaddesk.runs import Run, RunChunk, RunRequest, RunResult, RunStatus
-from threaddesk.runs.cancel import RunCancelled
+from threaddesk.runs.cancel import CancelAction, RunCancelled
 from threaddesk.runs.events import after_seq, stream_id
 from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
@@ -276,7 +276,8 @@ async def cancel_run(
     desk: DeskDep,
     wait: Annotated[bool, Query(description="Answer once the run has stopped")] = False,
     action: Annotated[
-        str, Query(description="`interrupt` (keep its progress) or `rollback` (undo it, delete the run)")
+        CancelAction,
+        Query(description="`interrupt` (keep its progress) or `rollback` (undo it, delete the run)"),
     ] = "interrupt",
 ) -> Response:
     """Cancel a pending or running run, wherever it executes (404 if it has ended).
@@ -392,7 +393,7 @@ class RunsCancel(BaseModel):
 
     thread_id: str | None = None
     run_ids: list[uuid.UUID] | None = None
-    status: str | None = None
+    status: Literal["pending", "running", "all"] | None = None
 
 
 @stateless.post("/cancel", status_code=204)
@@ -400,7 +401,7 @@ async def cancel_runs(
     body: RunsCancel,
     user: CurrentUser,
     desk: DeskDep,
-    action: Annotated[str, Query(description="`interrupt` or `rollback`")] = "interrupt",
+    action: Annotated[CancelAction, Query(description="`interrupt` or `rollback`")] = "interrupt",
 ) -> Response:
     """Cancel several runs: `run_ids` of `thread_id`, or every `pending`/`running`/`all` run the caller
     may see (404 if none could be)."""
@@ -410,7 +411,7 @@ async def cancel_runs(
         action,
         thread_id=body.thread_id,
         run_ids=None if body.run_ids is None else [str(r) for r in body.run_ids],
-        status=None if body.status is None else body.status.lower(),
+        status=body.status,
         user_id=owner_scope(user),
     )
     return Response(status_code=204)
