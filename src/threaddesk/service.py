@@ -288,7 +288,8 @@ class SupportDesk:
                     yield thread
                 except BaseException as exc:
                     abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit | RunCancelled)
-                    await self._end_failed_run(thread_id, request, abandoned)
+                    if not (isinstance(exc, RunCancelled) and not exc.started):  # else nothing to undo
+                        await self._end_failed_run(thread_id, request, abandoned)
                     if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
                         raise _turn_error(thread_id, exc) from exc
                     raise
@@ -350,7 +351,7 @@ class SupportDesk:
         runs, now = self.runs, self.threads.clock()
         if record.stored:
             if not await runs.start(run_id, now + LEASE, now):  # cancelled while it waited
-                raise RunCancelled(run_id, "interrupt")
+                raise RunCancelled(run_id, "interrupt", started=False)
         else:
             await runs.insert(
                 Run(

@@ -267,3 +267,23 @@ async def test_a_thousand_runs_created_at_once_complete_in_creation_order(databa
         assert history == acknowledged
         assert (await desk.threads.get("t1")).message_count == 2000
         print(f"1,000 queued runs on one thread: {time.monotonic() - started:.1f}s")
+
+
+async def test_a_cancelled_delayed_run_leaves_an_interrupted_thread_as_it_was(
+    held: SupportDesk, model: HeldModel
+) -> None:
+    """A run cancelled while it waited `after_seconds` later finds its row no longer pending and
+    touches nothing: the thread paused at a node stays `interrupted`."""
+    model.release()
+    await held.threads.create("u", "t1")
+    async for _ in held.run("t1", RunRequest.say("Hi, I'm Dana.", interrupt_before=["agent"])):
+        pass
+    before = await held.threads.get("t1")
+    assert before.status is ThreadStatus.INTERRUPTED
+    run = await held.start_run("t1", RunRequest.say("later"), RECORD, delay=0.3)
+    await held.cancel_run("t1", run.run_id, "interrupt")
+    await asyncio.sleep(0.8)
+    after = await held.threads.get("t1")
+    assert (after.status, after.message_count) == (ThreadStatus.INTERRUPTED, 1)
+    assert (await held.get_run("t1", run.run_id)).status is RunStatus.INTERRUPTED
+    assert model.calls == 0

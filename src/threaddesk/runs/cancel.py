@@ -55,9 +55,10 @@ class RunCancelled(ThreadDeskError):
 
     code = "run_cancelled"
 
-    def __init__(self, run_id: str, action: str) -> None:
+    def __init__(self, run_id: str, action: str, *, started: bool = True) -> None:
         self.run_id = run_id
         self.action = action
+        self.started = started  # False: cancelled while pending, it never touched the thread
         super().__init__(f"run {run_id!r} was cancelled ({action})")
 
 
