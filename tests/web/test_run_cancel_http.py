@@ -234,3 +234,29 @@ async def test_bulk_cancel(client, alice, bob, model: HeldModel) -> None:
         "status"
     ] == "interrupted"
     assert (await client.post("/runs/cancel", json=body, headers=headers)).status_code == 404
+
+
+async def test_a_joiner_leaving_with_cancel_on_disconnect_cancels_the_run(live_server) -> None:
+    """`join_stream(cancel_on_disconnect=True)`: the client goes, the run is cancelled (`interrupt`);
+    without it, the run goes on."""
+    async with httpx.AsyncClient(base_url=live_server.url, headers=live_server.alice.headers) as client:
+        thread_id = (await client.post("/threads", json={})).json()["thread_id"]
+        for cancel in (True, False):
+            run = (
+                await client.post(f"/threads/{thread_id}/runs", json={**said("Hi"), "after_seconds": 2})
+            ).json()
+            url = f"/threads/{thread_id}/runs/{run['run_id']}"
+            params = {"cancel_on_disconnect": str(cancel).lower()}
+            with pytest.raises(httpx.ReadTimeout):
+                async with client.stream("GET", f"{url}/stream", params=params, timeout=0.3) as response:
+                    async for _ in response.aiter_bytes():
+                        pass
+            for _ in range(100):
+                status = (await client.get(url)).json()["status"]
+                if status != "pending":
+                    break
+                await asyncio.sleep(0.05)
+            assert (status == "interrupted") is cancel
+            if not cancel:
+                assert (await client.get(f"{url}/join")).status_code == 200
+                assert (await client.get(url)).json()["status"] == "success"
