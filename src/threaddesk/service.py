@@ -369,8 +369,8 @@ class SupportDesk:
             )
         heartbeat = asyncio.create_task(self._renew_lease(run_id))
         self.control.watch(run_id)
-        await self.events.begin(thread_id, run_id, record.kwargs)
         try:
+            await self.events.begin(thread_id, run_id, record.kwargs)
             yield
         except BaseException as exc:
             heartbeat.cancel()
