@@ -287,3 +287,17 @@ async def test_a_cancelled_delayed_run_leaves_an_interrupted_thread_as_it_was(
     assert (after.status, after.message_count) == (ThreadStatus.INTERRUPTED, 1)
     assert (await held.get_run("t1", run.run_id)).status is RunStatus.INTERRUPTED
     assert model.calls == 0
+
+
+async def test_kept_events_are_bounded(held: SupportDesk, model: HeldModel, monkeypatch) -> None:
+    """Past `MAX_KEPT_EVENTS` a run's events are streamed live but no longer kept."""
+    monkeypatch.setattr("threaddesk.runs.events.MAX_KEPT_EVENTS", 2)
+    held.events.encoder = _Encoder
+    model.release()
+    await held.threads.create("u", "t1")
+    record = RunRecord(RECORD.assistant_id, {"stream_mode": ["values"], "resumable": True})
+    request = RunRequest.say("Hi, I'm Ann.")
+    async for _ in held.run("t1", request, record=record):
+        pass
+    kept = await held.events.log.after(request.run_id, 0)
+    assert [e.seq for e in kept] == [1, 2]
