@@ -61,6 +61,9 @@ from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
+from threaddesk.runs import cancel as run_cancel
+from threaddesk.runs.cancel import CancelAction, CancelStore, RunCancelled, RunControl
+from threaddesk.runs.events import EventLog, RunEvent, RunEventHub, follow, mode_matches
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
@@ -233,6 +236,8 @@ class SupportDesk:
         archive_after: int = 0,
         index: MessageIndex | None = None,
         runs: RunStore | None = None,
+        cancels: CancelStore | None = None,
+        run_events: EventLog | None = None,
         items: ItemStore | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
@@ -262,6 +267,8 @@ class SupportDesk:
         self.archive_after = archive_after
         self.index = index
         self.runs = runs
+        self.control = RunControl(runs, cancels, threads.clock)  # cancel requests reach runs here
+        self.events = RunEventHub(run_events)  # runs' streams for join_stream (encoder set by the web layer)
         self.items = items  # each user's long-term memory (LangGraph's store), for the /store API
         self.observer = observer or DeskObserver()
         self.tracer = tracer
@@ -348,8 +355,9 @@ class SupportDesk:
                 try:
                     yield thread
                 except BaseException as exc:
-                    abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-                    await self._end_failed_run(thread_id, request, abandoned, served.graph)
+                    abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit | RunCancelled)
+                    if not (isinstance(exc, RunCancelled) and not exc.started):  # else nothing to undo
+                        await self._end_failed_run(thread_id, request, abandoned, served.graph)
                     if isinstance(exc, Exception) and not isinstance(exc, ThreadDeskError):
                         raise _turn_error(thread_id, exc) from exc
                     raise
@@ -370,7 +378,11 @@ class SupportDesk:
         """
         status = ThreadStatus.IDLE if abandoned else ThreadStatus.ERROR
         try:
+            if abandoned and self.control.action(request.run_id) == "interrupt":
+                await self._keep_interrupted_run(thread_id, request, graph)
+                return
             if abandoned and request.run_id in self._finished:
+                self.control.keep(request.run_id)
                 values = (await graph.aget_state(_config(thread_id))).values
                 said = self._said(request, values.get("messages", []))
                 await self.threads.record_turn(
@@ -381,6 +393,20 @@ class SupportDesk:
             await self.threads.record_turn(thread_id, message_count=count, status=status)
         except Exception:  # never mask the turn's own error with the cleanup's
             log.exception("could not roll back the failed turn on thread %r", thread_id)
+
+    async def _keep_interrupted_run(self, thread_id: str, request: RunRequest, graph: Pregel) -> None:
+        """A run cancelled with `interrupt` keeps what the graph had checkpointed, as LangGraph's
+        server does: its input and every step it finished (never half a step: with the default
+        durability `exit`, LangGraph writes the state reached on the way out). The thread waits at
+        the step it stopped before (`interrupted`) if any is left."""
+        self.control.keep(request.run_id)
+        state = await graph.aget_state(_config(thread_id))
+        await self.threads.record_turn(
+            thread_id,
+            message_count=_message_count(state.values),
+            status=ThreadStatus.INTERRUPTED if state.next else ThreadStatus.IDLE,
+            said=self._said(request, state.values.get("messages", [])),
+        )
 
     @asynccontextmanager
     async def _recorded(self, thread_id: str, run_id: str, record: RunRecord | None) -> AsyncIterator[None]:
@@ -394,7 +420,8 @@ class SupportDesk:
             return
         runs, now = self.runs, self.threads.clock()
         if record.stored:
-            await runs.start(run_id, now + LEASE, now)
+            if not await runs.start(run_id, now + LEASE, now):  # cancelled while it waited
+                raise RunCancelled(run_id, "interrupt", started=False)
         else:
             await runs.insert(
                 Run(
@@ -411,10 +438,16 @@ class SupportDesk:
                 )
             )
         heartbeat = asyncio.create_task(self._renew_lease(run_id))
+        self.control.watch(run_id)
         try:
+            await self.events.begin(thread_id, run_id, record.kwargs)
             yield
         except BaseException as exc:
             heartbeat.cancel()
+            cancelled = self.control.action(run_id) is not None
+            await self.events.end(run_id, exc if isinstance(exc, Exception) else None)
+            if cancelled:  # settled once the turn has cleaned up (`RunControl.scope`)
+                raise
             status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
             error = f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception) else "cancelled; rolled back"
             try:
@@ -423,6 +456,7 @@ class SupportDesk:
                 log.exception("could not record how run %r ended", run_id)
             raise
         heartbeat.cancel()
+        await self.events.end(run_id)
         await runs.finish(run_id, RunStatus.SUCCESS, self.threads.clock())
 
     async def _renew_lease(self, run_id: str) -> None:
@@ -586,6 +620,7 @@ class SupportDesk:
         default = "async" if wanted & {"checkpoints", "debug"} else self.run_durability
         durability = request.durability or default
         async with (
+            self.control.scope(thread_id, request.run_id),  # a cancel request stops it (runs.cancel)
             self._turn(thread_id, request, served, user_id, create, wait, title, owner, responder) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
@@ -610,6 +645,7 @@ class SupportDesk:
                         values = chunk.data
                         if "values" not in wanted:
                             continue
+                    await self.events.publish(request.run_id, chunk)
                     yield chunk
             self._finished.add(request.run_id)  # the reply is stored: the run is committed
             interrupted = values is not None and "__interrupt__" in values  # a node's `interrupt()`
@@ -943,6 +979,144 @@ class SupportDesk:
             raise InvalidArgument("this desk keeps no orders (its storage has no order book)")
         return await self.orders.put_orders(DEMO_ORDERS)
 
+    async def cancel_run(
+        self,
+        thread_id: str,
+        run_id: str,
+        action: CancelAction | str = "interrupt",
+        *,
+        user_id: str | None = None,
+        wait: bool = False,
+    ) -> Run | None:
+        """LangGraph's `runs.cancel`: stop a pending or running run, wherever it executes.
+
+        `interrupt` keeps what it had checkpointed (the run reads `interrupted`);
+        `rollback` undoes its writes and deletes the run. `RunNotFound` if it is
+        missing, not theirs, or already finished. With `wait`, returns once it has
+        ended: its row (None once rolled back); without, at once (None).
+        """
+        checked = run_cancel.check_action(action)
+        run = await self.get_run(thread_id, run_id, user_id=user_id)
+        if not await run_cancel.cancel_run(self.control, thread_id, run, checked):
+            raise RunNotFound(run_id)
+        if not wait:
+            return None
+        return await run_cancel.wait_ended(self.control, thread_id, run_id)
+
+    async def run_ended(self, thread_id: str, run_id: str) -> Run | None:
+        """Wait until the run has ended, here or in another process: its row (None if rolled back)."""
+        return await run_cancel.wait_ended(self.control, thread_id, run_id)
+
+    async def cancel_runs(
+        self,
+        action: CancelAction | str = "interrupt",
+        *,
+        thread_id: str | None = None,
+        run_ids: list[str] | None = None,
+        status: str | None = None,
+        user_id: str | None = None,
+    ) -> list[Run]:
+        """LangGraph's `runs.cancel_many`: `run_ids` of `thread_id`, or every run of `status`
+        (`pending`, `running`, `all`) on the threads `user_id` may see. The runs cancelled
+        (`RunNotFound` if none could be)."""
+        checked = run_cancel.check_action(action)
+        statuses = {
+            None: (RunStatus.PENDING, RunStatus.RUNNING),
+            "all": (RunStatus.PENDING, RunStatus.RUNNING),
+            "pending": (RunStatus.PENDING,),
+            "running": (RunStatus.RUNNING,),
+        }
+        if status not in statuses:
+            raise InvalidArgument(f"status must be 'pending', 'running' or 'all', got {status!r}")
+        if status is None and (thread_id is None or run_ids is None):
+            raise InvalidArgument("give a status, or both thread_id and run_ids")
+        if status is not None and (thread_id is not None or run_ids is not None):
+            raise InvalidArgument(
+                "a status cancels runs on every thread: give no thread_id or run_ids with it"
+            )
+        if thread_id is not None:
+            await self.threads.get(thread_id, user_id=user_id)
+        if self.control.cancels is None:
+            raise InvalidArgument("this desk cannot cancel runs (its storage keeps no cancel requests)")
+        found = await self.control.cancels.unfinished(
+            thread_id=thread_id, run_ids=run_ids, statuses=statuses[status], user_id=user_id
+        )
+        now = self.threads.clock()
+        cancelled = [
+            run
+            for run in found
+            if await run_cancel.cancel_run(self.control, run.thread_id, run.as_of(now), checked)
+        ]
+        if not cancelled:
+            raise RunNotFound(", ".join(run_ids or []) or "(none pending or running)")
+        return cancelled
+
+    async def cancel_thread_runs(
+        self, thread_id: str, action: CancelAction | str, *, user_id: str | None = None
+    ) -> list[Run]:
+        """Cancel every pending and running run of the thread (multitask `interrupt` / `rollback`:
+        the new run, queued behind them, starts once they have been cancelled). Nothing if the
+        thread is missing or not theirs (the new run answers that)."""
+        checked = run_cancel.check_action(action)
+        if self.control.cancels is None:
+            return []
+        try:
+            await self.threads.get(thread_id, user_id=user_id)
+        except ThreadNotFound:
+            return []
+        found = await self.control.cancels.unfinished(thread_id=thread_id)
+        now = self.threads.clock()
+        return [
+            r for r in found if await run_cancel.cancel_run(self.control, thread_id, r.as_of(now), checked)
+        ]
+
+    async def join_stream(
+        self,
+        thread_id: str,
+        run_id: str,
+        *,
+        user_id: str | None = None,
+        after: int | None = None,
+        modes: list[str] | None = None,
+    ) -> tuple[Run, AsyncIterator[RunEvent]]:
+        """LangGraph's `runs.join_stream`: the run and its events from now on (kept ones numbered
+        above `after` first, for a resumable run), until it ends, filtered to `modes`.
+        `RunNotFound` if the run is missing or not theirs."""
+        await self.threads.get(thread_id, user_id=user_id)
+        queue = self.events.subscribe(run_id)  # before the row is read: nothing published is missed
+        try:
+            run = await self.get_run(thread_id, run_id, user_id=user_id)
+        except BaseException:
+            self.events.unsubscribe(run_id, queue)
+            raise
+        runs = self._run_store()
+        clock = self.threads.clock
+
+        async def ended() -> bool:
+            row = await runs.get(thread_id, run_id)
+            return row is None or row.as_of(clock()).status.finished
+
+        async def events() -> AsyncGenerator[RunEvent, None]:
+            try:
+                if run.status.finished and not (after is not None and run.kwargs.get("resumable")):
+                    return
+                stream = follow(
+                    self.events,
+                    run_id,
+                    after=after,
+                    resumable=bool(run.kwargs.get("resumable")),
+                    ended=ended,
+                    queue=queue,
+                )
+                async with aclosing(stream):
+                    async for event in stream:
+                        if mode_matches(event.event, modes):
+                            yield event
+            finally:
+                self.events.unsubscribe(run_id, queue)
+
+        return run, events()
+
     async def ready(self) -> None:
         """A readiness probe: one cheap query; `StorageUnavailable` if the database does not answer."""
         await self.threads.registry.ping()
@@ -1224,6 +1398,8 @@ async def open_desk(
             archive_after=archive_after if storage.archive is not None else 0,
             index=storage.search,
             runs=storage.runs,
+            cancels=storage.cancels,
+            run_events=storage.run_events,
             items=ItemStore(storage.store) if storage.store is not None else None,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",

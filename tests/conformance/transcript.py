@@ -17,7 +17,7 @@ from typing import Any
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?$")
-STREAM_ID = re.compile(r"^id: \S+$", re.MULTILINE)
+STREAM_ID = re.compile(r"^id: [^\r\n]+", re.MULTILINE)
 # Keys naming the server or its request plumbing, not the run.
 SERVER_KEYS = frozenset(
     {

@@ -44,3 +44,46 @@ class GatedModel(OfflineChatModel):
 
     def release(self) -> None:
         self._gate.set()
+
+
+class HeldModel(OfflineChatModel):
+    """The offline model, holding every call until `release()` (while `hold` is set): a run that
+    stays `running` as long as a test needs it to. `calls` counts the calls that began."""
+
+    hold: bool = True
+    _gate: asyncio.Event = PrivateAttr(default_factory=asyncio.Event)
+    _started: asyncio.Event = PrivateAttr(default_factory=asyncio.Event)
+    _calls: list[int] = PrivateAttr(default_factory=list)
+
+    async def _held(self) -> None:
+        self._calls.append(1)
+        if self.hold:
+            self._started.set()
+            await self._gate.wait()
+
+    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        await self._held()
+        return self._generate(messages, stop, **kwargs)
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        await self._held()
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            yield chunk
+
+    @property
+    def calls(self) -> int:
+        return len(self._calls)
+
+    async def started(self) -> None:
+        """Wait until a held call has begun, then reset."""
+        await self._started.wait()
+        self._started.clear()
+
+    def release(self) -> None:
+        self.hold = False
+        self._gate.set()
+
+    def hold_next(self) -> None:
+        """Hold the calls from now on (again)."""
+        self.hold = True
+        self._gate.clear()

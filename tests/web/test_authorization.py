@@ -37,6 +37,8 @@ THREAD_ROUTES = [
     ("GET", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
     ("GET", f"/threads/{{t}}/runs/{NO_RUN}/join", None, 404),
     ("DELETE", f"/threads/{{t}}/runs/{NO_RUN}", None, 404),
+    ("POST", f"/threads/{{t}}/runs/{NO_RUN}/cancel", None, 404),
+    ("GET", f"/threads/{{t}}/runs/{NO_RUN}/stream", None, 200),  # LangGraph's `error` event
     ("POST", "/threads/{t}/runs/wait", RUN, 200),
     ("POST", "/threads/{t}/runs/stream", RUN, 200),
     ("POST", "/threads/{t}/copy", None, 200),
@@ -57,6 +59,7 @@ OTHER_ROUTES = [
     ("POST", "/runs", RUN, 200),
     ("POST", "/runs/batch", [RUN], 200),
     ("POST", "/runs/stream", RUN, 200),
+    ("POST", "/runs/cancel", {"status": "pending"}, 404),  # nothing pending to cancel
     ("GET", f"/assistants/{ASSISTANT_ID}", None, 200),
     ("POST", "/assistants/count", {}, 200),
     ("POST", f"/assistants/{ASSISTANT_ID}/versions", {}, 200),

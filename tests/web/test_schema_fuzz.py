@@ -91,6 +91,8 @@ SEMANTIC_422 = {
     "POST /threads/{thread_id}/runs/stream": RUN_422,
     # A handoff's answer: some text, or else a hand back or close (a rule across two fields).
     "POST /threads/{thread_id}/reply": re.compile(r"^without a reply|^message text"),
+    "POST /runs/cancel": re.compile(r"^give a status|^a status cancels|^invalid thread id|^run_ids"),
+    "GET /threads/{thread_id}/runs/{run_id}/stream": re.compile(r"^Last-Event-ID|^stream_mode"),
 }
 ACCEPTED = {200, 204, 401, 403, 404, 409}
 

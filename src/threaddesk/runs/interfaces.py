@@ -18,8 +18,8 @@ class RunStore(ABC):
         """Add `run` (its id is new)."""
 
     @abstractmethod
-    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
-        """A pending run begins: it is `running` now."""
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> bool:
+        """A pending run begins: it is `running` now. False if it is no longer pending (cancelled)."""
 
     @abstractmethod
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
@@ -41,7 +41,7 @@ class RunStore(ABC):
 
     @abstractmethod
     async def delete(self, thread_id: str, run_id: str) -> bool:
-        """Remove one run; False if there was none."""
+        """Remove one run (and its kept stream events); False if there was none."""
 
     @abstractmethod
     async def delete_threads(self, thread_ids: Sequence[str]) -> None:

@@ -19,6 +19,8 @@ from threaddesk.agent.orders import OrderBook
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
+from threaddesk.runs.cancel import CancelStore
+from threaddesk.runs.events import EventLog
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.threads.interfaces import MessageArchive, MessageIndex, PrunableSaver, ThreadRegistry
 from threaddesk.users.interfaces import UserStore
@@ -42,6 +44,9 @@ class Storage:
     # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
     store: BaseStore | None = None
     runs: RunStore | None = None
+    # Cancel requests on the runs and the kept events of resumable runs (threaddesk.runs.cancel / .events).
+    cancels: CancelStore | None = None
+    run_events: EventLog | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
@@ -123,6 +128,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
     from threaddesk.storage.sqlite.orders import SqliteOrderBook
+    from threaddesk.storage.sqlite.run_control import SqliteCancelStore, SqliteEventLog
     from threaddesk.storage.sqlite.runs import SqliteRunStore
     from threaddesk.storage.sqlite.search import SqliteMessageIndex
     from threaddesk.storage.sqlite.store import ThreadedSqliteStore
@@ -149,6 +155,8 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
+        cancels=SqliteCancelStore(database),
+        run_events=SqliteEventLog(database),
         store=store,
         orders=SqliteOrderBook(database),
     )
@@ -161,6 +169,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.orders import PostgresOrderBook
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
+        from threaddesk.storage.postgres.run_control import PostgresCancelStore, PostgresEventLog
         from threaddesk.storage.postgres.runs import PostgresRunStore
         from threaddesk.storage.postgres.search import PostgresMessageIndex
         from threaddesk.storage.postgres.store import PooledPostgresStore
@@ -185,6 +194,8 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
+        cancels=PostgresCancelStore(database),
+        run_events=PostgresEventLog(database),
         store=store,
         orders=PostgresOrderBook(database),
     )

@@ -21,6 +21,7 @@ from threaddesk.web.content_type import PlainTextJson
 from threaddesk.web.custom_auth import CustomAuth
 from threaddesk.web.errors import install_error_handlers
 from threaddesk.web.headers import SecurityHeaders
+from threaddesk.web.langgraph_events import StreamEncoder
 from threaddesk.web.limits import BodySizeLimit
 from threaddesk.web.metrics import observe
 from threaddesk.web.metrics import router as metrics_router
@@ -62,6 +63,7 @@ def create_app(
             return
         async with open_desk(settings) as opened:
             observe(opened)
+            opened.events.encoder = StreamEncoder
             app.state.desk = opened
             yield
 
@@ -72,6 +74,7 @@ def create_app(
     app.state.custom_auth = auth
     if desk is not None:
         observe(desk)
+        desk.events.encoder = StreamEncoder  # runs' streams as LangGraph's joiners read them
     install_error_handlers(app)
     app.add_middleware(PlainTextJson)
     app.add_middleware(BodySizeLimit, limit=settings.max_request_bytes)

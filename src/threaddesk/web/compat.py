@@ -142,7 +142,7 @@ class RunCreate(BaseModel):
     stream_resumable: bool = False
     interrupt_before: Nodes = None
     interrupt_after: Nodes = None
-    multitask_strategy: Literal["enqueue", "reject"] | None = None
+    multitask_strategy: Literal["enqueue", "reject", "interrupt", "rollback"] | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     after_seconds: JsonInteger = Field(default=0, ge=0)
     on_disconnect: Literal["cancel", "continue"] = "cancel"
@@ -184,7 +184,7 @@ class RunCreate(BaseModel):
             "feedback_keys": None,
             "temporary": False,
             "subgraphs": self.stream_subgraphs,
-            "resumable": False,
+            "resumable": self.stream_resumable,
             "checkpoint_during": True,
             "durability": self.durability or "exit",
         }
@@ -201,8 +201,6 @@ class RunCreate(BaseModel):
         server refuses too."""
         served = check_run_assistant(self.assistant_id, graphs)
         graph_id, assistant_id = served.graph_id, served.assistant_id
-        if self.stream_resumable:
-            raise InvalidArgument("stream_resumable is not supported: threaddesk keeps no event log of a run")
         if self.webhook is not None:
             raise InvalidArgument("webhook is not supported: threaddesk makes no outbound requests")
         config = self.config or RunConfig()

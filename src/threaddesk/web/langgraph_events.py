@@ -13,7 +13,7 @@ the same bytes from either server.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -147,3 +147,29 @@ class RunEvents:
             yield "messages/partial", [message_chunk_to_message(cast(BaseMessageChunk, whole))]
         else:
             yield "messages/complete", [whole]
+
+
+def raw_frame(event: str, data: bytes, event_id: str | None = None) -> bytes:
+    """`frame` of data already written as JSON (a kept or joined event)."""
+    head = b"event: " + event.replace("\r", "").replace("\n", "").encode() + b"\r\ndata: "
+    tail = b"\r\n" if event_id is None else b"\r\nid: " + event_id.encode() + b"\r\n"
+    return head + data + tail + b"\r\n"
+
+
+class StreamEncoder:
+    """A run's stream as LangGraph's server publishes it for joiners (`threaddesk.runs.events.Encoder`):
+    the `metadata` event, then each chunk in the run's stream modes, `error` if it fails."""
+
+    def __init__(self, run_id: str, kwargs: Mapping[str, Any]) -> None:
+        modes = kwargs.get("stream_mode") or ["values"]
+        self.run_id = run_id
+        self.translate = RunEvents([modes] if isinstance(modes, str) else list(modes))
+
+    def start(self) -> list[tuple[str, bytes]]:
+        return [("metadata", json_bytes({"run_id": self.run_id, "attempt": 1}))]
+
+    def chunk(self, chunk: RunChunk) -> list[tuple[str, bytes]]:
+        return [(event, json_bytes(data)) for event, data in self.translate(chunk)]
+
+    def error(self, exc: BaseException) -> list[tuple[str, bytes]]:
+        return [("error", json_bytes(exc))]

@@ -86,6 +86,23 @@ _M005_RUNS = [
     "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
 ]
 
+# A run's cancel request and its kept stream events (see storage/sqlite/migrations.py).
+_M006_RUN_CANCEL_AND_EVENTS = [
+    "ALTER TABLE threaddesk_runs ADD COLUMN cancel_action TEXT",
+    """
+    CREATE TABLE threaddesk_run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        thread_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    )
+    """,
+    "CREATE INDEX threaddesk_run_events_by_thread ON threaddesk_run_events (thread_id)",
+]
+
+
 _M009_TOOLS = [
     # The support tools' demo orders and the tickets the agent opens (see `storage.postgres.orders`).
     """
@@ -136,6 +153,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("003_messages", _M003_MESSAGES),
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
+    ("006_run_cancel_and_events", _M006_RUN_CANCEL_AND_EVENTS),
     ("009_tools", _M009_TOOLS),
     ("010_handoff", _M010_HANDOFF),
 ]

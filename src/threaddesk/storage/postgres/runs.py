@@ -67,12 +67,14 @@ class PostgresRunStore(RunStore):
                 (status.value, error, at, run_id),
             )
 
-    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> bool:
         async with self.db.connection() as conn:
-            await conn.execute(
-                "UPDATE threaddesk_runs SET status = %s, lease_until = %s, updated_at = %s WHERE run_id = %s",
+            cur = await conn.execute(
+                "UPDATE threaddesk_runs SET status = %s, lease_until = %s, updated_at = %s"
+                " WHERE run_id = %s AND status = 'pending'",
                 (RunStatus.RUNNING.value, lease_until, at, run_id),
             )
+            return cur.rowcount > 0
 
     async def renew(self, run_id: str, lease_until: datetime, at: datetime) -> None:
         async with self.db.connection() as conn:
@@ -112,8 +114,14 @@ class PostgresRunStore(RunStore):
             cur = await conn.execute(
                 "DELETE FROM threaddesk_runs WHERE run_id = %s AND thread_id = %s", (run_id, thread_id)
             )
+            await conn.execute(
+                "DELETE FROM threaddesk_run_events WHERE run_id = %s AND thread_id = %s", (run_id, thread_id)
+            )
             return cur.rowcount > 0
 
     async def delete_threads(self, thread_ids: Sequence[str]) -> None:
         async with self.db.connection() as conn:
             await conn.execute("DELETE FROM threaddesk_runs WHERE thread_id = ANY(%s)", (list(thread_ids),))
+            await conn.execute(
+                "DELETE FROM threaddesk_run_events WHERE thread_id = ANY(%s)", (list(thread_ids),)
+            )

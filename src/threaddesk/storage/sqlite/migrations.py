@@ -119,6 +119,30 @@ def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
 
 
+def _m006_run_cancel_and_events(conn: sqlite3.Connection) -> None:
+    """A run's cancel request (read by whichever process runs it) and its kept stream events.
+
+    `cancel_action` is set (`interrupt` or `rollback`) on a running run by whoever cancels it;
+    the process executing the run polls it (see `threaddesk.runs.cancel`). The events of a run
+    made with `stream_resumable` are kept in order (`seq`) so a client can join or resume its
+    stream, from any process (see `threaddesk.runs.events`).
+    """
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN cancel_action TEXT")
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_run_events (
+            run_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            thread_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID
+        """
+    )
+    conn.execute("CREATE INDEX threaddesk_run_events_by_thread ON threaddesk_run_events (thread_id)")
+
+
 def _m009_tools(conn: sqlite3.Connection) -> None:
     """The support tools' demo orders and the tickets the agent opens (see `storage.sqlite.orders`)."""
     conn.execute(
@@ -173,6 +197,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("003_messages", _m003_messages),
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
+    ("006_run_cancel_and_events", _m006_run_cancel_and_events),
     ("009_tools", _m009_tools),
     ("010_handoff", _m010_handoff),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -72,13 +73,15 @@ class SqliteRunStore(RunStore):
             )
         )
 
-    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> None:
-        await self.db.run(
+    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> bool:
+        cursor = await self.db.run(
             lambda conn: conn.execute(
-                "UPDATE threaddesk_runs SET status = ?, lease_until = ?, updated_at = ? WHERE run_id = ?",
+                "UPDATE threaddesk_runs SET status = ?, lease_until = ?, updated_at = ?"
+                " WHERE run_id = ? AND status = 'pending'",
                 (RunStatus.RUNNING.value, lease_until.timestamp(), at.timestamp(), run_id),
             )
         )
+        return cursor.rowcount > 0
 
     async def renew(self, run_id: str, lease_until: datetime, at: datetime) -> None:
         await self.db.run(
@@ -115,17 +118,27 @@ class SqliteRunStore(RunStore):
         return [_row(row) for row in rows]
 
     async def delete(self, thread_id: str, run_id: str) -> bool:
-        cursor = await self.db.run(
-            lambda conn: conn.execute(
+        def delete(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "DELETE FROM threaddesk_runs WHERE run_id = ? AND thread_id = ?", (run_id, thread_id)
             )
-        )
-        return cursor.rowcount > 0
+            conn.execute(
+                "DELETE FROM threaddesk_run_events WHERE run_id = ? AND thread_id = ?", (run_id, thread_id)
+            )
+            return cursor.rowcount > 0
+
+        return await self.db.run(delete)
 
     async def delete_threads(self, thread_ids: Sequence[str]) -> None:
         ids = json.dumps(list(thread_ids))
-        await self.db.run(
-            lambda conn: conn.execute(
+
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "DELETE FROM threaddesk_runs WHERE thread_id IN (SELECT value FROM json_each(?))", (ids,)
             )
-        )
+            conn.execute(
+                "DELETE FROM threaddesk_run_events WHERE thread_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            )
+
+        await self.db.run(delete)

@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+import orjson
+from fastapi import APIRouter, Body, Header, Query, Response
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import StreamingResponse
 
-from threaddesk.errors import ThreadNotFound
+from threaddesk.errors import InvalidArgument, RunNotFound, ThreadNotFound
 from threaddesk.ids import new_thread_id
 from threaddesk.runs import Run, RunChunk, RunRequest, RunResult, RunStatus
+from threaddesk.runs.cancel import CancelAction, RunCancelled
+from threaddesk.runs.events import after_seq, stream_id
 from threaddesk.service import SupportDesk
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
 from threaddesk.web import compat
 from threaddesk.web.deps import CurrentUser, DeskDep, SettingsDep, ThreadIdPath, owner_scope, read_scope
 from threaddesk.web.handoff import run_as
-from threaddesk.web.langgraph_events import RunEvents, frame, json_bytes
+from threaddesk.web.langgraph_events import STREAM_MODES, RunEvents, frame, json_bytes, raw_frame
 from threaddesk.web.langgraph_state import thread_state
 from threaddesk.web.schemas import ERROR_RESPONSES, ErrorBody
 from threaddesk.web.sse import EventStreamResponse, StartedStream
@@ -42,7 +49,9 @@ JSON_BODY: dict[int | str, dict[str, Any]] = {
     200: {"description": "JSON", "content": {"application/json": {}}}
 }
 MAX_BATCH = 100
+log = logging.getLogger(__name__)
 _CONTINUING: set[asyncio.Task[RunResult]] = set()  # runs left by their client (on_disconnect=continue)
+_CANCELLING: set[asyncio.Future[None]] = set()  # cancels of runs a joiner left (cancel_on_disconnect)
 
 
 def _json(value: Any, headers: dict[str, str] | None = None) -> Response:
@@ -134,15 +143,22 @@ async def _stream(
 ) -> EventStreamResponse:
     source = await StartedStream.start(events)
     translate = RunEvents(modes)
+    # A resumable run's events carry their id, numbered as the run's kept events are (runs.events).
+    seq = itertools.count(1)
+
+    def sse(event: str, data: Any) -> bytes:
+        return frame(event, data, stream_id(run_id, next(seq)) if body.stream_resumable else None)
 
     async def frames() -> AsyncIterator[bytes]:
-        yield frame("metadata", {"run_id": run_id, "attempt": 1})
+        yield sse("metadata", {"run_id": run_id, "attempt": 1})
         async for item in source:
             if isinstance(item, RunChunk):
                 for event, data in translate(item):
-                    yield frame(event, data)
+                    yield sse(event, data)
+            elif isinstance(item, RunCancelled):
+                return  # cancelled by a request: the stream ends, as on LangGraph's server
             elif isinstance(item, Exception):
-                yield frame("error", item)
+                yield sse("error", item)
 
     return EventStreamResponse(source, frames(), headers, cancel_on_close=body.on_disconnect == "cancel")
 
@@ -158,9 +174,20 @@ async def run_wait(
     request = body.request(desk.graphs)
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
+    await _multitask(desk, thread_id, body, options["user_id"])
     events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
-    result = await _wait(events, body)
-    return _json(result.values, _location(thread_id, request.run_id))
+    try:
+        values = (await _wait(events, body)).values
+    except RunCancelled:  # the thread as the cancel left it, as LangGraph's join answers
+        values = (await desk.state(thread_id, user_id=options["user_id"])).values
+    return _json(values, _location(thread_id, request.run_id))
+
+
+async def _multitask(desk: SupportDesk, thread_id: str, body: compat.RunCreate, scope: str | None) -> None:
+    """`multitask_strategy` `interrupt` / `rollback`: cancel the thread's pending and running runs
+    that way; the new run queues behind them on the thread, so it starts once they have stopped."""
+    if body.multitask_strategy in ("interrupt", "rollback"):
+        await desk.cancel_thread_runs(thread_id, body.multitask_strategy, user_id=scope)
 
 
 @router.post(
@@ -178,6 +205,7 @@ async def run_stream(
     request = body.request(desk.graphs)
     if body.after_seconds:
         await asyncio.sleep(body.after_seconds)
+    await _multitask(desk, thread_id, body, options["user_id"])
     events = desk.run(thread_id, request, record=body.record(request, thread_id), **options)
     return await _stream(events, body, modes, request.run_id, _location(thread_id, request.run_id))
 
@@ -191,6 +219,7 @@ async def create_run(
         compat.run_options(body, user, owner_scope(user), settings.max_run_delay_s, desk.graphs), body, user
     )
     request = body.request(desk.graphs)
+    await _multitask(desk, thread_id, body, options["user_id"])
     run = await desk.start_run(
         thread_id, request, body.record(request, thread_id), delay=body.after_seconds, **options
     )
@@ -239,7 +268,160 @@ async def delete_run(
     return Response(status_code=204)
 
 
+@router.post(
+    "/{thread_id}/runs/{run_id}/cancel",
+    status_code=202,
+    responses={
+        202: {"description": "Cancel requested (without `wait`): empty body"},
+        200: {"description": "With `wait`: the thread's state values once the run has stopped"},
+    },
+)
+async def cancel_run(
+    thread_id: ThreadIdPath,
+    run_id: uuid.UUID,
+    user: CurrentUser,
+    desk: DeskDep,
+    wait: Annotated[bool, Query(description="Answer once the run has stopped")] = False,
+    action: Annotated[
+        CancelAction,
+        Query(description="`interrupt` (keep its progress) or `rollback` (undo it, delete the run)"),
+    ] = "interrupt",
+) -> Response:
+    """Cancel a pending or running run, wherever it executes (404 if it has ended).
+
+    With `wait`, the answer comes once the run has stopped: as on LangGraph's server, the last
+    `values` the run streamed after the cancel was asked (`{}` when none, the usual case).
+    """
+    scope = owner_scope(user)
+    if not wait:
+        await desk.cancel_run(thread_id, str(run_id), action, user_id=scope)
+        return Response(status_code=202)
+    _, events = await desk.join_stream(thread_id, str(run_id), user_id=scope)  # its events from now on
+    latest = b"{}"
+    async with aclosing(events):  # type: ignore[type-var]
+        await desk.cancel_run(thread_id, str(run_id), action, user_id=scope)
+        async for event in events:
+            if event.event == "values":
+                latest = event.data
+    await desk.run_ended(thread_id, str(run_id))
+    headers = {
+        "Location": f"/threads/{thread_id}/runs/{run_id}/join",
+        **_location(thread_id, str(run_id)),
+    }
+    return Response(latest, media_type="application/json", headers=headers)
+
+
+def _join_modes(stream_mode: list[str] | None) -> list[str]:
+    """`stream_mode` as the SDK sends it (repeated, or one JSON array), checked."""
+    modes: list[str] = []
+    for value in stream_mode or []:
+        if not value:
+            continue  # the SDK sends `stream_mode=` when it has none
+        if value.startswith("["):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                raise InvalidArgument(f"stream_mode is not a JSON array: {exc}") from exc
+            modes.extend(str(mode) for mode in parsed) if isinstance(parsed, list) else None
+        else:
+            modes.append(value)
+    unknown = [mode for mode in modes if mode not in STREAM_MODES]
+    if unknown:
+        raise InvalidArgument(f"stream_mode must be among {', '.join(STREAM_MODES)}, got {unknown}")
+    return modes
+
+
+@router.get(
+    "/{thread_id}/runs/{run_id}/stream",
+    responses={200: {"description": "The run's events", "content": {"text/event-stream": {}}}},
+)
+async def join_run_stream(
+    thread_id: ThreadIdPath,
+    run_id: uuid.UUID,
+    user: CurrentUser,
+    desk: DeskDep,
+    stream_mode: Annotated[list[str] | None, Query(description="Only these modes' events")] = None,
+    cancel_on_disconnect: Annotated[bool, Query(description="Cancel the run if this client leaves")] = False,
+    last_event_id: Annotated[
+        str | None, Header(description="Replay a resumable run's events after this one")
+    ] = None,
+) -> StreamingResponse:
+    """Join a run's stream: its events from now on (a resumable run's from `Last-Event-ID`), until it ends.
+
+    A run that has ended sends nothing (or its kept events after `Last-Event-ID`);
+    a missing run, LangGraph's `error` event.
+    """
+    scope, modes, after = owner_scope(user), _join_modes(stream_mode), after_seq(last_event_id)
+    headers = {
+        "Location": f"/threads/{thread_id}/runs/{run_id}/stream",
+        **_location(thread_id, str(run_id)),
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",
+    }
+    try:
+        run, events = await desk.join_stream(thread_id, str(run_id), user_id=scope, after=after, modes=modes)
+    except RunNotFound:
+        missing = {"error": "HTTPException", "message": "404: Run not found"}
+        return StreamingResponse(
+            iter([frame("error", missing)]), media_type="text/event-stream", headers=headers
+        )
+    resumable = bool(run.kwargs.get("resumable"))
+
+    async def frames() -> AsyncIterator[bytes]:
+        ended = False
+        try:
+            async with aclosing(events):  # type: ignore[type-var]
+                async for event in events:
+                    yield raw_frame(
+                        event.event, event.data, stream_id(run.run_id, event.seq) if resumable else None
+                    )
+            ended = True
+        finally:
+            if cancel_on_disconnect and not ended:
+                task = asyncio.ensure_future(_cancel_quietly(desk, thread_id, run.run_id, scope))
+                _CANCELLING.add(task)
+                task.add_done_callback(_CANCELLING.discard)
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+
+async def _cancel_quietly(desk: SupportDesk, thread_id: str, run_id: str, scope: str | None) -> None:
+    with contextlib.suppress(RunNotFound, ThreadNotFound):
+        await desk.cancel_run(thread_id, run_id, "interrupt", user_id=scope)
+
+
 stateless = APIRouter(prefix="/runs", tags=["langgraph"], responses=RUN_RESPONSES)
+
+
+class RunsCancel(BaseModel):
+    """LangGraph's bulk cancel: `thread_id` and `run_ids`, or a `status` across threads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thread_id: str | None = None
+    run_ids: list[uuid.UUID] | None = None
+    status: Literal["pending", "running", "all"] | None = None
+
+
+@stateless.post("/cancel", status_code=204)
+async def cancel_runs(
+    body: RunsCancel,
+    user: CurrentUser,
+    desk: DeskDep,
+    action: Annotated[CancelAction, Query(description="`interrupt` or `rollback`")] = "interrupt",
+) -> Response:
+    """Cancel several runs: `run_ids` of `thread_id`, or every `pending`/`running`/`all` run the caller
+    may see (404 if none could be)."""
+    if body.run_ids is not None and len(body.run_ids) > MAX_PAGE_SIZE:
+        raise InvalidArgument(f"run_ids may name at most {MAX_PAGE_SIZE} runs")
+    await desk.cancel_runs(
+        action,
+        thread_id=body.thread_id,
+        run_ids=None if body.run_ids is None else [str(r) for r in body.run_ids],
+        status=body.status,
+        user_id=owner_scope(user),
+    )
+    return Response(status_code=204)
 
 
 async def _on_a_new_thread(
