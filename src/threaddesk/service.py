@@ -52,6 +52,8 @@ from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
+from threaddesk.runs.queue import Claim, QueuedRun, RunTakenOver
+from threaddesk.runs.worker import RunWorker
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
@@ -229,7 +231,9 @@ class SupportDesk:
         self.tracer = tracer
         self.backend = backend
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
-        self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
+        self.worker: RunWorker | None = (
+            None  # claims queued runs (`serve_runs`); None: this desk only enqueues
+        )
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -279,6 +283,8 @@ class SupportDesk:
                     raise CheckpointNotFound(thread_id, start)
                 try:
                     yield thread
+                except RunTakenOver:  # not this run's to undo: it never started here
+                    raise
                 except BaseException as exc:
                     abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit)
                     await self._end_failed_run(thread_id, request, abandoned)
@@ -324,7 +330,11 @@ class SupportDesk:
             return
         runs, now = self.runs, self.threads.clock()
         if record.stored:
-            await runs.start(run_id, now + LEASE, now)
+            if not await runs.start(run_id, now + LEASE, now, worker=record.worker):
+                raise RunTakenOver(run_id)
+            if record.retry:  # an earlier attempt's process died: undo what it left, then run again
+                count = await self._discard_failed_run(thread_id, run_id)
+                await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.IDLE)
         else:
             await runs.insert(
                 Run(
@@ -682,12 +692,14 @@ class SupportDesk:
         temporary: bool = False,
         owner: str | None = None,
     ) -> Run:
-        """A background run: stored `pending` and returned at once, run in this process (after `delay`
-        seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
+        """A background run: stored `pending` in the run queue and returned at once; a worker of any
+        process sharing the database (this one's first: it is woken now) runs it, after `delay`
+        seconds, in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
 
         Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
-        `wait=False` a thread busy in this process. If this process dies first, the run's lease
-        runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
+        `wait=False` a thread busy in this process. The run survives this process: if it dies, the
+        run is taken by another worker (or after a restart), see `threaddesk.runs.worker`.
+        A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
         request = request.checked(self._check_size, self._nodes)
@@ -708,59 +720,84 @@ class SupportDesk:
             status=RunStatus.PENDING,
             created_at=now,
             updated_at=now,
-            lease_until=now + LEASE,
             metadata=dict(record.metadata),
             kwargs=dict(record.kwargs),
             multitask_strategy=record.multitask_strategy,
+            queued=True,
+            not_before=now + timedelta(seconds=delay),
         )
-        await runs.insert(run)
-        stored = dataclasses.replace(record, stored=True)
-        task = asyncio.create_task(
-            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        await runs.enqueue(run, QueuedRun(request, user_id, wait, temporary).encode())
+        if self.worker is not None:
+            self.worker.wake()
+            if delay:
+                self.worker.wake(after=delay)
         return run
 
-    async def stop_background(self) -> None:
-        """Cancel the background runs still going (each is rolled back and reads `interrupted`)."""
-        tasks = list(self._background)
-        await asyncio.sleep(0)  # let runs created just now begin, so each records its end
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def serve_runs(self, slots: int, *, poll: float = 0.5) -> None:
+        """Run a worker in this process that claims queued runs (at most `slots` at once), whichever
+        process made them; `stop_background` stops it. Without one, this desk only enqueues."""
+        if self.runs is None or self.worker is not None:
+            return
+        self.worker = RunWorker(self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll)
+        self.worker.start()
 
-    async def _in_background(
-        self,
-        thread_id: str,
-        request: RunRequest,
-        record: RunRecord,
-        user_id: str | None,
-        wait: bool,
-        delay: float,
-        temporary: bool,
-    ) -> None:
-        runs = self._run_store()
-        heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
+    async def stop_background(self) -> None:
+        """Stop the run worker: runs it is executing are rolled back and put back in the queue, for
+        another process or the next start (their attempt is not counted)."""
+        if self.worker is not None:
+            await self.worker.stop()
+
+    async def _run_claimed(self, claim: Claim) -> None:
+        """Execute a run this desk's worker claimed, recording how it ended (see `RunWorker`)."""
+        runs, row, worker = self._run_store(), claim.run, self.worker
+        assert worker is not None
         try:
-            if delay:
-                await asyncio.sleep(delay)
-            async for _ in self.run(thread_id, request, user_id=user_id, wait=wait, record=record):
+            job = QueuedRun.decode(claim.payload)
+        except Exception as exc:  # stored by another version, or damaged: fail it visibly
+            await runs.finish(
+                row.run_id, RunStatus.ERROR, self.threads.clock(), error=f"unreadable run: {exc}"
+            )
+            return
+        request = job.request
+        if "run_attempt" in request.metadata:  # LangGraph's metadata counts the attempts
+            request = dataclasses.replace(request, metadata={**request.metadata, "run_attempt": row.attempts})
+        record = RunRecord(
+            row.assistant_id,
+            row.kwargs,
+            row.metadata,
+            row.multitask_strategy,
+            stored=True,
+            worker=worker.name,
+            retry=claim.retried,
+        )
+        heartbeat = asyncio.create_task(self._renew_lease(row.run_id))  # while it waits for the thread too
+        ended = True
+        try:
+            async for _ in self.run(
+                row.thread_id, request, user_id=job.user_id, wait=job.wait, record=record
+            ):
                 pass
+        except RunTakenOver:
+            ended = False
         except BaseException as exc:  # refused before it started, or failed: the row must say so
-            row = await runs.get(thread_id, request.run_id)
-            if row is not None and not row.status.finished:
+            if worker.stopping and isinstance(exc, asyncio.CancelledError):
+                ended = False  # shutting down: back in the queue, for another process or the restart
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(runs.release(row.run_id, worker.name, self.threads.clock()))
+                raise
+            current = await runs.get(row.thread_id, row.run_id)
+            if current is not None and not current.status.finished:
                 status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
                 await runs.finish(
-                    request.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
+                    row.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
                 )
             if not isinstance(exc, Exception):
                 raise
         finally:
             heartbeat.cancel()
-            if temporary:
+            if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
-                    await self.threads.delete(thread_id)
+                    await self.threads.delete(row.thread_id)
 
     def _run_store(self) -> RunStore:
         if self.runs is None:
@@ -1017,8 +1054,13 @@ async def open_desk(
     database_url: str | None = None,
     model: str | BaseChatModel | None = None,
     clock: Clock = utc_now,
+    run_workers: int | None = None,
 ) -> AsyncIterator[SupportDesk]:
-    """Open storage, build the model and agent, and yield a ready `SupportDesk`."""
+    """Open storage, build the model and agent, and yield a ready `SupportDesk`.
+
+    The desk runs a worker executing queued background runs (`SupportDesk.serve_runs`) with
+    `run_workers` slots (default `settings.run_workers`; 0: none, this process only enqueues).
+    """
     settings = settings or Settings()
     chat_model = model if isinstance(model, BaseChatModel) else build_model(model, settings)
     tracer = turn_tracer(settings.tracing)
@@ -1066,6 +1108,9 @@ async def open_desk(
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )
+        workers = settings.run_workers if run_workers is None else run_workers
+        if workers:
+            desk.serve_runs(workers, poll=settings.run_poll_s)
         try:
             yield desk
         finally:

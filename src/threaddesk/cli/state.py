@@ -54,7 +54,7 @@ class CliState:
         """The desk with the configured model, for commands that run turns."""
         from threaddesk.sync import ThreadDesk
 
-        return ThreadDesk.open(self.settings)
+        return ThreadDesk.open(self.settings, run_workers=0)  # only `serve` executes queued runs
 
     def open_admin_desk(self) -> ThreadDesk:
         """The desk for commands that never run a turn.
@@ -65,7 +65,7 @@ class CliState:
         from threaddesk.agent import OfflineChatModel
         from threaddesk.sync import ThreadDesk
 
-        return ThreadDesk.open(self.settings, model=OfflineChatModel())
+        return ThreadDesk.open(self.settings, model=OfflineChatModel(), run_workers=0)
 
 
 def cli_state(ctx: typer.Context) -> CliState:
