@@ -114,6 +114,15 @@ class Settings(BaseSettings):
             " Command-line commands other than `serve` never execute queued runs."
         ),
     )
+    run_lease_s: float = Field(
+        default=30,
+        gt=0,
+        description=(
+            "How long, in seconds, a running run's row vouches for the process running it (renewed every"
+            " third of it). A process that dies mid-run (crash, `kill -9`, lost machine) leaves its runs to"
+            " be retried by another worker (up to 3 attempts, then `error`) once this has passed."
+        ),
+    )
     run_poll_s: float = Field(
         default=0.5,
         gt=0,

@@ -52,6 +52,7 @@ from threaddesk.items import ItemStore
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
+from threaddesk.runs.models import MAX_ATTEMPTS, stopped_error
 from threaddesk.runs.queue import Claim, QueuedRun, RunTakenOver
 from threaddesk.runs.worker import RunWorker
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
@@ -231,9 +232,8 @@ class SupportDesk:
         self.tracer = tracer
         self.backend = backend
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
-        self.worker: RunWorker | None = (
-            None  # claims queued runs (`serve_runs`); None: this desk only enqueues
-        )
+        self.worker: RunWorker | None = None  # claims queued runs (`serve_runs`); None: only enqueue
+        self.lease = LEASE  # how long a running run's row vouches for this process (renewed at a third)
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
 
     def _check_text(self, text: object) -> None:
@@ -330,7 +330,7 @@ class SupportDesk:
             return
         runs, now = self.runs, self.threads.clock()
         if record.stored:
-            if not await runs.start(run_id, now + LEASE, now, worker=record.worker):
+            if not await runs.start(run_id, now + self.lease, now, worker=record.worker):
                 raise RunTakenOver(run_id)
             if record.retry:  # an earlier attempt's process died: undo what it left, then run again
                 count = await self._discard_failed_run(thread_id, run_id)
@@ -344,7 +344,7 @@ class SupportDesk:
                     status=RunStatus.RUNNING,
                     created_at=now,
                     updated_at=now,
-                    lease_until=now + LEASE,
+                    lease_until=now + self.lease,
                     metadata=dict(record.metadata),
                     kwargs=dict(record.kwargs),
                     multitask_strategy=record.multitask_strategy,
@@ -370,10 +370,10 @@ class SupportDesk:
         runs = self.runs
         assert runs is not None
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
             now = self.threads.clock()
             try:
-                await runs.renew(run_id, now + LEASE, now)
+                await runs.renew(run_id, now + self.lease, now)
             except Exception:
                 log.exception("could not renew the lease of run %r", run_id)
 
@@ -738,7 +738,9 @@ class SupportDesk:
         process made them; `stop_background` stops it. Without one, this desk only enqueues."""
         if self.runs is None or self.worker is not None:
             return
-        self.worker = RunWorker(self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll)
+        self.worker = RunWorker(
+            self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll, lease=self.lease
+        )
         self.worker.start()
 
     async def stop_background(self) -> None:
@@ -757,6 +759,9 @@ class SupportDesk:
             await runs.finish(
                 row.run_id, RunStatus.ERROR, self.threads.clock(), error=f"unreadable run: {exc}"
             )
+            return
+        if row.attempts > MAX_ATTEMPTS:  # its servers kept dying: undo what the last one left, give up
+            await self._give_up(row, job.temporary)
             return
         request = job.request
         if "run_attempt" in request.metadata:  # LangGraph's metadata counts the attempts
@@ -798,6 +803,17 @@ class SupportDesk:
             if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
                     await self.threads.delete(row.thread_id)
+
+    async def _give_up(self, row: Run, temporary: bool) -> None:
+        error = stopped_error(dataclasses.replace(row, attempts=row.attempts - 1))
+        with contextlib.suppress(ThreadNotFound):
+            async with self.threads.turn(row.thread_id):
+                count = await self._discard_failed_run(row.thread_id, row.run_id)
+                await self.threads.record_turn(row.thread_id, message_count=count, status=ThreadStatus.ERROR)
+        await self._run_store().finish(row.run_id, RunStatus.ERROR, self.threads.clock(), error=error)
+        if temporary:
+            with contextlib.suppress(ThreadNotFound):
+                await self.threads.delete(row.thread_id)
 
     def _run_store(self) -> RunStore:
         if self.runs is None:
@@ -1108,6 +1124,7 @@ async def open_desk(
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )
+        desk.lease = timedelta(seconds=settings.run_lease_s)
         workers = settings.run_workers if run_workers is None else run_workers
         if workers:
             desk.serve_runs(workers, poll=settings.run_poll_s)

@@ -63,8 +63,9 @@ class RunStore(ABC):
 
         Claimable: a `pending` run whose `not_before` has come, the first of its thread's pending
         runs, on a thread with no run `running`; or a queued run left `running` by a dead process
-        (lease over) with attempts left. First, rows left by dead processes that may not be retried
-        (not queued, or out of attempts) are marked `error`. Safe with any number of processes.
+        (lease over: its worker retries it, or past `MAX_ATTEMPTS` rolls it back and fails it). First,
+        unqueued rows left by dead processes (their client is gone) are marked `error`. Safe with any
+        number of processes.
         """
 
     @abstractmethod

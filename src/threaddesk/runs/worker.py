@@ -26,6 +26,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.runs.models import LEASE
@@ -51,6 +52,7 @@ class RunWorker:
         *,
         slots: int,
         poll: float,
+        lease: timedelta = LEASE,
     ) -> None:
         if slots < 1:
             raise ValueError("a run worker needs at least one slot")
@@ -59,6 +61,7 @@ class RunWorker:
         self.clock = clock
         self.slots = slots
         self.poll = poll
+        self.lease = lease
         self.name = worker_name()
         self.stopping = False
         self._wakeup = asyncio.Event()
@@ -113,7 +116,7 @@ class RunWorker:
         while len(self._running) < self.slots:
             now = self.clock()
             try:
-                claim = await self.store.claim(self.name, now, now + LEASE)
+                claim = await self.store.claim(self.name, now, now + self.lease)
             except Exception:  # the database is away: try again at the next poll
                 log.exception("run worker %s could not claim a run", self.name)
                 return

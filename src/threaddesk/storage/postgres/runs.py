@@ -10,7 +10,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from threaddesk.runs.interfaces import RunStore
-from threaddesk.runs.models import MAX_ATTEMPTS, Run, RunStatus, stopped_error
+from threaddesk.runs.models import Run, RunStatus, stopped_error
 from threaddesk.runs.queue import Claim
 from threaddesk.storage.postgres.database import PostgresDatabase
 
@@ -20,17 +20,19 @@ _COLUMNS = (
 )
 _READ = f"{_COLUMNS}, payload IS NOT NULL AS queued, not_before, attempts, worker"
 # A queued run a worker may take (see `RunStore.claim`): a pending run whose time has come, first of
-# its thread's pending runs, on a thread running nothing; or one left running by a dead process.
+# its thread's pending runs, on a thread running nothing; or one left running by a dead process
+# (a retry; past MAX_ATTEMPTS the worker only rolls it back and marks it `error`).
 _CLAIMABLE = """
-    (r.status = 'running' AND r.lease_until < %(now)s AND r.payload IS NOT NULL AND r.attempts < %(max)s)
+    (r.status = 'running' AND r.lease_until < %(now)s AND r.payload IS NOT NULL)
     OR (r.status = 'pending' AND r.payload IS NOT NULL AND r.not_before <= %(now)s AND NOT EXISTS (
         SELECT 1 FROM threaddesk_runs o
         WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running') AND o.run_id != r.run_id
         AND (o.status = 'running' OR (o.not_before, o.run_id) < (r.not_before, r.run_id))))
 """
-# Rows left unfinished by dead processes that will not be retried: not queued, or out of attempts.
+# Rows left unfinished by dead processes that cannot be retried (not queued: their client is gone).
+# Queued ones out of attempts are claimed like the others; their worker gives them up (`error`).
 _GIVEN_UP = """
-    status IN ('pending', 'running') AND lease_until < %(now)s AND (payload IS NULL OR attempts >= %(max)s)
+    status IN ('pending', 'running') AND lease_until < %(now)s AND payload IS NULL
 """
 
 
@@ -154,7 +156,7 @@ class PostgresRunStore(RunStore):
             await conn.execute("DELETE FROM threaddesk_runs WHERE thread_id = ANY(%s)", (list(thread_ids),))
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
-        args = {"now": now, "max": MAX_ATTEMPTS, "worker": worker, "lease": lease_until}
+        args = {"now": now, "worker": worker, "lease": lease_until}
         async with self.db.connection() as conn, conn.transaction():
             cur = await conn.execute(
                 f"SELECT {_READ} FROM threaddesk_runs WHERE {_GIVEN_UP} FOR UPDATE SKIP LOCKED", args

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from threaddesk.runs.interfaces import RunStore
-from threaddesk.runs.models import MAX_ATTEMPTS, Run, RunStatus, stopped_error
+from threaddesk.runs.models import Run, RunStatus, stopped_error
 from threaddesk.runs.queue import Claim
 from threaddesk.storage.sqlite.database import SqliteDatabase
 
@@ -20,18 +20,20 @@ _COLUMNS = (
 _QUEUE_COLUMNS = "payload IS NOT NULL, not_before, attempts, worker"
 _READ = f"{_COLUMNS}, {_QUEUE_COLUMNS}"
 # A queued run a worker may take (see `RunStore.claim`): a pending run whose time has come, first of
-# its thread's pending runs, on a thread running nothing; or one left running by a dead process.
+# its thread's pending runs, on a thread running nothing; or one left running by a dead process
+# (a retry; past MAX_ATTEMPTS the worker only rolls it back and marks it `error`).
 _CLAIMABLE = """
-    (r.status = 'running' AND r.lease_until < :now AND r.payload IS NOT NULL AND r.attempts < :max)
+    (r.status = 'running' AND r.lease_until < :now AND r.payload IS NOT NULL)
     OR (r.status = 'pending' AND r.payload IS NOT NULL AND r.not_before <= :now AND NOT EXISTS (
         SELECT 1 FROM threaddesk_runs o
         WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running') AND o.run_id != r.run_id
         AND (o.status = 'running' OR o.not_before < r.not_before
              OR (o.not_before = r.not_before AND o.run_id < r.run_id))))
 """
-# Rows left unfinished by dead processes that will not be retried: not queued, or out of attempts.
+# Rows left unfinished by dead processes that cannot be retried (not queued: their client is gone).
+# Queued ones out of attempts are claimed like the others; their worker gives them up (`error`).
 _GIVEN_UP = """
-    status IN ('pending', 'running') AND lease_until < :now AND (payload IS NULL OR attempts >= :max)
+    status IN ('pending', 'running') AND lease_until < :now AND payload IS NULL
 """
 
 
@@ -180,7 +182,7 @@ class SqliteRunStore(RunStore):
         await self.db.run(add)
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
-        args = {"now": now.timestamp(), "max": MAX_ATTEMPTS}
+        args = {"now": now.timestamp()}
         # A read first: an idle queue costs no write lock on the file (other processes poll it too).
         due = await self.db.run(
             lambda conn: conn.execute(
