@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from langchain_core.messages import HumanMessage
 from pydantic import PrivateAttr
 
@@ -160,3 +161,23 @@ async def test_many_workers_run_each_run_once_in_thread_order(database_url: str)
             assert said == [f"{thread_id} #{n}" for n in range(8)]
             assert (await a.threads.get(thread_id)).message_count == 16
         assert len(workers) >= 2
+
+
+@pytest.mark.slow
+async def test_a_thousand_queued_runs_on_one_thread_all_complete_in_order(database_url: str) -> None:
+    """1,000 on SQLite (200 on PostgreSQL, slower per turn on this machine), made at once."""
+    count = 200 if database_url.startswith("postgresql") else 1000
+    async with open_desk(database_url=database_url) as desk:
+        await desk.threads.create("u", "t1")
+        made = await asyncio.gather(
+            *(desk.start_run("t1", RunRequest.say(f"m{n}"), RECORD) for n in range(count))
+        )
+        assert (await desk.join_run("t1", made[-1].run_id, poll=0.05)).status is RunStatus.SUCCESS
+        runs = await desk.list_runs("t1", limit=100, status=RunStatus.SUCCESS)
+        assert len(runs) == 100  # (a page of them)
+        said = [m.content for m in await desk.history("t1") if m.role == "user"]
+        # made at once: the queue's order is their (not_before, run_id), which each run was answered with
+        queued = sorted(range(count), key=lambda n: (made[n].not_before, made[n].run_id))
+        assert said == [f"m{n}" for n in queued]
+        assert (await desk.threads.get("t1")).message_count == 2 * count
+        assert not await desk.list_runs("t1", status=RunStatus.PENDING)

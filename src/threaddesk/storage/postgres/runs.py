@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,7 @@ def _row(row: dict[str, Any]) -> Run:
 class PostgresRunStore(RunStore):
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
+        self._next_reap = 0.0  # when `claim` next looks for rows dead processes left (monotonic)
 
     async def insert(self, run: Run) -> None:
         await self._insert(run, None)
@@ -157,16 +159,10 @@ class PostgresRunStore(RunStore):
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
         args = {"now": now, "worker": worker, "lease": lease_until}
-        async with self.db.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                f"SELECT {_READ} FROM threaddesk_runs WHERE {_GIVEN_UP} FOR UPDATE SKIP LOCKED", args
-            )
-            for dead in [_row(row) for row in await cur.fetchall()]:
-                await conn.execute(
-                    "UPDATE threaddesk_runs SET status = 'error', error = %s, lease_until = NULL,"
-                    " updated_at = %s WHERE run_id = %s",
-                    (stopped_error(dead), now, dead.run_id),
-                )
+        if time.monotonic() >= self._next_reap:  # at most once a second: a claim is on every run's path
+            self._next_reap = time.monotonic() + 1
+            await self._reap(now)
+        async with self.db.connection() as conn:
             # SKIP LOCKED: workers of other processes claiming at the same time take other runs;
             # a run another claim has just taken is re-checked on its new row (no longer claimable).
             cur = await conn.execute(
@@ -185,6 +181,19 @@ class PostgresRunStore(RunStore):
             )
             row = await cur.fetchone()
         return None if row is None else Claim(_row(row), bytes(row["payload"]))
+
+    async def _reap(self, now: datetime) -> None:
+        """Mark `error` the unqueued runs dead processes left (a queued one is retried instead)."""
+        async with self.db.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE {_GIVEN_UP} FOR UPDATE SKIP LOCKED", {"now": now}
+            )
+            for dead in [_row(row) for row in await cur.fetchall()]:
+                await conn.execute(
+                    "UPDATE threaddesk_runs SET status = 'error', error = %s, lease_until = NULL,"
+                    " updated_at = %s WHERE run_id = %s",
+                    (stopped_error(dead), now, dead.run_id),
+                )
 
     async def release(self, run_id: str, worker: str, at: datetime) -> None:
         async with self.db.connection() as conn:
