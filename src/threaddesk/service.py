@@ -786,9 +786,11 @@ class SupportDesk:
             ended = False
         except BaseException as exc:  # refused before it started, or failed: the row must say so
             if worker.stopping and isinstance(exc, asyncio.CancelledError):
-                ended = False  # shutting down: back in the queue, for another process or the restart
+                # Shutting down: back in the queue, for another process or the restart; unless the
+                # turn was committed just before (kept whole), which must not run twice.
+                ended = False
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(runs.release(row.run_id, worker.name, self.threads.clock()))
+                    await asyncio.shield(self._requeue(row, worker.name))
                 raise
             current = await runs.get(row.thread_id, row.run_id)
             if current is not None and not current.status.finished:
@@ -803,6 +805,15 @@ class SupportDesk:
             if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
                     await self.threads.delete(row.thread_id)
+
+    async def _requeue(self, row: Run, worker: str) -> None:
+        runs, now = self._run_store(), self.threads.clock()
+        state = await self.agent.aget_state(_config(row.thread_id))
+        # (a retried run's checkpoints may be what its dead attempt left, not yet undone: requeue it)
+        if row.attempts == 1 and (state.metadata or {}).get("run_id") == row.run_id:
+            await runs.finish(row.run_id, RunStatus.SUCCESS, now)
+        else:
+            await runs.release(row.run_id, worker, now)
 
     async def _give_up(self, row: Run, temporary: bool) -> None:
         error = stopped_error(dataclasses.replace(row, attempts=row.attempts - 1))
