@@ -103,6 +103,36 @@ class Settings(BaseSettings):
     max_run_delay_s: int = Field(
         default=3600, ge=0, description="Largest `after_seconds` a LangGraph run request may ask for."
     )
+    run_workers: int = Field(
+        default=10,
+        ge=0,
+        description=(
+            "How many queued background runs (`POST /threads/{id}/runs`, `POST /runs`) this process executes"
+            " at once. Every process that serves (`threaddesk serve`, each of its `--workers`, or a library"
+            " `open_desk`) claims runs from the queue in the database, whichever process accepted them, so a"
+            " run outlives the replica it was posted to; 0: this process only enqueues (others execute)."
+            " Command-line commands other than `serve` never execute queued runs."
+        ),
+    )
+    run_lease_s: float = Field(
+        default=30,
+        gt=0,
+        description=(
+            "How long, in seconds, a running run's row vouches for the process running it (renewed every"
+            " third of it). A process that dies mid-run (crash, `kill -9`, lost machine) leaves its runs to"
+            " be retried by another worker (up to 3 attempts, then `error`) once this has passed."
+        ),
+    )
+    run_poll_s: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description=(
+            "How often, in seconds, an idle run worker looks in the queue for runs made by other processes,"
+            " threads freed elsewhere and runs whose server died (runs made in the same process start"
+            " at once)."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="Address `threaddesk serve` listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `threaddesk serve` listens on.")
     keep_alive_s: int = Field(

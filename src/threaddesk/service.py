@@ -64,6 +64,9 @@ from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResu
 from threaddesk.runs import cancel as run_cancel
 from threaddesk.runs.cancel import CancelAction, CancelStore, RunCancelled, RunControl
 from threaddesk.runs.events import EventLog, RunEvent, RunEventHub, follow, mode_matches
+from threaddesk.runs.models import MAX_ATTEMPTS, stopped_error
+from threaddesk.runs.queue import Claim, QueuedRun, RunTakenOver
+from threaddesk.runs.worker import RunWorker
 from threaddesk.storage import MEMORY_URLS, Storage, open_storage, sqlite_path
 from threaddesk.threads.interfaces import MessageIndex
 from threaddesk.threads.manager import ThreadManager
@@ -275,7 +278,8 @@ class SupportDesk:
         self.backend = backend
         self.orders = orders  # what the agent's support tools read and write (`agent.tools`)
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
-        self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
+        self.worker: RunWorker | None = None  # claims queued runs (`serve_runs`); None: only enqueue
+        self.lease = LEASE  # how long a running run's row vouches for this process (renewed at a third)
 
     def _check_text(self, text: object) -> None:
         """A customer's message as `send` takes it: a non-empty string the storage can hold."""
@@ -354,6 +358,8 @@ class SupportDesk:
                 await check_resume(served.graph, thread_id, request, responder)
                 try:
                     yield thread
+                except RunTakenOver:  # not this run's to undo: it never started here
+                    raise
                 except BaseException as exc:
                     abandoned = isinstance(exc, asyncio.CancelledError | GeneratorExit | RunCancelled)
                     if not (isinstance(exc, RunCancelled) and not exc.started):  # else nothing to undo
@@ -409,7 +415,9 @@ class SupportDesk:
         )
 
     @asynccontextmanager
-    async def _recorded(self, thread_id: str, run_id: str, record: RunRecord | None) -> AsyncIterator[None]:
+    async def _recorded(
+        self, thread_id: str, run_id: str, record: RunRecord | None, graph: Pregel
+    ) -> AsyncIterator[None]:
         """Keep the run's row (when asked to and able): `running` under a lease, then how it ended.
 
         A run that pauses at an interrupt succeeded (as on LangGraph's server); a cancelled
@@ -420,8 +428,13 @@ class SupportDesk:
             return
         runs, now = self.runs, self.threads.clock()
         if record.stored:
-            if not await runs.start(run_id, now + LEASE, now):  # cancelled while it waited
-                raise RunCancelled(run_id, "interrupt", started=False)
+            if not await runs.start(run_id, now + self.lease, now, worker=record.worker):
+                if record.worker is not None:  # cancelled while queued, or taken over: not ours to run
+                    raise RunTakenOver(run_id)
+                raise RunCancelled(run_id, "interrupt", started=False)  # cancelled while it waited
+            if record.retry:  # an earlier attempt's process died: undo what it left, then run again
+                count = await self._discard_failed_run(thread_id, run_id, graph)
+                await self.threads.record_turn(thread_id, message_count=count, status=ThreadStatus.IDLE)
         else:
             await runs.insert(
                 Run(
@@ -431,7 +444,7 @@ class SupportDesk:
                     status=RunStatus.RUNNING,
                     created_at=now,
                     updated_at=now,
-                    lease_until=now + LEASE,
+                    lease_until=now + self.lease,
                     metadata=dict(record.metadata),
                     kwargs=dict(record.kwargs),
                     multitask_strategy=record.multitask_strategy,
@@ -464,10 +477,10 @@ class SupportDesk:
         runs = self.runs
         assert runs is not None
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
             now = self.threads.clock()
             try:
-                await runs.renew(run_id, now + LEASE, now)
+                await runs.renew(run_id, now + self.lease, now)
             except Exception:
                 log.exception("could not renew the lease of run %r", run_id)
 
@@ -622,7 +635,7 @@ class SupportDesk:
         async with (
             self.control.scope(thread_id, request.run_id),  # a cancel request stops it (runs.cancel)
             self._turn(thread_id, request, served, user_id, create, wait, title, owner, responder) as thread,
-            self._recorded(thread_id, request.run_id, record),
+            self._recorded(thread_id, request.run_id, record, served.graph),
         ):
             config = request.config(thread_id, thread.metadata)
             graph_input: Any = request.command if request.command is not None else request.input
@@ -835,12 +848,14 @@ class SupportDesk:
         owner: str | None = None,
         responder: str | None = None,
     ) -> Run:
-        """A background run: stored `pending` and returned at once, run in this process (after `delay`
-        seconds) in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
+        """A background run: stored `pending` in the run queue and returned at once; a worker of any
+        process sharing the database (this one's first: it is woken now) runs it, after `delay`
+        seconds, in the thread's turn order, kept as `run` keeps it (`join_run` waits for it).
 
         Refused up front, as `run` would refuse it: a bad request, a thread not theirs, and with
-        `wait=False` a thread busy in this process. If this process dies first, the run's lease
-        runs out and it reads `error`. A `temporary` thread is deleted (its runs with it) once the run ends.
+        `wait=False` a thread busy in this process. The run survives this process: if it dies, the
+        run is taken by another worker (or after a restart), see `threaddesk.runs.worker`.
+        A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
         _, request = await self._run_graph(thread_id, request, user_id)
@@ -861,62 +876,118 @@ class SupportDesk:
             status=RunStatus.PENDING,
             created_at=now,
             updated_at=now,
-            lease_until=now + LEASE,
             metadata=dict(record.metadata),
             kwargs=dict(record.kwargs),
             multitask_strategy=record.multitask_strategy,
+            queued=True,
+            not_before=now + timedelta(seconds=delay),
         )
-        await runs.insert(run)
-        stored = dataclasses.replace(record, stored=True)
-        task = asyncio.create_task(
-            self._in_background(thread_id, request, stored, user_id, wait, delay, temporary, responder)
-        )
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        await runs.enqueue(run, QueuedRun(request, user_id, wait, temporary, responder).encode())
+        if self.worker is not None:
+            self.worker.wake()
+            if delay:
+                self.worker.wake(after=delay)
         return run
 
-    async def stop_background(self) -> None:
-        """Cancel the background runs still going (each is rolled back and reads `interrupted`)."""
-        tasks = list(self._background)
-        await asyncio.sleep(0)  # let runs created just now begin, so each records its end
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def serve_runs(self, slots: int, *, poll: float = 0.5) -> None:
+        """Run a worker in this process that claims queued runs (at most `slots` at once), whichever
+        process made them; `stop_background` stops it. Without one, this desk only enqueues."""
+        if self.runs is None or self.worker is not None:
+            return
+        self.worker = RunWorker(
+            self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll, lease=self.lease
+        )
+        self.worker.start()
 
-    async def _in_background(
-        self,
-        thread_id: str,
-        request: RunRequest,
-        record: RunRecord,
-        user_id: str | None,
-        wait: bool,
-        delay: float,
-        temporary: bool,
-        responder: str | None = None,
-    ) -> None:
-        runs = self._run_store()
-        heartbeat = asyncio.create_task(self._renew_lease(request.run_id))  # pending ones too
+    async def stop_background(self) -> None:
+        """Stop the run worker: runs it is executing are rolled back and put back in the queue, for
+        another process or the next start (their attempt is not counted)."""
+        if self.worker is not None:
+            await self.worker.stop()
+
+    async def _run_claimed(self, claim: Claim) -> None:
+        """Execute a run this desk's worker claimed, recording how it ended (see `RunWorker`)."""
+        runs, row, worker = self._run_store(), claim.run, self.worker
+        assert worker is not None
         try:
-            if delay:
-                await asyncio.sleep(delay)
+            job = QueuedRun.decode(claim.payload)
+        except Exception as exc:  # stored by another version, or damaged: fail it visibly
+            await runs.finish(
+                row.run_id, RunStatus.ERROR, self.threads.clock(), error=f"unreadable run: {exc}"
+            )
+            return
+        if row.attempts > MAX_ATTEMPTS:  # its servers kept dying: undo what the last one left, give up
+            await self._give_up(row, job.temporary)
+            return
+        request = job.request
+        if "run_attempt" in request.metadata:  # LangGraph's metadata counts the attempts
+            request = dataclasses.replace(request, metadata={**request.metadata, "run_attempt": row.attempts})
+        record = RunRecord(
+            row.assistant_id,
+            row.kwargs,
+            row.metadata,
+            row.multitask_strategy,
+            stored=True,
+            worker=worker.name,
+            retry=claim.retried,
+        )
+        heartbeat = asyncio.create_task(self._renew_lease(row.run_id))  # while it waits for the thread too
+        ended = True
+        try:
             async for _ in self.run(
-                thread_id, request, user_id=user_id, wait=wait, record=record, responder=responder
+                row.thread_id,
+                request,
+                user_id=job.user_id,
+                wait=job.wait,
+                record=record,
+                responder=job.responder,
             ):
                 pass
+        except RunTakenOver:
+            ended = False
         except BaseException as exc:  # refused before it started, or failed: the row must say so
-            row = await runs.get(thread_id, request.run_id)
-            if row is not None and not row.status.finished:
+            if worker.stopping and isinstance(exc, asyncio.CancelledError):
+                # Shutting down: back in the queue, for another process or the restart; unless the
+                # turn was committed just before (kept whole), which must not run twice.
+                ended = False
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._requeue(row, worker.name))
+                raise
+            current = await runs.get(row.thread_id, row.run_id)
+            if current is not None and not current.status.finished:
                 status = RunStatus.ERROR if isinstance(exc, Exception) else RunStatus.INTERRUPTED
                 await runs.finish(
-                    request.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
+                    row.run_id, status, self.threads.clock(), error=f"{type(exc).__name__}: {exc}"
                 )
             if not isinstance(exc, Exception):
                 raise
         finally:
             heartbeat.cancel()
-            if temporary:
+            if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
-                    await self.threads.delete(thread_id)
+                    await self.threads.delete(row.thread_id)
+
+    async def _requeue(self, row: Run, worker: str) -> None:
+        runs, now = self._run_store(), self.threads.clock()
+        graph = (await self._graph_of(row.thread_id, None)).graph
+        state = await graph.aget_state(_config(row.thread_id))
+        # (a retried run's checkpoints may be what its dead attempt left, not yet undone: requeue it)
+        if row.attempts == 1 and (state.metadata or {}).get("run_id") == row.run_id:
+            await runs.finish(row.run_id, RunStatus.SUCCESS, now)
+        else:
+            await runs.release(row.run_id, worker, now)
+
+    async def _give_up(self, row: Run, temporary: bool) -> None:
+        error = stopped_error(dataclasses.replace(row, attempts=row.attempts - 1))
+        with contextlib.suppress(ThreadNotFound):
+            async with self.threads.turn(row.thread_id):
+                graph = (await self._graph_of(row.thread_id, None)).graph
+                count = await self._discard_failed_run(row.thread_id, row.run_id, graph)
+                await self.threads.record_turn(row.thread_id, message_count=count, status=ThreadStatus.ERROR)
+        await self._run_store().finish(row.run_id, RunStatus.ERROR, self.threads.clock(), error=error)
+        if temporary:
+            with contextlib.suppress(ThreadNotFound):
+                await self.threads.delete(row.thread_id)
 
     def _run_store(self) -> RunStore:
         if self.runs is None:
@@ -1331,6 +1402,7 @@ async def open_desk(
     model: str | BaseChatModel | None = None,
     clock: Clock = utc_now,
     graphs: GraphsConfig | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+    run_workers: int | None = None,
 ) -> AsyncIterator[SupportDesk]:
     """Open storage, build the model and agent, and yield a ready `SupportDesk`.
 
@@ -1340,6 +1412,9 @@ async def open_desk(
     `"./file.py:attr"`). Without it, `settings.config` (`THREADDESK_CONFIG`) is
     read if set. Every graph is loaded before the desk opens: a graph that cannot
     be served raises `GraphLoadError`.
+
+    The desk runs a worker executing queued background runs (`SupportDesk.serve_runs`) with
+    `run_workers` slots (default `settings.run_workers`; 0: none, this process only enqueues).
     """
     settings = settings or Settings()
     if graphs is None and settings.config is not None:
@@ -1406,6 +1481,10 @@ async def open_desk(
             orders=storage.orders,
         )
         desk.run_durability = settings.run_durability
+        desk.lease = timedelta(seconds=settings.run_lease_s)
+        workers = settings.run_workers if run_workers is None else run_workers
+        if workers:
+            desk.serve_runs(workers, poll=settings.run_poll_s)
         try:
             yield desk
         finally:

@@ -38,3 +38,31 @@ def threaddesk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live
 @pytest.fixture(scope="session")
 def targets(langgraph_server: Target, threaddesk_server: LiveServer) -> list[Target]:
     return [langgraph_server, Target("threaddesk", threaddesk_server.url, threaddesk_server.alice.headers)]
+
+
+@pytest.fixture(scope="session")
+def langhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """LangGraph's server on PostgreSQL + Redis (opt-in, see langhost.py): the queue's reference."""
+    from langhost import find_langhost, serve_langhost
+
+    cli, why = find_langhost()
+    if cli is None:
+        pytest.skip(why)
+    folder = write_graph_folder(tmp_path_factory.mktemp("langhost") / "graph")
+    with serve_langhost(cli, folder, folder.parent / "langhost.log") as url:
+        yield Target("langhost", url, {})
+
+
+@pytest.fixture(scope="session")
+def threaddesk_postgres_server(langhost_server: Target) -> Iterator[LiveServer]:
+    from support.postgres import postgres_schema
+
+    with postgres_schema() as url, serve_live(url, ["alice", "bob"], keep_checkpoints=0) as server:  # type: ignore[arg-type]
+        yield server
+
+
+@pytest.fixture(scope="session")
+def queue_targets(langhost_server: Target, threaddesk_postgres_server: LiveServer) -> list[Target]:
+    """Both servers on PostgreSQL, where background runs go through a queue."""
+    server = threaddesk_postgres_server
+    return [langhost_server, Target("threaddesk", server.url, server.alice.headers)]

@@ -124,10 +124,13 @@ async def test_a_background_run_refused_when_it_starts_reads_error(desk: Support
         await desk.start_run("t1", RunRequest.say("x"), RECORD, user_id="someone-else")
 
 
-async def test_background_runs_left_at_shutdown_are_rolled_back_and_interrupted(database_url: str) -> None:
+async def test_background_runs_left_at_shutdown_stay_queued_and_run_after_restart(database_url: str) -> None:
     async with open_desk(database_url=database_url) as desk:
         await desk.threads.create("u", "t1")
-        run_ = await desk.start_run("t1", RunRequest.say("Hi"), RECORD, delay=30)
-    async with open_desk(database_url=database_url) as desk:
-        assert (await desk.get_run("t1", run_.run_id)).status is RunStatus.INTERRUPTED
+        run_ = await desk.start_run("t1", RunRequest.say("Hi"), RECORD, delay=1)
+    async with open_desk(database_url=database_url, run_workers=0) as desk:
+        assert (await desk.get_run("t1", run_.run_id)).status is RunStatus.PENDING
         assert (await desk.threads.get("t1")).message_count == 0
+    async with open_desk(database_url=database_url) as desk:
+        assert (await desk.join_run("t1", run_.run_id)).status is RunStatus.SUCCESS
+        assert (await desk.threads.get("t1")).message_count == 2

@@ -48,7 +48,7 @@ async def _prepare(settings: Settings) -> None:
     from threaddesk.agent import OfflineChatModel
     from threaddesk.service import open_desk
 
-    async with open_desk(settings, model=OfflineChatModel()) as desk:
+    async with open_desk(settings, model=OfflineChatModel(), run_workers=0) as desk:
         await _announce_first_admin(desk)
 
 

@@ -55,7 +55,8 @@ class CliState:
         from threaddesk.sync import ThreadDesk
 
         given = {name: value for name, value in overrides.items() if value is not None}
-        return ThreadDesk.open(self.settings.model_copy(update=given) if given else self.settings)
+        settings = self.settings.model_copy(update=given) if given else self.settings
+        return ThreadDesk.open(settings, run_workers=0)  # only `serve` executes queued runs
 
     def open_admin_desk(self) -> ThreadDesk:
         """The desk for commands that never run a turn.
@@ -66,7 +67,7 @@ class CliState:
         from threaddesk.agent import OfflineChatModel
         from threaddesk.sync import ThreadDesk
 
-        return ThreadDesk.open(self.settings, model=OfflineChatModel())
+        return ThreadDesk.open(self.settings, model=OfflineChatModel(), run_workers=0)
 
 
 def cli_state(ctx: typer.Context) -> CliState:

@@ -39,7 +39,7 @@ def _with_users(ctx: typer.Context, action: Callable[[UserManager], Awaitable[T]
     settings = cli_state(ctx).settings
 
     async def run() -> T:
-        async with open_desk(settings, model=OfflineChatModel()) as desk:
+        async with open_desk(settings, model=OfflineChatModel(), run_workers=0) as desk:
             return await action(desk.users)
 
     return asyncio_run(run())

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from threaddesk.runs.models import Run, RunStatus
+from threaddesk.runs.queue import Claim
 
 
 class RunStore(ABC):
@@ -18,8 +19,12 @@ class RunStore(ABC):
         """Add `run` (its id is new)."""
 
     @abstractmethod
-    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> bool:
-        """A pending run begins: it is `running` now. False if it is no longer pending (cancelled)."""
+    async def start(
+        self, run_id: str, lease_until: datetime, at: datetime, worker: str | None = None
+    ) -> bool:
+        """A pending run begins: it is `running` now. False if it is no longer pending (cancelled);
+        with `worker`, only if that worker still holds it (the row unfinished, not claimed by
+        another): False otherwise, and nothing changed."""
 
     @abstractmethod
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
@@ -46,3 +51,24 @@ class RunStore(ABC):
     @abstractmethod
     async def delete_threads(self, thread_ids: Sequence[str]) -> None:
         """Remove every run of these threads (they are being deleted)."""
+
+    # The queue of background runs (threaddesk.runs.worker): rows `pending` with their request.
+
+    @abstractmethod
+    async def enqueue(self, run: Run, payload: bytes) -> None:
+        """Add the `pending` background run `run` (its `not_before` set), with its request `payload`."""
+
+    @abstractmethod
+    async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
+        """Take one queued run for `worker`, or None: `running` under a lease, `attempts` + 1.
+
+        Claimable: a `pending` run whose `not_before` has come, the first of its thread's pending
+        runs, on a thread with no run `running`; or a queued run left `running` by a dead process
+        (lease over: its worker retries it, or past `MAX_ATTEMPTS` rolls it back and fails it). First,
+        unqueued rows left by dead processes (their client is gone) are marked `error`. Safe with any
+        number of processes.
+        """
+
+    @abstractmethod
+    async def release(self, run_id: str, worker: str, at: datetime) -> None:
+        """Put a run `worker` holds back in the queue, uncounted (its process is shutting down)."""

@@ -85,6 +85,17 @@ _M005_RUNS = [
     """,
     "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
 ]
+# Background runs as a queue any process may serve (see storage/sqlite/migrations.py `_m007_run_queue`).
+_M007_RUN_QUEUE = [
+    "ALTER TABLE threaddesk_runs ADD COLUMN payload BYTEA",
+    "ALTER TABLE threaddesk_runs ADD COLUMN not_before TIMESTAMPTZ",
+    "ALTER TABLE threaddesk_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE threaddesk_runs ADD COLUMN worker TEXT",
+    "CREATE INDEX threaddesk_runs_queue ON threaddesk_runs (not_before, run_id)"
+    " WHERE status IN ('pending', 'running')",
+    "CREATE INDEX threaddesk_runs_unfinished ON threaddesk_runs (thread_id)"
+    " WHERE status IN ('pending', 'running')",
+]
 
 # A run's cancel request and its kept stream events (see storage/sqlite/migrations.py).
 _M006_RUN_CANCEL_AND_EVENTS = [
@@ -154,6 +165,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
     ("006_run_cancel_and_events", _M006_RUN_CANCEL_AND_EVENTS),
+    ("007_run_queue", _M007_RUN_QUEUE),
     ("009_tools", _M009_TOOLS),
     ("010_handoff", _M010_HANDOFF),
 ]

@@ -119,6 +119,23 @@ def _m005_runs(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)")
 
 
+def _m007_run_queue(conn: sqlite3.Connection) -> None:
+    """Background runs as a queue any process may serve: each row carries its request (`payload`),
+    when it may start, how often it was started, and which worker holds it."""
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN payload BLOB")
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN not_before REAL")
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE threaddesk_runs ADD COLUMN worker TEXT")
+    conn.execute(
+        "CREATE INDEX threaddesk_runs_queue ON threaddesk_runs (not_before, run_id)"
+        " WHERE status IN ('pending', 'running')"
+    )
+    conn.execute(
+        "CREATE INDEX threaddesk_runs_unfinished ON threaddesk_runs (thread_id)"
+        " WHERE status IN ('pending', 'running')"
+    )
+
+
 def _m006_run_cancel_and_events(conn: sqlite3.Connection) -> None:
     """A run's cancel request (read by whichever process runs it) and its kept stream events.
 
@@ -198,6 +215,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_message_search", _m004_message_search),
     ("005_runs", _m005_runs),
     ("006_run_cancel_and_events", _m006_run_cancel_and_events),
+    ("007_run_queue", _m007_run_queue),
     ("009_tools", _m009_tools),
     ("010_handoff", _m010_handoff),
 ]

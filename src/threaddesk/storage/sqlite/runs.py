@@ -9,13 +9,32 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from threaddesk.runs.interfaces import RunStore
-from threaddesk.runs.models import Run, RunStatus
+from threaddesk.runs.models import Run, RunStatus, stopped_error
+from threaddesk.runs.queue import Claim
 from threaddesk.storage.sqlite.database import SqliteDatabase
 
 _COLUMNS = (
     "run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, error,"
     " created_at, updated_at, lease_until"
 )
+_QUEUE_COLUMNS = "payload IS NOT NULL, not_before, attempts, worker"
+_READ = f"{_COLUMNS}, {_QUEUE_COLUMNS}"
+# A queued run a worker may take (see `RunStore.claim`): a pending run whose time has come, first of
+# its thread's pending runs, on a thread running nothing; or one left running by a dead process
+# (a retry; past MAX_ATTEMPTS the worker only rolls it back and marks it `error`).
+_CLAIMABLE = """
+    (r.status = 'running' AND r.lease_until < :now AND r.payload IS NOT NULL)
+    OR (r.status = 'pending' AND r.payload IS NOT NULL AND r.not_before <= :now AND NOT EXISTS (
+        SELECT 1 FROM threaddesk_runs o
+        WHERE o.thread_id = r.thread_id AND o.status IN ('pending', 'running') AND o.run_id != r.run_id
+        AND (o.status = 'running' OR o.not_before < r.not_before
+             OR (o.not_before = r.not_before AND o.run_id < r.run_id))))
+"""
+# Rows left unfinished by dead processes that cannot be retried (not queued: their client is gone).
+# Queued ones out of attempts are claimed like the others; their worker gives them up (`error`).
+_GIVEN_UP = """
+    status IN ('pending', 'running') AND lease_until < :now AND payload IS NULL
+"""
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -23,7 +42,10 @@ def _ts(value: float | None) -> datetime | None:
 
 
 def _row(row: tuple) -> Run:
-    run_id, thread_id, assistant_id, status, metadata, kwargs, strategy, error, created, updated, lease = row
+    run_id, thread_id, assistant_id, status, metadata, kwargs, strategy, error, created, updated, lease = row[
+        :11
+    ]
+    queued, not_before, attempts, worker = row[11:15]
     return Run(
         run_id=run_id,
         thread_id=thread_id,
@@ -36,6 +58,10 @@ def _row(row: tuple) -> Run:
         kwargs=json.loads(kwargs),
         multitask_strategy=strategy,
         error=error,
+        queued=bool(queued),
+        not_before=_ts(not_before),
+        attempts=attempts,
+        worker=worker,
     )
 
 
@@ -44,8 +70,17 @@ class SqliteRunStore(RunStore):
         self.db = database
 
     async def insert(self, run: Run) -> None:
+        values = self._values(run)
+        await self.db.run(
+            lambda conn: conn.execute(
+                f"INSERT INTO threaddesk_runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
+            )
+        )
+
+    @staticmethod
+    def _values(run: Run) -> tuple:
         lease = None if run.lease_until is None else run.lease_until.timestamp()
-        values = (
+        return (
             run.run_id,
             run.thread_id,
             run.assistant_id,
@@ -58,11 +93,6 @@ class SqliteRunStore(RunStore):
             run.updated_at.timestamp(),
             lease,
         )
-        await self.db.run(
-            lambda conn: conn.execute(
-                f"INSERT INTO threaddesk_runs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", values
-            )
-        )
 
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
         await self.db.run(
@@ -73,12 +103,17 @@ class SqliteRunStore(RunStore):
             )
         )
 
-    async def start(self, run_id: str, lease_until: datetime, at: datetime) -> bool:
+    async def start(
+        self, run_id: str, lease_until: datetime, at: datetime, worker: str | None = None
+    ) -> bool:
+        where, params = "run_id = ? AND status = 'pending'", [run_id]
+        if worker is not None:
+            where = "run_id = ? AND worker = ? AND status IN ('pending', 'running')"
+            params.append(worker)
         cursor = await self.db.run(
             lambda conn: conn.execute(
-                "UPDATE threaddesk_runs SET status = ?, lease_until = ?, updated_at = ?"
-                " WHERE run_id = ? AND status = 'pending'",
-                (RunStatus.RUNNING.value, lease_until.timestamp(), at.timestamp(), run_id),
+                f"UPDATE threaddesk_runs SET status = ?, lease_until = ?, updated_at = ? WHERE {where}",
+                (RunStatus.RUNNING.value, lease_until.timestamp(), at.timestamp(), *params),
             )
         )
         return cursor.rowcount > 0
@@ -95,7 +130,7 @@ class SqliteRunStore(RunStore):
     async def get(self, thread_id: str, run_id: str) -> Run | None:
         row = await self.db.run(
             lambda conn: conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_runs WHERE run_id = ? AND thread_id = ?",
+                f"SELECT {_READ} FROM threaddesk_runs WHERE run_id = ? AND thread_id = ?",
                 (run_id, thread_id),
             ).fetchone()
         )
@@ -110,7 +145,7 @@ class SqliteRunStore(RunStore):
             params.append(status.value)
         rows = await self.db.run(
             lambda conn: conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_runs WHERE {where}"
+                f"SELECT {_READ} FROM threaddesk_runs WHERE {where}"
                 " ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
@@ -142,3 +177,75 @@ class SqliteRunStore(RunStore):
             )
 
         await self.db.run(delete)
+
+    async def enqueue(self, run: Run, payload: bytes) -> None:
+        not_before = (run.not_before or run.created_at).timestamp()
+        values = self._values(run)
+
+        def add(conn: sqlite3.Connection) -> None:  # one transaction: never a pending row without its request
+            conn.execute(f"INSERT INTO threaddesk_runs ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", values)
+            conn.execute(
+                "UPDATE threaddesk_runs SET payload = ?, not_before = ? WHERE run_id = ?",
+                (payload, not_before, run.run_id),
+            )
+
+        await self.db.run(add)
+
+    async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
+        args = {"now": now.timestamp()}
+        # A read first: an idle queue costs no write lock on the file (other processes poll it too).
+        due = await self.db.run(
+            lambda conn: conn.execute(
+                "SELECT 1 FROM threaddesk_runs WHERE (status = 'pending' AND not_before <= :now)"
+                " OR (status IN ('pending', 'running') AND lease_until < :now) LIMIT 1",
+                args,
+            ).fetchone()
+        )
+        if due is None:
+            return None
+
+        def take(conn: sqlite3.Connection) -> Claim | None:
+            # BEGIN IMMEDIATE: the file's write lock from the first read, so no other process can
+            # claim between our choice and our update.
+            if conn.in_transaction:
+                conn.commit()
+            conn.execute("BEGIN IMMEDIATE")
+            for row in conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE {_GIVEN_UP}", args
+            ).fetchall():
+                dead = _row(row)
+                conn.execute(
+                    "UPDATE threaddesk_runs SET status = 'error', error = ?, lease_until = NULL,"
+                    " updated_at = ?"
+                    " WHERE run_id = ?",
+                    (stopped_error(dead), args["now"], dead.run_id),
+                )
+            row = conn.execute(
+                f"SELECT r.run_id FROM threaddesk_runs r WHERE {_CLAIMABLE} ORDER BY r.not_before, r.run_id"
+                " LIMIT 1",
+                args,
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE threaddesk_runs SET status = 'running', worker = ?, lease_until = ?, updated_at = ?,"
+                " attempts = attempts + 1 WHERE run_id = ?",
+                (worker, lease_until.timestamp(), args["now"], row[0]),
+            )
+            claimed = conn.execute(
+                f"SELECT {_READ}, payload FROM threaddesk_runs WHERE run_id = ?", (row[0],)
+            ).fetchone()
+            return Claim(_row(claimed), claimed[-1])
+
+        return await self.db.run(take)
+
+    async def release(self, run_id: str, worker: str, at: datetime) -> None:
+        await self.db.run(
+            lambda conn: conn.execute(
+                "UPDATE threaddesk_runs SET status = 'pending', worker = NULL, lease_until = NULL,"
+                " error = NULL,"
+                " attempts = MAX(attempts - 1, 0), updated_at = ?"
+                " WHERE run_id = ? AND worker = ? AND status IN ('pending', 'running', 'interrupted')",
+                (at.timestamp(), run_id, worker),
+            )
+        )
