@@ -14,7 +14,7 @@ from threaddesk.runs.cancel import CancelAction, CancelStore
 from threaddesk.runs.events import EventLog, RunEvent
 from threaddesk.runs.models import Run, RunStatus
 from threaddesk.storage.postgres.database import PostgresDatabase
-from threaddesk.storage.postgres.runs import _COLUMNS, _row
+from threaddesk.storage.postgres.runs import _READ, _row
 
 
 class PostgresCancelStore(CancelStore):
@@ -80,7 +80,7 @@ class PostgresCancelStore(CancelStore):
             params.append(user_id)
         async with self.db.connection() as conn:
             cur = await conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_runs WHERE {' AND '.join(where)}"
+                f"SELECT {_READ} FROM threaddesk_runs WHERE {' AND '.join(where)}"
                 " ORDER BY created_at, run_id LIMIT %s",
                 (*params, limit),
             )

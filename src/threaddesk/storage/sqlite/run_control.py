@@ -16,7 +16,7 @@ from threaddesk.runs.cancel import CancelAction, CancelStore
 from threaddesk.runs.events import EventLog, RunEvent
 from threaddesk.runs.models import Run, RunStatus
 from threaddesk.storage.sqlite.database import SqliteDatabase
-from threaddesk.storage.sqlite.runs import _COLUMNS, _row
+from threaddesk.storage.sqlite.runs import _READ, _row
 
 
 class SqliteCancelStore(CancelStore):
@@ -82,7 +82,7 @@ class SqliteCancelStore(CancelStore):
             params.append(user_id)
         rows = await self.db.run(
             lambda conn: conn.execute(
-                f"SELECT {_COLUMNS} FROM threaddesk_runs WHERE {' AND '.join(where)}"
+                f"SELECT {_READ} FROM threaddesk_runs WHERE {' AND '.join(where)}"
                 " ORDER BY created_at, run_id LIMIT ?",
                 (*params, limit),
             ).fetchall()
