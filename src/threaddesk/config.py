@@ -197,6 +197,12 @@ class Settings(BaseSettings):
             " archive (keeping at least context_messages); default 2 x context_messages, 0 never moves."
         ),
     )
+    memory: bool = Field(
+        default=False,
+        description="Let the support agent remember a customer's preferred name and language across"
+        " their threads, in LangGraph's store under their own namespace (`/store/items`, namespace"
+        ' `["memory"]`, key `profile`: they may read or delete it). Off: nothing is written.',
+    )
     keep_checkpoints: int = Field(
         default=1,
         ge=0,

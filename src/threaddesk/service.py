@@ -32,10 +32,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
-from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.graph import AGENT_NAME, DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.memory import CustomerMemory
+from threaddesk.agent.models import ModelCache
+from threaddesk.assistants import AssistantManager
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
+    GraphNotFound,
     InternalError,
     InvalidArgument,
     MessageTooLarge,
@@ -48,7 +52,7 @@ from threaddesk.errors import (
 )
 from threaddesk.graph_info import graph_json, graph_schemas
 from threaddesk.ids import validate_thread_id, validate_user_id
-from threaddesk.items import ItemStore
+from threaddesk.items import ItemStore, user_namespace
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
@@ -70,6 +74,10 @@ from threaddesk.users import UserManager
 from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
+
+# Where the agent's memory of a customer lives in their store (`/store/items` namespace ["memory"]).
+MEMORY_NAMESPACE = ("memory",)
+ASSISTANT_DESCRIPTIONS = {AGENT_NAME: "threaddesk's customer-support agent"}
 
 Role = Literal["user", "assistant", "system", "tool"]
 _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
@@ -207,6 +215,7 @@ class SupportDesk:
         index: MessageIndex | None = None,
         runs: RunStore | None = None,
         items: ItemStore | None = None,
+        assistants: AssistantManager | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
@@ -231,6 +240,20 @@ class SupportDesk:
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
+        # Saved configurations of the graphs (LangGraph's assistants); without a store, each graph's own.
+        self.assistants = assistants or AssistantManager(None, self.graph_ids, clock=threads.clock)
+
+    # The graphs this desk serves, by id: the one place that says which exist.
+
+    def graph_ids(self) -> list[str]:
+        """The ids of the graphs this desk runs (today the support agent alone)."""
+        return [AGENT_NAME]
+
+    def graph(self, graph_id: str) -> CompiledStateGraph:
+        """The compiled graph `graph_id` (`GraphNotFound` if the desk serves no such graph)."""
+        if graph_id not in self.graph_ids():
+            raise GraphNotFound(graph_id, self.graph_ids())
+        return self.agent
 
     def _check_text(self, text: object) -> None:
         """A customer's message as `send` takes it: a non-empty string the storage can hold."""
@@ -502,6 +525,7 @@ class SupportDesk:
         LangGraph's server), `error`, or `interrupted` if it was cancelled (see `get_run`).
         """
         request = request.checked(self._check_size, self._nodes)
+        request = await self.assistants.bind(request)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
@@ -510,7 +534,10 @@ class SupportDesk:
             self._turn(thread_id, request, user_id, create, wait, title, owner) as thread,
             self._recorded(thread_id, request.run_id, record),
         ):
+            if request.assistant_id is None:  # none named: the thread's own assistant, as it was created
+                request = await self.assistants.bind(request, remembered=thread.metadata.get("assistant_id"))
             config = request.config(thread_id, thread.metadata)
+            config["configurable"]["user_id"] = thread.user_id  # whose memory (never the caller's say)
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
                 "stream_mode": modes,
@@ -691,6 +718,7 @@ class SupportDesk:
         """
         runs = self._run_store()
         request = request.checked(self._check_size, self._nodes)
+        request = await self.assistants.bind(request)
         if create:
             creator = owner if owner is not None else user_id
             if creator is None:
@@ -930,13 +958,25 @@ class SupportDesk:
             pruned += 1
         return pruned
 
-    def graph_json(self, xray: bool | int = False) -> dict[str, Any]:
-        """The agent's graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
-        return graph_json(self.agent, xray)
+    def graph_json(self, xray: bool | int = False, *, graph_id: str = AGENT_NAME) -> dict[str, Any]:
+        """The graph drawn as JSON (nodes, edges), as LangGraph's `assistants.get_graph`."""
+        return graph_json(self.graph(graph_id), xray)
 
     def graph_schemas(self, graph_id: str) -> dict[str, Any]:
-        """The agent's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
-        return graph_schemas(self.agent, graph_id)
+        """The graph's input, output, state, config and context JSON schemas (`assistants.get_schemas`)."""
+        return graph_schemas(self.graph(graph_id), graph_id)
+
+    async def delete_assistant(self, assistant_id: str, *, delete_threads: bool = False) -> None:
+        """Delete a stored assistant; with `delete_threads`, also every thread whose metadata names it
+        (LangGraph's `delete_threads`). Threads kept go on with the desk's defaults."""
+        assistant = await self.assistants.delete(assistant_id)
+        if not delete_threads:
+            return
+        query = ThreadQuery(metadata={"assistant_id": assistant.assistant_id}, limit=MAX_PAGE_SIZE)
+        while page := await self.threads.search(query):
+            for thread in page:
+                with contextlib.suppress(ThreadNotFound):
+                    await self.threads.delete(thread.thread_id)
 
     def _checked_messages(self, messages: Any) -> list[BaseMessage]:
         """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else
@@ -1030,12 +1070,18 @@ async def open_desk(
     )
     limiter: MessageBudget | None = None
     try:
+        default_spec = None if isinstance(model, BaseChatModel) else (model or settings.model)
+        memory = None
+        if settings.memory and storage.store is not None:
+            memory = CustomerMemory(storage.store, lambda owner: user_namespace(owner, MEMORY_NAMESPACE))
         agent = build_agent(
             chat_model,
             storage.checkpointer,
             system_prompt=settings.system_prompt,
             context_messages=settings.context_messages,
             context_tokens=settings.context_tokens,
+            model_for=ModelCache(chat_model, default_spec, settings),
+            memory=memory,
         )
         manager = ThreadManager(
             storage.registry,
@@ -1063,6 +1109,9 @@ async def open_desk(
             index=storage.search,
             runs=storage.runs,
             items=ItemStore(storage.store) if storage.store is not None else None,
+            assistants=AssistantManager(
+                storage.assistants, lambda: [AGENT_NAME], clock=clock, descriptions=ASSISTANT_DESCRIPTIONS
+            ),
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )

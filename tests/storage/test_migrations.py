@@ -15,7 +15,13 @@ pytest.importorskip("psycopg", reason="PostgreSQL support not installed: pip ins
 
 from threaddesk.storage.postgres.migrations import MIGRATIONS as POSTGRES_MIGRATIONS  # noqa: E402
 
-OURS = ("threaddesk_threads", "threaddesk_users", "threaddesk_messages")
+OURS = (
+    "threaddesk_threads",
+    "threaddesk_users",
+    "threaddesk_messages",
+    "threaddesk_assistants",
+    "threaddesk_assistant_versions",
+)
 
 
 def test_both_backends_list_the_same_migrations_in_the_same_order() -> None:

@@ -124,7 +124,8 @@ async def test_runs_stream_messages_tuple(alice_client) -> None:
 async def test_assistants_search_lists_the_support_agent(alice_client) -> None:
     assistants = await alice_client.assistants.search()
     assert [(a["assistant_id"], a["graph_id"]) for a in assistants] == [(ASSISTANT_ID, "support_agent")]
-    assert await alice_client.assistants.search(graph_id="other") == []
+    with pytest.raises(NotFoundError):  # an unknown graph is a 404, as on LangGraph's server
+        await alice_client.assistants.search(graph_id="other")
 
 
 async def test_errors_map_to_the_sdk_exceptions(live_server, alice_client, bob_client) -> None:

@@ -10,16 +10,19 @@ bounded by moving old messages to an archive (see `SupportDesk`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, trim_messages
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from threaddesk.agent.memory import CustomerMemory, Remembered, asked_language, with_language
 from threaddesk.agent.profile import introduced_name, with_profile
+from threaddesk.agent.run_settings import AgentContext, RunSettings, run_settings
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
@@ -76,43 +79,86 @@ def build_agent(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     context_messages: int = DEFAULT_CONTEXT_MESSAGES,
     context_tokens: int | None = None,
-) -> CompiledStateGraph:
+    model_for: Callable[[str], BaseChatModel] | None = None,
+    memory: CustomerMemory | None = None,
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`.
 
     Args:
         context_messages: at most this many of the latest messages go to the model.
         context_tokens: if set, also at most this many tokens (approximate count).
+        model_for: the chat model for a run whose assistant names one (`provider:model`), cached by
+            the caller; without it, every run uses `model`.
+        memory: if given, the customer's name and language outlive the thread (opt-in).
+
+    These are the defaults: a run's context (its assistant's, merged with its own) may set the
+    prompt, model, context window and tools per run (`run_settings.AgentContext`).
     """
     if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
         raise ValueError("context budgets must be positive")
+    defaults = RunSettings(system_prompt, context_messages, context_tokens)
 
-    def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
+    def prepare(state: SupportState, settings: RunSettings, remembered: Remembered) -> tuple[list, dict]:
         messages = state["messages"]
         if "customer_name" in state:
             name = introduced_name(_new_messages(messages)) or state["customer_name"]
         else:  # a thread from before profiles existed, or a new one: look once at all of it
             name = introduced_name(messages)
-        context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
-        prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
+        name = name or remembered.name
+        language = asked_language(_new_messages(messages)) or remembered.language
+        context = recent_context(
+            messages, max_messages=settings.context_messages, max_tokens=settings.context_tokens
+        )
+        instructions = with_language(with_profile(settings.system_prompt, name), language)
+        prompt = [SystemMessage(content=instructions), *context]
         return prompt, {"customer_name": name}
 
-    async def respond(state: SupportState) -> dict:
-        prompt, update = prepare(state)
+    async def respond(state: SupportState, config: RunnableConfig) -> dict:
+        settings, chosen = _per_run(config, defaults, model, model_for)
+        remembered = await memory.arecall(config) if memory is not None else Remembered()
+        prompt, update = prepare(state, settings, remembered)
         try:
-            answer = await model.ainvoke(prompt)
+            answer = await chosen.ainvoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
+        if memory is not None:
+            told = asked_language(_new_messages(state["messages"]))
+            await memory.aremember(config, remembered, remembered.merged(update["customer_name"], told))
         return {"messages": [answer], **update}
 
-    def respond_sync(state: SupportState) -> dict:
-        prompt, update = prepare(state)
+    def respond_sync(state: SupportState, config: RunnableConfig) -> dict:
+        settings, chosen = _per_run(config, defaults, model, model_for)
+        remembered = memory.recall(config) if memory is not None else Remembered()
+        prompt, update = prepare(state, settings, remembered)
         try:
-            answer = model.invoke(prompt)
+            answer = chosen.invoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
+        if memory is not None:
+            told = asked_language(_new_messages(state["messages"]))
+            memory.remember(config, remembered, remembered.merged(update["customer_name"], told))
         return {"messages": [answer], **update}
 
-    builder = StateGraph(SupportState)
+    builder = StateGraph(SupportState, context_schema=AgentContext)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
     builder.add_edge(START, "agent")
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)
+
+
+def _per_run(
+    config: RunnableConfig,
+    defaults: RunSettings,
+    model: BaseChatModel,
+    model_for: Callable[[str], BaseChatModel] | None,
+) -> tuple[RunSettings, BaseChatModel]:
+    """This run's settings (its assistant's and its own, over the desk's) and the model they name.
+
+    Read at call time, not at build time, so one compiled graph serves every assistant.
+    """
+    settings = run_settings(config, defaults)
+    if settings.model is None or model_for is None:
+        return settings, model
+    try:
+        return settings, model_for(settings.model)
+    except Exception as exc:
+        raise model_failure(exc) from exc

@@ -60,6 +60,8 @@ class RunRequest:
     interrupt_after: Sequence[str] | Literal["*"] | None = None
     durability: Durability | None = None
     run_id: str = field(default_factory=new_run_id)
+    # The assistant the run names (id, or a graph's name); None: the thread's own, else the defaults.
+    assistant_id: str | None = None
 
     @classmethod
     def say(cls, text: str, **options: Any) -> RunRequest:

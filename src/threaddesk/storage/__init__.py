@@ -15,6 +15,7 @@ from pathlib import Path
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
+from threaddesk.assistants.interfaces import AssistantStore
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
@@ -41,6 +42,7 @@ class Storage:
     # LangGraph's own store (SqliteStore / PostgresStore) in the same database: the `/store` API.
     store: BaseStore | None = None
     runs: RunStore | None = None
+    assistants: AssistantStore | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
@@ -116,6 +118,7 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
 
 async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.archive import SqliteArchive
+    from threaddesk.storage.sqlite.assistants import SqliteAssistantStore
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
@@ -145,6 +148,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         archive=SqliteArchive(database),
         search=SqliteMessageIndex(database),
         runs=SqliteRunStore(database),
+        assistants=SqliteAssistantStore(database),
         store=store,
     )
 
@@ -152,6 +156,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
 async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
     try:
         from threaddesk.storage.postgres.archive import PostgresArchive
+        from threaddesk.storage.postgres.assistants import PostgresAssistantStore
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.ratelimit import PostgresRateLimiter
@@ -179,5 +184,6 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         shared_budget=lambda per_minute: PostgresRateLimiter(database, per_minute),
         search=PostgresMessageIndex(database),
         runs=PostgresRunStore(database),
+        assistants=PostgresAssistantStore(database),
         store=store,
     )

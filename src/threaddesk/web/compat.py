@@ -7,26 +7,23 @@ search and state, one-message runs (wait and stream), and the one assistant.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from langgraph.types import Command, Send
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from threaddesk.agent.graph import AGENT_NAME
+from threaddesk.assistants import system_assistant_id
 from threaddesk.errors import InvalidArgument
 from threaddesk.runs import Run, RunRecord, RunRequest
 from threaddesk.threads.models import MAX_PAGE_SIZE
 from threaddesk.users import User
 from threaddesk.web import langgraph_events
-from threaddesk.web.errors import APIError
 from threaddesk.web.langgraph_events import STREAM_MODES
 
-# LangGraph's server names a graph's default assistant uuid5(this namespace, graph_id).
-_ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 GRAPH_ID = AGENT_NAME
-ASSISTANT_ID = str(uuid.uuid5(_ASSISTANT_NAMESPACE, GRAPH_ID))
-_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
+# LangGraph's server names a graph's default assistant uuid5(a fixed namespace, graph_id).
+ASSISTANT_ID = system_assistant_id(GRAPH_ID)
 # Keys of a run's configurable that the server sets (thread, run, checkpoint, graph).
 RESERVED_CONFIGURABLE = frozenset({"thread_id", "run_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
 
@@ -49,6 +46,9 @@ class AssistantSearch(BaseModel):
     name: str | None = None
     limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
     offset: JsonInteger = Field(default=0, ge=0)
+    sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
 
 
 def checkpoint_id(value: object, *, optional: bool = False) -> Any:
@@ -183,13 +183,14 @@ class RunCreate(BaseModel):
             "checkpoint_during": True,
             "durability": self.durability or "exit",
         }
+        assistant_id = run_assistant_id(self.assistant_id)
         metadata = {
             "created_by": "system",
             "graph_id": GRAPH_ID,
             **(self.metadata or {}),
-            "assistant_id": ASSISTANT_ID,
+            "assistant_id": assistant_id,
         }
-        return RunRecord(ASSISTANT_ID, kwargs, metadata, self.multitask_strategy or "enqueue")
+        return RunRecord(assistant_id, kwargs, metadata, self.multitask_strategy or "enqueue")
 
     def request(self) -> RunRequest:
         """The core's `RunRequest`, checked for what LangGraph's server refuses too."""
@@ -207,12 +208,13 @@ class RunCreate(BaseModel):
         if self.checkpoint_id is not None:
             checkpoint["checkpoint_id"] = self.checkpoint_id
         graph_modes, events = langgraph_events.graph_modes(self.modes())
+        assistant_id = run_assistant_id(self.assistant_id)
         metadata = {
             "created_by": "system",
             "graph_id": GRAPH_ID,
             **(config.metadata or {}),
             **(self.metadata or {}),
-            "assistant_id": ASSISTANT_ID,
+            "assistant_id": assistant_id,
             "run_attempt": 1,
         }
         return RunRequest(
@@ -222,7 +224,7 @@ class RunCreate(BaseModel):
             events=events,
             subgraphs=self.stream_subgraphs,
             checkpoint=checkpoint or None,
-            configurable={**configurable, "graph_id": GRAPH_ID, "assistant_id": ASSISTANT_ID},
+            configurable={**configurable, "graph_id": GRAPH_ID, "assistant_id": assistant_id},
             context=self.context if self.context else (configurable or None),
             metadata=metadata,
             tags=tuple(config.tags or ()),
@@ -230,54 +232,24 @@ class RunCreate(BaseModel):
             interrupt_before=self.interrupt_before,
             interrupt_after=self.interrupt_after,
             durability=self.durability,
+            assistant_id=assistant_id,
         )
 
 
-def assistant() -> dict[str, Any]:
-    return {
-        "assistant_id": ASSISTANT_ID,
-        "graph_id": GRAPH_ID,
-        "name": GRAPH_ID,
-        "description": "threaddesk's customer-support agent",
-        "config": {},
-        "context": {},
-        "metadata": {"created_by": "system"},
-        "version": 1,
-        "created_at": _EPOCH,
-        "updated_at": _EPOCH,
-    }
+def run_assistant_id(assistant_id: str) -> str:
+    """The assistant a run names, as an id: a graph's name stands for that graph's own assistant.
 
-
-def search_assistants(query: AssistantSearch) -> list[dict[str, Any]]:
-    found = assistant()
-    matches = (
-        (query.graph_id is None or query.graph_id == found["graph_id"])
-        and (query.name is None or query.name.lower() in found["name"].lower())
-        and all(found["metadata"].get(k) == v for k, v in (query.metadata or {}).items())
-    )
-    return [found][query.offset : query.offset + query.limit] if matches else []
-
-
-def check_assistant(assistant_id: str) -> None:
-    """Accept the assistant's id or its graph name, as LangGraph does."""
-    if assistant_id not in (ASSISTANT_ID, GRAPH_ID):
-        raise APIError(
-            404,
-            "assistant_not_found",
-            f"assistant {assistant_id!r} not found: use {GRAPH_ID!r} or {ASSISTANT_ID}",
-        )
-
-
-def _check_run_assistant(assistant_id: str) -> None:
-    """A run names its assistant by id or graph name: anything else is malformed (422), as on LangGraph."""
-    if assistant_id != GRAPH_ID:
-        try:
-            uuid.UUID(assistant_id)
-        except ValueError:
-            raise InvalidArgument(
-                f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph: use {GRAPH_ID!r}"
-            ) from None
-    check_assistant(assistant_id)
+    Only the form is checked here (a UUID or a graph's name, else 422 as on LangGraph's
+    server); whether it exists is the desk's to say (404 `assistant_not_found`).
+    """
+    if assistant_id == GRAPH_ID:
+        return ASSISTANT_ID
+    try:
+        return str(uuid.UUID(assistant_id))
+    except ValueError:
+        raise InvalidArgument(
+            f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph: use {GRAPH_ID!r}"
+        ) from None
 
 
 def run_options(body: RunCreate, user: User, scope: str | None, max_delay: int) -> dict[str, Any]:
@@ -287,7 +259,7 @@ def run_options(body: RunCreate, user: User, scope: str | None, max_delay: int) 
     user's thread is a 404 as on every route (an admin's scope is every thread,
     so an admin's run uses a customer's thread as it is).
     """
-    _check_run_assistant(body.assistant_id)
+    run_assistant_id(body.assistant_id)
     if body.after_seconds > max_delay:
         raise InvalidArgument(f"after_seconds must be at most {max_delay}")
     return {

@@ -16,7 +16,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    AssistantExists,
+    AssistantNotFound,
     CheckpointNotFound,
+    GraphNotFound,
     InternalError,
     InvalidArgument,
     ItemNotFound,
@@ -26,6 +29,7 @@ from threaddesk.errors import (
     RunInProgress,
     RunNotFound,
     StorageUnavailable,
+    SystemAssistant,
     ThreadBusy,
     ThreadDeskError,
     ThreadExists,
@@ -42,6 +46,10 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (CheckpointNotFound, 404),
     (RunNotFound, 404),
     (ItemNotFound, 404),
+    (AssistantNotFound, 404),
+    (GraphNotFound, 404),
+    (AssistantExists, 409),
+    (SystemAssistant, 409),
     (RunInProgress, 409),
     (UserNotFound, 404),
     (ThreadExists, 409),

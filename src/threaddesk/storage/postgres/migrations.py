@@ -86,6 +86,39 @@ _M005_RUNS = [
     "CREATE INDEX threaddesk_runs_by_thread ON threaddesk_runs (thread_id, created_at DESC)",
 ]
 
+_M008_ASSISTANTS = [
+    # Stored assistants (the active version's fields) and every version of each.
+    """
+    CREATE TABLE threaddesk_assistants (
+        assistant_id TEXT COLLATE "C" PRIMARY KEY,
+        graph_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        config JSONB NOT NULL DEFAULT '{}',
+        context JSONB NOT NULL DEFAULT '{}',
+        metadata JSONB NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE threaddesk_assistant_versions (
+        assistant_id TEXT COLLATE "C" NOT NULL
+            REFERENCES threaddesk_assistants (assistant_id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        graph_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        config JSONB NOT NULL DEFAULT '{}',
+        context JSONB NOT NULL DEFAULT '{}',
+        metadata JSONB NOT NULL DEFAULT '{}',
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (assistant_id, version)
+    )
+    """,
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -95,6 +128,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("003_messages", _M003_MESSAGES),
     ("004_message_search", _M004_MESSAGE_SEARCH),
     ("005_runs", _M005_RUNS),
+    ("008_assistants", _M008_ASSISTANTS),
 ]
 
 
