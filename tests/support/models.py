@@ -44,3 +44,20 @@ class GatedModel(OfflineChatModel):
 
     def release(self) -> None:
         self._gate.set()
+
+
+class RecordingModel(OfflineChatModel):
+    """The offline model, keeping every prompt it was given (system prompt included), newest last."""
+
+    _prompts: list = PrivateAttr(default_factory=list)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        self._prompts.append(list(messages))
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+    @property
+    def prompts(self) -> list:
+        return self._prompts
+
+    def last_system_prompt(self) -> str:
+        return self._prompts[-1][0].content
