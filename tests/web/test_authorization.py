@@ -253,7 +253,9 @@ async def test_only_admins_manage_assistants(client, web_desk, stored_assistant,
 
 
 @pytest.mark.parametrize("route", STORED_READ_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in STORED_READ_ROUTES])
-async def test_every_user_reads_and_runs_a_stored_assistant(client, stored_assistant, alice, bob, route) -> None:
+async def test_every_user_reads_and_runs_a_stored_assistant(
+    client, stored_assistant, alice, bob, route
+) -> None:
     for caller in (alice, bob):
         response = await _call(client, route, "-", caller.headers)
         assert response.status_code == route[3], (caller.name, response.text)
