@@ -35,7 +35,7 @@ from threaddesk.agent import build_agent, build_model
 from threaddesk.agent.graph import AGENT_NAME, DEFAULT_CONTEXT_MESSAGES
 from threaddesk.agent.memory import CustomerMemory
 from threaddesk.agent.models import ModelCache
-from threaddesk.assistants import AssistantManager
+from threaddesk.assistants import AssistantManager, AssistantStore
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -215,7 +215,7 @@ class SupportDesk:
         index: MessageIndex | None = None,
         runs: RunStore | None = None,
         items: ItemStore | None = None,
-        assistants: AssistantManager | None = None,
+        assistant_store: AssistantStore | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
@@ -241,7 +241,9 @@ class SupportDesk:
         self._background: set[asyncio.Task[None]] = set()  # background runs, kept from the garbage collector
         self._nodes = tuple(name for name in agent.nodes if not name.startswith("__"))
         # Saved configurations of the graphs (LangGraph's assistants); without a store, each graph's own.
-        self.assistants = assistants or AssistantManager(None, self.graph_ids, clock=threads.clock)
+        self.assistants = AssistantManager(
+            assistant_store, self.graph_ids, clock=threads.clock, descriptions=ASSISTANT_DESCRIPTIONS
+        )
 
     # The graphs this desk serves, by id: the one place that says which exist.
 
@@ -1109,9 +1111,7 @@ async def open_desk(
             index=storage.search,
             runs=storage.runs,
             items=ItemStore(storage.store) if storage.store is not None else None,
-            assistants=AssistantManager(
-                storage.assistants, lambda: [AGENT_NAME], clock=clock, descriptions=ASSISTANT_DESCRIPTIONS
-            ),
+            assistant_store=storage.assistants,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
         )

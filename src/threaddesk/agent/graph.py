@@ -105,7 +105,8 @@ def build_agent(
         else:  # a thread from before profiles existed, or a new one: look once at all of it
             name = introduced_name(messages)
         name = name or remembered.name
-        language = asked_language(_new_messages(messages)) or remembered.language
+        # The language is kept only by the (opt-in) memory: without it, the graph keeps no language.
+        language = (asked_language(_new_messages(messages)) or remembered.language) if memory else None
         context = recent_context(
             messages, max_messages=settings.context_messages, max_tokens=settings.context_tokens
         )
