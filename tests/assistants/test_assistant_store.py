@@ -144,3 +144,20 @@ async def test_another_process_on_the_database_sees_the_same_assistants(
         assert await other.assistants.get(made.assistant_id) == made
         updated = await other.assistants.update(made.assistant_id, name="shared v2")
     assert await desk.assistants.get(made.assistant_id) == updated
+
+
+async def test_two_processes_updating_at_once_take_distinct_versions(
+    desk: SupportDesk, database_url: str
+) -> None:
+    """Each desk has its own connection (pool): the version number is taken where it is written."""
+    made = await desk.assistants.create(GRAPH, name="contended")
+    async with open_desk(database_url=database_url) as other:
+        await asyncio.gather(
+            *(
+                (desk if i % 2 else other).assistants.update(made.assistant_id, metadata={"by": i})
+                for i in range(8)
+            )
+        )
+    versions = await desk.assistants.versions(made.assistant_id, limit=20)
+    assert sorted(v.version for v in versions) == list(range(1, 10))
+    assert (await desk.assistants.get(made.assistant_id)).version == 9
