@@ -96,3 +96,16 @@ async def test_an_unknown_assistant_is_refused_before_anything_is_stored(recorde
     with pytest.raises(ThreadNotFound):
         await desk.threads.get("never")
     assert model.prompts == []
+
+
+async def test_deleting_with_its_threads_deletes_only_the_threads_made_with_it(recorded) -> None:
+    desk, _ = recorded
+    billing = await desk.assistants.create(GRAPH, name="billing")
+    for thread_id in ("b1", "b2"):
+        await _run(desk, thread_id, "Hello.", assistant_id=billing.assistant_id)
+    await _run(desk, "other", "Hello.", assistant_id=GRAPH)
+    await desk.delete_assistant(billing.assistant_id, delete_threads=True)
+    for gone in ("b1", "b2"):
+        with pytest.raises(ThreadNotFound):
+            await desk.threads.get(gone)
+    assert (await desk.threads.get("other")).message_count == 2
