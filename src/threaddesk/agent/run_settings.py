@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ConfigDict
 from typing_extensions import TypedDict
 
 # The keys an assistant of the support agent may set, with their meaning (the graph's context schema).
@@ -28,6 +29,9 @@ MAX_TOOLS = 64
 
 class AgentContext(TypedDict, total=False):
     """The support agent's settings an assistant (or a run) may give; absent keys keep the desk's."""
+
+    # The docstrings below become the fields' descriptions in the context schema (`get_schemas`).
+    __pydantic_config__ = ConfigDict(use_attribute_docstrings=True)  # type: ignore[misc]
 
     system_prompt: str
     """The model's instructions (the desk's `system_prompt` if absent)."""
