@@ -109,3 +109,15 @@ async def test_deleting_with_its_threads_deletes_only_the_threads_made_with_it(r
         with pytest.raises(ThreadNotFound):
             await desk.threads.get(gone)
     assert (await desk.threads.get("other")).message_count == 2
+
+
+async def test_a_thread_created_naming_an_assistant_uses_it_from_its_first_message(recorded) -> None:
+    """The native API names an assistant through the thread's metadata, as LangGraph's runs write it."""
+    desk, model = recorded
+    billing = await desk.assistants.create(GRAPH, context={"system_prompt": "You do billing."})
+    await desk.threads.create("ann", "native", metadata={"assistant_id": billing.assistant_id})
+    await desk.send("native", "My invoice is wrong.", user_id="ann")
+    assert model.last_system_prompt() == "You do billing."
+    await desk.threads.create("ann", "nonsense", metadata={"assistant_id": "no such assistant"})
+    await desk.send("nonsense", "Hello.", user_id="ann")  # not an assistant: the desk's defaults
+    assert model.last_system_prompt().startswith("You are")
