@@ -528,6 +528,7 @@ class SupportDesk:
         """
         request = request.checked(self._check_size, self._nodes)
         request = await self.assistants.bind(request)
+        record = self.assistants.recorded(record, request)
         await self._spend(user_id if user_id is not None else owner)
         wanted = set(request.stream_mode)
         modes = list(dict.fromkeys([*request.stream_mode, "values"]))
@@ -721,6 +722,7 @@ class SupportDesk:
         runs = self._run_store()
         request = request.checked(self._check_size, self._nodes)
         request = await self.assistants.bind(request)
+        record = self.assistants.recorded(record, request) or record
         if create:
             creator = owner if owner is not None else user_id
             if creator is None:

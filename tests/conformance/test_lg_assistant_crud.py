@@ -69,6 +69,21 @@ async def test_assistant_lifecycle(admin_targets: list[Target]) -> None:
         thread = await client.threads.get(thread_id)
         seen.add("thread's assistant", thread["metadata"].get("assistant_id") == assistant_id)
         seen.add("thread's graph", thread["metadata"].get("graph_id"))
+        run = await client.runs.create(
+            thread_id,
+            assistant_id,
+            input={"messages": [{"role": "user", "content": "Any news?"}]},
+            context={"context_messages": 3},
+        )
+        await client.runs.join(thread_id, run["run_id"])
+        kwargs = (await client.runs.get(thread_id, run["run_id"]))["kwargs"]
+        # (Not `system_prompt` in the context: see "latest 1" above.)
+        seen.add("run's context", {k: v for k, v in kwargs["context"].items() if k != "system_prompt"})
+        internal = {"__pregel_node_finished"}  # LangGraph's own plumbing, leaked into the stored kwargs
+        seen.add(
+            "run's configurable",
+            {k: v for k, v in kwargs["config"]["configurable"].items() if k not in internal},
+        )
         await client.threads.delete(thread_id)
 
         seen.add("deleted", await assistants.delete(assistant_id))

@@ -26,6 +26,7 @@ from threaddesk.errors import (
     InvalidArgument,
     SystemAssistant,
 )
+from threaddesk.runs.models import RunRecord
 from threaddesk.runs.request import RunRequest
 from threaddesk.threads.models import Clock, check_limit, utc_now
 from threaddesk.values import check_metadata, check_text
@@ -360,10 +361,25 @@ class AssistantManager:
             return request
         ids = {"graph_id": assistant.graph_id, "assistant_id": assistant.assistant_id}
         context = {**assistant.context, **(request.context or {})}
+        configurable = {**(assistant.config.get("configurable") or {}), **request.configurable, **ids}
         return replace(
             request,
             assistant_id=assistant.assistant_id,
             context=context or None,
-            configurable={**request.configurable, **ids},
+            configurable=configurable,
             metadata={**request.metadata, **ids},
         )
+
+    @staticmethod
+    def recorded(record: RunRecord | None, request: RunRequest) -> RunRecord | None:
+        """A run's record as LangGraph's server keeps it: its `kwargs` with the assistant's settings
+        merged in (`config.configurable` and `context`), once `bind` has merged them into `request`."""
+        if record is None or request.assistant_id is None:
+            return record
+        kwargs = dict(record.kwargs)
+        config = dict(kwargs.get("config") or {})
+        own_context = kwargs.get("context") or {}  # the run's own, copied into configurable as LangGraph does
+        config["configurable"] = {**request.configurable, **own_context, **(config.get("configurable") or {})}
+        kwargs["config"] = config
+        kwargs["context"] = dict(request.context or {})
+        return replace(record, kwargs=kwargs)
