@@ -227,6 +227,8 @@ class AssistantManager:
     ) -> list[AssistantVersion]:
         """The assistant's versions whose metadata contains `metadata`, newest first."""
         check_limit(limit)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidArgument(f"offset must be a non-negative integer, got {offset!r}")
         assistant = await self.get(assistant_id)
         if assistant.is_system:
             versions = [assistant.as_version()]
