@@ -24,7 +24,9 @@ FRAMEWORKS = {"fastapi", "starlette", "uvicorn", "typer", "click", "rich", "sse_
 # The layer of each top-level module or package of threaddesk ("" is the package root).
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["config", "errors", "ids", "durations", "values", "ratelimit", "metrics", "tracing"], 0),
-    **dict.fromkeys(["agent", "threads", "users", "runs", "items", "graph_info", "graphs", "handoff"], 1),
+    **dict.fromkeys(
+        ["agent", "assistants", "threads", "users", "runs", "items", "graph_info", "graphs", "handoff"], 1
+    ),
     "storage": 2,
     "service": 3,
     "sync": 4,

@@ -239,6 +239,12 @@ class Settings(BaseSettings):
         " edit a message from its parent checkpoint (useStream, agent-chat-ui) need `async` and"
         " `keep_checkpoints` 0 (or room for the branches).",
     )
+    memory: bool = Field(
+        default=False,
+        description="Let the support agent remember a customer's preferred name and language across"
+        " their threads, in LangGraph's store under their own namespace (`/store/items`, namespace"
+        ' `["memory"]`, key `profile`: they may read or delete it). Off: nothing is written.',
+    )
     keep_checkpoints: int = Field(
         default=1,
         ge=0,

@@ -240,3 +240,38 @@ class NotAllowed(ThreadDeskError):
     """The caller's role does not allow this (a customer answering as a human agent)."""
 
     code = "forbidden"
+
+
+class AssistantNotFound(ThreadDeskError, LookupError):
+    """No assistant (stored, or a graph's own) with this id, or no such version of it."""
+
+    code = "assistant_not_found"
+
+    def __init__(self, assistant_id: str, version: int | None = None) -> None:
+        self.assistant_id = assistant_id
+        self.version = version
+        what = f"assistant {assistant_id!r}" if version is None else f"version {version} of {assistant_id!r}"
+        super().__init__(f"{what} not found")
+
+
+class AssistantExists(ThreadDeskError):
+    """`create` with `if_exists="raise"` on a taken assistant id."""
+
+    code = "assistant_exists"
+
+    def __init__(self, assistant_id: str) -> None:
+        self.assistant_id = assistant_id
+        super().__init__(f"assistant {assistant_id!r} already exists")
+
+
+class SystemAssistant(ThreadDeskError):
+    """A graph's own assistant is part of the desk: it cannot be changed or deleted."""
+
+    code = "system_assistant"
+
+    def __init__(self, assistant_id: str) -> None:
+        self.assistant_id = assistant_id
+        super().__init__(
+            f"assistant {assistant_id!r} is a graph's own (created_by: system) and cannot be changed;"
+            " create an assistant of that graph instead"
+        )

@@ -34,6 +34,11 @@ def user_label(user_id: str) -> str:
     return user_id.replace("%", "%25").replace(".", "%2E")
 
 
+def user_namespace(user_id: str, namespace: Sequence[str]) -> tuple[str, ...]:
+    """Where `user_id`'s `namespace` lives in LangGraph's store (`ItemStore` shows them `namespace`)."""
+    return (*ROOT, user_label(user_id), *namespace)
+
+
 def check_namespace(namespace: object, what: str = "namespace") -> tuple[str, ...]:
     """LangGraph's rule (a list of non-empty labels without '.'), plus storable text and a bound."""
     if not isinstance(namespace, list | tuple) or len(namespace) > MAX_LABELS:
@@ -77,7 +82,7 @@ class ItemStore:
         self.store = store
 
     def _full(self, user_id: str, namespace: Sequence[str]) -> tuple[str, ...]:
-        return (*ROOT, user_label(user_id), *namespace)
+        return user_namespace(user_id, namespace)
 
     def _own(self, user_id: str, item: Item) -> StoredItem:
         return StoredItem(

@@ -34,10 +34,13 @@ from langgraph.pregel import Pregel
 from langgraph.types import StateSnapshot
 
 from threaddesk.agent import build_agent, build_model
-from threaddesk.agent.graph import DEFAULT_CONTEXT_MESSAGES
+from threaddesk.agent.graph import AGENT_DESCRIPTION, AGENT_NAME, DEFAULT_CONTEXT_MESSAGES
 from threaddesk.agent.handoff import human_agent_of
+from threaddesk.agent.memory import CustomerMemory
+from threaddesk.agent.models import ModelCache
 from threaddesk.agent.orders import DEMO_ORDERS, OrderBook
 from threaddesk.agent.tools import describe_call, support_tools
+from threaddesk.assistants import AssistantManager, AssistantStore
 from threaddesk.config import Settings, is_postgres_url
 from threaddesk.errors import (
     CheckpointNotFound,
@@ -57,7 +60,7 @@ from threaddesk.graphs.loader import load_graphs
 from threaddesk.graphs.registry import GraphRegistry, ServedGraph
 from threaddesk.handoff import answer_request, check_resume, may_answer, stamp_responder, waiting_threads
 from threaddesk.ids import validate_thread_id, validate_user_id
-from threaddesk.items import ItemStore
+from threaddesk.items import ItemStore, user_namespace
 from threaddesk.metrics import DeskObserver, Outcome
 from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
@@ -85,6 +88,9 @@ from threaddesk.users import User, UserManager
 from threaddesk.values import check_metadata, check_text
 
 log = logging.getLogger(__name__)
+
+# Where the agent's memory of a customer lives in their store (`/store/items` namespace ["memory"]).
+MEMORY_NAMESPACE = ("memory",)
 
 Role = Literal["user", "assistant", "system", "tool"]
 _ROLES: dict[str, Role] = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
@@ -181,6 +187,13 @@ async def _graph_stream(
                 yield RunChunk("events", event)
 
 
+def _description(served: ServedGraph) -> str | None:
+    """A served graph's description; the built-in support agent has its own."""
+    if served.description is None and served.graph_id == AGENT_NAME and served.location is None:
+        return AGENT_DESCRIPTION
+    return served.description
+
+
 def _message_count(values: dict[str, Any]) -> int:
     """All of a thread's messages: those archived and those still in its state."""
     return values.get("archived_messages", 0) + len(values.get("messages", []))
@@ -242,6 +255,7 @@ class SupportDesk:
         cancels: CancelStore | None = None,
         run_events: EventLog | None = None,
         items: ItemStore | None = None,
+        assistant_store: AssistantStore | None = None,
         observer: DeskObserver | None = None,
         tracer: Any | None = None,
         backend: str = "sqlite",
@@ -280,6 +294,13 @@ class SupportDesk:
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self.worker: RunWorker | None = None  # claims queued runs (`serve_runs`); None: only enqueue
         self.lease = LEASE  # how long a running run's row vouches for this process (renewed at a third)
+        # Saved configurations of the graphs (LangGraph's assistants); without a store, each graph's own.
+        self.assistants = AssistantManager(
+            assistant_store,
+            lambda: list(self.graphs),
+            clock=threads.clock,
+            descriptions={s.graph_id: d for s in self.graphs.served() if (d := _description(s)) is not None},
+        )
 
     def _check_text(self, text: object) -> None:
         """A customer's message as `send` takes it: a non-empty string the storage can hold."""
@@ -625,6 +646,8 @@ class SupportDesk:
         `responder` is the human agent (agent or admin) a resume answers as: only they may resume
         a thread handed to a person (see `threaddesk.handoff`).
         """
+        request = await self.assistants.bind(request)  # the named assistant's settings (and graph)
+        record = self.assistants.recorded(record, request)
         served, request = await self._run_graph(thread_id, request, user_id)
         request = stamp_responder(request, responder)
         await self._spend(user_id if user_id is not None else owner)
@@ -637,7 +660,10 @@ class SupportDesk:
             self._turn(thread_id, request, served, user_id, create, wait, title, owner, responder) as thread,
             self._recorded(thread_id, request.run_id, record, served.graph),
         ):
+            if request.assistant_id is None:  # none named: the thread's own assistant, as it was created
+                request = await self.assistants.bind(request, remembered=thread.metadata.get("assistant_id"))
             config = request.config(thread_id, thread.metadata)
+            config["configurable"]["user_id"] = thread.user_id  # whose memory (never the caller's say)
             graph_input: Any = request.command if request.command is not None else request.input
             options: dict[str, Any] = {
                 "stream_mode": modes,
@@ -858,6 +884,8 @@ class SupportDesk:
         A `temporary` thread is deleted (its runs with it) once the run ends.
         """
         runs = self._run_store()
+        request = await self.assistants.bind(request)
+        record = self.assistants.recorded(record, request) or record
         _, request = await self._run_graph(thread_id, request, user_id)
         if create:
             creator = owner if owner is not None else user_id
@@ -1320,6 +1348,18 @@ class SupportDesk:
         """The graph's subgraphs by namespace, each with its schemas (`assistants.get_subgraphs`)."""
         return await graph_subgraphs(self.graphs.get_served(graph_id).graph, namespace, recurse)
 
+    async def delete_assistant(self, assistant_id: str, *, delete_threads: bool = False) -> None:
+        """Delete a stored assistant; with `delete_threads`, also every thread whose metadata names it
+        (LangGraph's `delete_threads`). Threads kept go on with the desk's defaults."""
+        assistant = await self.assistants.delete(assistant_id)
+        if not delete_threads:
+            return
+        query = ThreadQuery(metadata={"assistant_id": assistant.assistant_id}, limit=MAX_PAGE_SIZE)
+        while page := await self.threads.search(query):
+            for thread in page:
+                with contextlib.suppress(ThreadNotFound):
+                    await self.threads.delete(thread.thread_id)
+
     def _checked_messages(self, messages: Any) -> list[BaseMessage]:
         """Messages as LangChain takes them (dicts, tuples, message objects), each storable, else
         `InvalidArgument`: checked before the graph sees them, since a refusal inside
@@ -1438,6 +1478,10 @@ async def open_desk(
                 graphs, checkpointer=storage.checkpointer, store=storage.store, stack=stack
             )
             registry = GraphRegistry(loaded)
+        default_spec = None if isinstance(model, BaseChatModel) else (model or settings.model)
+        memory = None
+        if settings.memory and storage.store is not None:
+            memory = CustomerMemory(storage.store, lambda owner: user_namespace(owner, MEMORY_NAMESPACE))
         agent = build_agent(
             chat_model,
             storage.checkpointer,
@@ -1445,6 +1489,8 @@ async def open_desk(
             context_messages=settings.context_messages,
             context_tokens=settings.context_tokens,
             tools=support_tools(storage.orders) if storage.orders is not None else (),
+            model_for=ModelCache(chat_model, default_spec, settings),
+            memory=memory,
         )
         manager = ThreadManager(
             storage.registry,
@@ -1476,6 +1522,7 @@ async def open_desk(
             cancels=storage.cancels,
             run_events=storage.run_events,
             items=ItemStore(storage.store) if storage.store is not None else None,
+            assistant_store=storage.assistants,
             tracer=tracer,
             backend="postgres" if is_postgres_url(url) else "sqlite",
             orders=storage.orders,

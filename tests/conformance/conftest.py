@@ -31,7 +31,7 @@ def langgraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targe
 def threaddesk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # Every checkpoint kept, as LangGraph's server keeps them, so runs may start from older ones.
     database = tmp_path_factory.mktemp("conformance") / "desk.sqlite"
-    with serve_live(database, ["alice", "bob", "agent-sam"], keep_checkpoints=0) as server:
+    with serve_live(database, ["alice", "bob", "agent-sam", "root"], keep_checkpoints=0) as server:
         yield server
 
 
@@ -66,3 +66,9 @@ def queue_targets(langhost_server: Target, threaddesk_postgres_server: LiveServe
     """Both servers on PostgreSQL, where background runs go through a queue."""
     server = threaddesk_postgres_server
     return [langhost_server, Target("threaddesk", server.url, server.alice.headers)]
+
+
+@pytest.fixture(scope="session")
+def admin_targets(langgraph_server: Target, threaddesk_server: LiveServer) -> list[Target]:
+    """As `targets`, with threaddesk's caller an admin: who may create, update and delete assistants."""
+    return [langgraph_server, Target("threaddesk", threaddesk_server.url, threaddesk_server.root.headers)]

@@ -41,6 +41,8 @@ AGENT_MODULES = (
     "names.py",
     "lexicon.py",
     "sentences.py",
+    "memory.py",
+    "run_settings.py",
 )
 REPO = Path(__file__).resolve().parents[2]
 # Read at import: the autouse settings fixture clears THREADDESK_* before each test runs.

@@ -21,6 +21,8 @@ OURS = (
     "threaddesk_messages",
     "threaddesk_orders",
     "threaddesk_tickets",
+    "threaddesk_assistants",
+    "threaddesk_assistant_versions",
 )
 
 

@@ -87,3 +87,20 @@ class HeldModel(OfflineChatModel):
         """Hold the calls from now on (again)."""
         self.hold = True
         self._gate.clear()
+
+
+class RecordingModel(OfflineChatModel):
+    """The offline model, keeping every prompt it was given (system prompt included), newest last."""
+
+    _prompts: list = PrivateAttr(default_factory=list)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[override]
+        self._prompts.append(list(messages))
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+    @property
+    def prompts(self) -> list:
+        return self._prompts
+
+    def last_system_prompt(self) -> str:
+        return self._prompts[-1][0].content

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from threaddesk import SupportDesk
+from threaddesk.assistants import AssistantQuery
 from threaddesk.web.compat import ASSISTANT_ID
 
 NO_RUN = "01a2240e-0000-7000-8000-000000000000"
@@ -68,8 +69,26 @@ OTHER_ROUTES = [
     ("GET", f"/assistants/{ASSISTANT_ID}/subgraphs", None, 200),
     ("GET", "/me", None, 200),
 ]
+# A stored assistant (made by the `stored_assistant` fixture): every user reads and runs it, only admins
+# change it.
+STORED = "5f0c4d3e-0000-4000-8000-00000000a551"
+STORED_READ_ROUTES = [
+    ("GET", f"/assistants/{STORED}", None, 200),
+    ("POST", f"/assistants/{STORED}/versions", {}, 200),
+    ("GET", f"/assistants/{STORED}/graph", None, 200),
+    ("GET", f"/assistants/{STORED}/schemas", None, 200),
+    ("GET", f"/assistants/{STORED}/subgraphs", None, 200),
+    ("POST", "/runs/wait", {**RUN, "assistant_id": STORED}, 200),
+]
+ADMIN_ROUTES = [
+    ("POST", "/admin/cleanup", {"idle_for": "1d"}, 200),
+    ("POST", "/assistants", {"graph_id": "support_agent", "name": "new"}, 200),
+    ("PATCH", f"/assistants/{STORED}", {"name": "renamed"}, 200),
+    ("POST", f"/assistants/{STORED}/latest", {"version": 1}, 200),
+    ("DELETE", f"/assistants/{STORED}", None, 204),
+]
 REPLY_ROUTE = ("POST", "/threads/{t}/reply", {"content": "Hello from the team"}, 409)
-ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + [("POST", "/admin/cleanup", {"idle_for": "1d"}, 200), REPLY_ROUTE]
+ALL_ROUTES = THREAD_ROUTES + OTHER_ROUTES + STORED_READ_ROUTES + ADMIN_ROUTES + [REPLY_ROUTE]
 # What an agent may do on a customer's thread: read it (the status as for its owner); the rest is a 404.
 AGENT_READS = {
     ("GET", "/threads/{t}"),
@@ -90,6 +109,14 @@ async def alices_thread(web_desk: SupportDesk, alice) -> str:
     await web_desk.threads.create("alice", "alice-thread", title="Alice's")
     await web_desk.send("alice-thread", "Hi, I'm Alice.", user_id="alice")
     return "alice-thread"
+
+
+@pytest.fixture
+async def stored_assistant(web_desk: SupportDesk) -> str:
+    await web_desk.assistants.create(
+        "support_agent", assistant_id=STORED, name="billing", context={"system_prompt": "Billing."}
+    )
+    return STORED
 
 
 async def _call(client: httpx.AsyncClient, route, thread_id: str, headers: dict) -> httpx.Response:
@@ -285,6 +312,28 @@ async def test_cleanup_is_admin_only(client, web_desk, alices_thread, alice) -> 
     response = await client.post("/admin/cleanup", json={"idle_for": "1s"}, headers=alice.headers)
     assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
     await _intact(web_desk, alices_thread)
+
+
+@pytest.mark.parametrize("route", ADMIN_ROUTES[1:], ids=[f"{m} {p}" for m, p, _, _ in ADMIN_ROUTES[1:]])
+async def test_only_admins_manage_assistants(client, web_desk, stored_assistant, alice, admin, route) -> None:
+    """A user's change is 403 `forbidden` and changes nothing; an admin's goes through."""
+    before = await web_desk.assistants.count(AssistantQuery())
+    response = await _call(client, route, "-", alice.headers)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden", response.text
+    kept = await web_desk.assistants.get(stored_assistant)
+    assert (kept.name, kept.version) == ("billing", 1)
+    assert await web_desk.assistants.count(AssistantQuery()) == before
+    response = await _call(client, route, "-", admin.headers)
+    assert response.status_code == route[3], response.text
+
+
+@pytest.mark.parametrize("route", STORED_READ_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in STORED_READ_ROUTES])
+async def test_every_user_reads_and_runs_a_stored_assistant(
+    client, stored_assistant, alice, bob, route
+) -> None:
+    for caller in (alice, bob):
+        response = await _call(client, route, "-", caller.headers)
+        assert response.status_code == route[3], (caller.name, response.text)
 
 
 async def test_me_names_the_caller(client, alice, admin) -> None:

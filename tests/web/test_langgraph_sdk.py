@@ -124,7 +124,8 @@ async def test_runs_stream_messages_tuple(alice_client) -> None:
 async def test_assistants_search_lists_the_support_agent(alice_client) -> None:
     assistants = await alice_client.assistants.search()
     assert [(a["assistant_id"], a["graph_id"]) for a in assistants] == [(ASSISTANT_ID, "support_agent")]
-    assert await alice_client.assistants.search(graph_id="other") == []
+    with pytest.raises(NotFoundError):  # an unknown graph is a 404, as on LangGraph's server
+        await alice_client.assistants.search(graph_id="other")
 
 
 async def test_errors_map_to_the_sdk_exceptions(live_server, alice_client, bob_client) -> None:
@@ -163,3 +164,46 @@ def test_sync_client_round_trip(live_server) -> None:
     )
     assert values["messages"][-1]["content"] == "Hello Carol! How can I help?"
     client.threads.delete(thread["thread_id"])
+
+
+async def test_admins_manage_assistants_and_users_run_them(live_server, alice_client) -> None:
+    from langgraph_sdk.errors import PermissionDeniedError
+
+    root = get_client(url=live_server.url, api_key=live_server.root.token)
+    billing = await root.assistants.create(
+        "support_agent",
+        name=f"billing-{_id()}",
+        context={"system_prompt": "You handle billing.", "context_messages": 10},
+        metadata={"team": "billing"},
+    )
+    assert billing["version"] == 1 and billing["config"] == {"configurable": billing["context"]}
+    with pytest.raises(PermissionDeniedError):
+        await alice_client.assistants.create("support_agent", name="mine")
+    with pytest.raises(PermissionDeniedError):
+        await alice_client.assistants.update(billing["assistant_id"], name="mine")
+    assert (await alice_client.assistants.get(billing["assistant_id"]))["name"] == billing["name"]
+    found = await alice_client.assistants.search(metadata={"team": "billing"})
+    assert billing["assistant_id"] in [a["assistant_id"] for a in found]
+
+    thread_id = str(uuid.uuid4())
+    values = await alice_client.runs.wait(
+        thread_id,
+        billing["assistant_id"],
+        input={"messages": [{"role": "user", "content": "Hi, I'm Ada."}]},
+        if_not_exists="create",
+    )
+    assert "Ada" in values["messages"][-1]["content"]
+    thread = await alice_client.threads.get(thread_id)
+    assert thread["metadata"]["assistant_id"] == billing["assistant_id"]
+
+    updated = await root.assistants.update(billing["assistant_id"], context={"system_prompt": "Billing v2."})
+    assert updated["version"] == 2 and updated["context"] == {"system_prompt": "Billing v2."}
+    versions = await alice_client.assistants.get_versions(billing["assistant_id"])
+    assert [v["version"] for v in versions] == [2, 1]
+    back = await root.assistants.set_latest(billing["assistant_id"], 1)
+    assert back["version"] == 1 and back["context"]["system_prompt"] == "You handle billing."
+    with pytest.raises(ConflictError):
+        await root.assistants.delete(ASSISTANT_ID)
+    await root.assistants.delete(billing["assistant_id"])
+    with pytest.raises(NotFoundError):
+        await alice_client.assistants.get(billing["assistant_id"])

@@ -61,6 +61,7 @@ RUN_422 = re.compile(
     r"^(?:input|command|checkpoint|config|context|stream_mode|stream_resumable|webhook|interrupt_|durability"
     r"|after_seconds|message text|assistant_id|metadata)"
 )
+ASSISTANT_422 = re.compile(r"^(?:assistant_id|config|context|metadata|name|description)")
 SEMANTIC_422 = {
     "GET /threads": re.compile(r"invalid cursor|^metadata|at most 100 years"),
     "POST /threads": re.compile(r"^metadata"),
@@ -73,6 +74,10 @@ SEMANTIC_422 = {
     ),
     "POST /admin/cleanup": re.compile(r"at most 100 years"),
     "GET /assistants/{assistant_id}/graph": re.compile(r"^xray"),
+    # Assistants: ids are UUIDs; config, context and metadata storable JSON; the agent's settings checked.
+    "POST /assistants": ASSISTANT_422,
+    "PATCH /assistants/{assistant_id}": ASSISTANT_422,
+    "POST /assistants/search": re.compile(r"^select"),
     # Store: namespace labels (no '.', storable text), keys, values within the metadata limits.
     "PUT /store/items": re.compile(r"^namespace|^key|^metadata|^value|^ttl"),
     "GET /store/items": re.compile(r"^namespace|^key"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -29,11 +29,14 @@ from threaddesk.agent.handoff import (
     human,
     route_start,
 )
+from threaddesk.agent.memory import CustomerMemory, Remembered, asked_language, with_language
 from threaddesk.agent.profile import introduced_name, with_profile
+from threaddesk.agent.run_settings import AgentContext, RunSettings, run_settings
 from threaddesk.config import DEFAULT_SYSTEM_PROMPT
 from threaddesk.errors import ModelUnavailable, ThreadDeskError
 
 AGENT_NAME = "support_agent"
+AGENT_DESCRIPTION = "threaddesk's customer-support agent"  # its assistant's, as listed
 DEFAULT_CONTEXT_MESSAGES = 40
 # Tool rounds in one turn after which the model is asked without its tools, so it must answer
 # (a model that keeps calling tools would otherwise run into LangGraph's recursion limit).
@@ -145,52 +148,84 @@ def build_agent(
     context_messages: int = DEFAULT_CONTEXT_MESSAGES,
     context_tokens: int | None = None,
     tools: Sequence[BaseTool] = (),
-) -> CompiledStateGraph:
+    model_for: Callable[[str], BaseChatModel] | None = None,
+    memory: CustomerMemory | None = None,
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Compile the agent: `agent.invoke({"messages": [...]}, {"configurable": {"thread_id": ...}})`.
 
     Args:
         context_messages: at most this many of the latest messages go to the model.
         context_tokens: if set, also at most this many tokens (approximate count).
-        tools: bound to the model (`bind_tools`) and run by a `tools` node; none: one node, as ever.
+        tools: bound to the model (`bind_tools`) and run by a `tools` node (with `handoff_to_human`,
+            which the `handoff` node answers).
+        model_for: the chat model for a run whose assistant names one (`provider:model`), cached by
+            the caller; without it, every run uses `model`.
+        memory: if given, the customer's name and language outlive the thread (opt-in).
+
+    These are the defaults: a run's context (its assistant's, merged with its own) may set the
+    prompt, model, context window and tools per run (`run_settings.AgentContext`).
     """
     if context_messages < 1 or (context_tokens is not None and context_tokens < 1):
         raise ValueError("context budgets must be positive")
+    defaults = RunSettings(system_prompt, context_messages, context_tokens)
     tools = list(tools)
-    # `handoff_to_human` is bound beside the support tools (a real LLM calls it; the offline model
-    # calls it by itself), but never given to the `ToolNode`: its call goes to the `handoff` node.
-    with_tools = _bind(model, [*tools, handoff_to_human])
+    bound: dict[tuple[int, tuple[str, ...]], Runnable] = {}  # bind_tools once per model and tool set
 
-    def chosen(messages: Sequence[BaseMessage]) -> Runnable:
-        """The model with its tools, unless this turn has used up its tool rounds: then it must answer."""
-        return with_tools if _tool_rounds(messages) < MAX_TOOL_ROUNDS else model
+    def with_tools(chosen: BaseChatModel, settings: RunSettings, messages: Sequence[BaseMessage]) -> Runnable:
+        """The run's model with the tools its settings allow and `handoff_to_human` (which is never
+        given to the `ToolNode`: its call goes to the `handoff` node), unless this turn has used up
+        its tool rounds: then it must answer."""
+        if _tool_rounds(messages) >= MAX_TOOL_ROUNDS:
+            return chosen
+        allowed = tuple(tool.name for tool in tools if settings.allows(tool.name))
+        key = (id(chosen), allowed)
+        if key not in bound:
+            bound[key] = _bind(chosen, [*(t for t in tools if t.name in allowed), handoff_to_human])
+        return bound[key]
 
-    def prepare(state: SupportState) -> tuple[list[BaseMessage], dict]:
+    def prepare(state: SupportState, settings: RunSettings, remembered: Remembered) -> tuple[list, dict]:
         messages = state["messages"]
         if "customer_name" in state:
             name = introduced_name(_new_messages(messages)) or state["customer_name"]
         else:  # a thread from before profiles existed, or a new one: look once at all of it
             name = introduced_name(messages)
-        context = recent_context(messages, max_messages=context_messages, max_tokens=context_tokens)
-        prompt = [SystemMessage(content=with_profile(system_prompt, name)), *context]
+        name = name or remembered.name
+        # The language is kept only by the (opt-in) memory: without it, the graph keeps no language.
+        language = (asked_language(_new_messages(messages)) or remembered.language) if memory else None
+        context = recent_context(
+            messages, max_messages=settings.context_messages, max_tokens=settings.context_tokens
+        )
+        instructions = with_language(with_profile(settings.system_prompt, name), language)
+        prompt = [SystemMessage(content=instructions), *context]
         return prompt, {"customer_name": name}
 
-    async def respond(state: SupportState) -> dict:
-        prompt, update = prepare(state)
+    async def respond(state: SupportState, config: RunnableConfig) -> dict:
+        settings, chosen = _per_run(config, defaults, model, model_for)
+        remembered = await memory.arecall(config) if memory is not None else Remembered()
+        prompt, update = prepare(state, settings, remembered)
         try:
-            answer = await chosen(state["messages"]).ainvoke(prompt)
+            answer = await with_tools(chosen, settings, state["messages"]).ainvoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
+        if memory is not None:
+            told = asked_language(_new_messages(state["messages"]))
+            await memory.aremember(config, remembered, remembered.merged(update["customer_name"], told))
         return {"messages": [answer], **update}
 
-    def respond_sync(state: SupportState) -> dict:
-        prompt, update = prepare(state)
+    def respond_sync(state: SupportState, config: RunnableConfig) -> dict:
+        settings, chosen = _per_run(config, defaults, model, model_for)
+        remembered = memory.recall(config) if memory is not None else Remembered()
+        prompt, update = prepare(state, settings, remembered)
         try:
-            answer = chosen(state["messages"]).invoke(prompt)
+            answer = with_tools(chosen, settings, state["messages"]).invoke(prompt)
         except Exception as exc:
             raise model_failure(exc) from exc
+        if memory is not None:
+            told = asked_language(_new_messages(state["messages"]))
+            memory.remember(config, remembered, remembered.merged(update["customer_name"], told))
         return {"messages": [answer], **update}
 
-    builder = StateGraph(SupportState)
+    builder = StateGraph(SupportState, context_schema=AgentContext)
     builder.add_node("agent", RunnableLambda(respond_sync, afunc=respond, name="agent"))
     builder.add_conditional_edges(START, route_start, ["agent", "handoff"])
     builder.add_node("handoff", _on_state(handoff, "handoff"))
@@ -204,3 +239,22 @@ def build_agent(
     else:
         builder.add_conditional_edges("agent", route_after_agent, ["handoff", END])
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)
+
+
+def _per_run(
+    config: RunnableConfig,
+    defaults: RunSettings,
+    model: BaseChatModel,
+    model_for: Callable[[str], BaseChatModel] | None,
+) -> tuple[RunSettings, BaseChatModel]:
+    """This run's settings (its assistant's and its own, over the desk's) and the model they name.
+
+    Read at call time, not at build time, so one compiled graph serves every assistant.
+    """
+    settings = run_settings(config, defaults)
+    if settings.model is None or model_for is None:
+        return settings, model
+    try:
+        return settings, model_for(settings.model)
+    except Exception as exc:
+        raise model_failure(exc) from exc

@@ -45,3 +45,25 @@ def build_model(spec: str | None = None, settings: Settings | None = None) -> Ba
         ) from exc
     except ValueError as exc:
         raise ModelUnavailable(f"cannot build model {spec!r}: {exc}") from exc
+
+
+class ModelCache:
+    """One chat model per spec, built on first use: what a run whose assistant names a model gets.
+
+    `default` (the desk's own model) answers for `default_spec`; every other spec is
+    built once with `build_model` and kept, so assistants on the same model share it.
+    A spec that cannot be built raises `ModelUnavailable` (the run fails, nothing kept).
+    """
+
+    def __init__(self, default: BaseChatModel, default_spec: str | None, settings: Settings) -> None:
+        self.settings = settings
+        self._models: dict[str, BaseChatModel] = {}
+        if default_spec is not None:
+            self._models[default_spec.strip()] = default
+
+    def __call__(self, spec: str) -> BaseChatModel:
+        spec = spec.strip()
+        model = self._models.get(spec)
+        if model is None:
+            model = self._models[spec] = build_model(spec, self.settings)
+        return model

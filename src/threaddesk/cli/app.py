@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from threaddesk import __version__
-from threaddesk.cli import chat, db, serve, threads, users
+from threaddesk.cli import assistants, chat, db, serve, threads, users
 from threaddesk.cli.errors import ThreadDeskGroup
 from threaddesk.cli.state import CliState, cli_state
 
@@ -104,6 +104,7 @@ app.command()(chat.chat)
 app.add_typer(threads.app)
 app.command()(serve.serve)
 app.add_typer(users.app, name="users")
+app.add_typer(assistants.app, name="assistants")
 app.add_typer(db.app, name="db")
 
 

@@ -14,6 +14,8 @@ import typer
 from typer.core import TyperGroup
 
 from threaddesk.errors import (
+    AssistantExists,
+    AssistantNotFound,
     GraphLoadError,
     GraphNotFound,
     InternalError,
@@ -23,6 +25,7 @@ from threaddesk.errors import (
     NotAllowed,
     NotInterrupted,
     StorageUnavailable,
+    SystemAssistant,
     ThreadBusy,
     ThreadDeskError,
     ThreadExists,
@@ -36,10 +39,10 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1  # a check failed (demo), or the user declined a confirmation
     INVALID_INPUT = 2  # bad option, id, duration, message; also click's usage errors
-    THREAD_NOT_FOUND = 3  # or unknown user
+    THREAD_NOT_FOUND = 3  # or unknown user, assistant, graph
     STORAGE_UNAVAILABLE = 4
     MODEL_UNAVAILABLE = 5
-    CONFLICT = 6  # the id belongs to another user's thread, the thread is busy, the user exists
+    CONFLICT = 6  # the id belongs to another user's thread, the thread is busy, the user (assistant) exists
     LIMIT_EXCEEDED = 7  # a per-user limit (threads per user, messages per minute)
     INTERNAL_ERROR = 8  # a bug: the turn was rolled back and the traceback logged
 
@@ -50,6 +53,8 @@ _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (InvalidArgument, ExitCode.INVALID_INPUT),
     (ThreadNotFound, ExitCode.THREAD_NOT_FOUND),
     (UserNotFound, ExitCode.THREAD_NOT_FOUND),
+    (AssistantNotFound, ExitCode.THREAD_NOT_FOUND),
+    (GraphNotFound, ExitCode.THREAD_NOT_FOUND),
     (StorageUnavailable, ExitCode.STORAGE_UNAVAILABLE),
     (ModelUnavailable, ExitCode.MODEL_UNAVAILABLE),
     (ThreadExists, ExitCode.CONFLICT),
@@ -57,6 +62,8 @@ _CODES: list[tuple[type[ThreadDeskError], ExitCode]] = [
     (UserExists, ExitCode.CONFLICT),
     (NotInterrupted, ExitCode.CONFLICT),
     (NotAllowed, ExitCode.INVALID_INPUT),
+    (AssistantExists, ExitCode.CONFLICT),
+    (SystemAssistant, ExitCode.CONFLICT),
     (LimitExceeded, ExitCode.LIMIT_EXCEEDED),
     (InternalError, ExitCode.INTERNAL_ERROR),
 ]

@@ -61,6 +61,8 @@ class RunRequest:
     durability: Durability | None = None
     run_id: str = field(default_factory=new_run_id)
     graph_id: str | None = None  # the graph to run; None: the thread's own (see `GraphRegistry.for_thread`)
+    # The assistant the run names (id, or a graph's name); None: the thread's own, else the defaults.
+    assistant_id: str | None = None
 
     @classmethod
     def say(cls, text: str, **options: Any) -> RunRequest:

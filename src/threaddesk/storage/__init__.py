@@ -16,6 +16,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.store.base import BaseStore
 
 from threaddesk.agent.orders import OrderBook
+from threaddesk.assistants.interfaces import AssistantStore
 from threaddesk.config import is_postgres_url
 from threaddesk.errors import StorageUnavailable
 from threaddesk.ratelimit import MessageBudget, RateLimiter
@@ -47,6 +48,7 @@ class Storage:
     # Cancel requests on the runs and the kept events of resumable runs (threaddesk.runs.cancel / .events).
     cancels: CancelStore | None = None
     run_events: EventLog | None = None
+    assistants: AssistantStore | None = None
     search: MessageIndex | None = None
     # Budgets every process on this database shares; None: only this process's memory can hold them.
     shared_budget: Callable[[int], MessageBudget] | None = None
@@ -124,6 +126,7 @@ async def open_storage(url: str, *, pool_size: int = 10, turn_pool_size: int = 1
 
 async def _open_sqlite(url: str, path: Path) -> Storage:
     from threaddesk.storage.sqlite.archive import SqliteArchive
+    from threaddesk.storage.sqlite.assistants import SqliteAssistantStore
     from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
     from threaddesk.storage.sqlite.database import SqliteDatabase
     from threaddesk.storage.sqlite.migrations import migrate
@@ -157,6 +160,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         runs=SqliteRunStore(database),
         cancels=SqliteCancelStore(database),
         run_events=SqliteEventLog(database),
+        assistants=SqliteAssistantStore(database),
         store=store,
         orders=SqliteOrderBook(database),
     )
@@ -165,6 +169,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
 async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> Storage:
     try:
         from threaddesk.storage.postgres.archive import PostgresArchive
+        from threaddesk.storage.postgres.assistants import PostgresAssistantStore
         from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
         from threaddesk.storage.postgres.database import PostgresDatabase
         from threaddesk.storage.postgres.orders import PostgresOrderBook
@@ -196,6 +201,7 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
         runs=PostgresRunStore(database),
         cancels=PostgresCancelStore(database),
         run_events=PostgresEventLog(database),
+        assistants=PostgresAssistantStore(database),
         store=store,
         orders=PostgresOrderBook(database),
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from langgraph.types import Command, Send
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from threaddesk.agent.graph import AGENT_NAME
+from threaddesk.agent.graph import AGENT_DESCRIPTION, AGENT_NAME
 from threaddesk.errors import InvalidArgument
 from threaddesk.graphs.registry import GraphRegistry, ServedGraph, system_assistant_id
 from threaddesk.runs import Run, RunRecord, RunRequest
@@ -27,7 +27,6 @@ from threaddesk.web.langgraph_events import STREAM_MODES
 # assistant uuid5(NAMESPACE_GRAPH, graph_id)); a desk's own graphs are in `desk.graphs`.
 GRAPH_ID = AGENT_NAME
 ASSISTANT_ID = system_assistant_id(GRAPH_ID)
-_BUILT_IN_DESCRIPTION = "threaddesk's customer-support agent"
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
 # Keys of a run's configurable that the server sets (thread, run, checkpoint, graph).
 RESERVED_CONFIGURABLE = frozenset({"thread_id", "run_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
@@ -51,6 +50,9 @@ class AssistantSearch(BaseModel):
     name: str | None = None
     limit: JsonInteger = Field(default=10, ge=1, le=MAX_PAGE_SIZE)
     offset: JsonInteger = Field(default=0, ge=0)
+    sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
 
 
 def checkpoint_id(value: object, *, optional: bool = False) -> Any:
@@ -159,8 +161,8 @@ class RunCreate(BaseModel):
     def record(self, request: RunRequest, thread_id: str) -> RunRecord:
         """What the run keeps as a resource: its request, as LangGraph's `Run.kwargs` and `metadata`
         (the graph and assistant as `request` names them)."""
-        graph_id = request.metadata.get("graph_id", GRAPH_ID)
-        assistant_id = request.metadata.get("assistant_id", system_assistant_id(graph_id))
+        graph_id = request.metadata.get("graph_id")  # None: a stored assistant's, found by the desk
+        assistant_id = request.metadata.get("assistant_id", system_assistant_id(graph_id or GRAPH_ID))
         config = self.config or RunConfig()
         configurable = {
             **request.configurable,
@@ -191,7 +193,7 @@ class RunCreate(BaseModel):
         metadata = {
             "created_by": "system",
             **(self.metadata or {}),
-            "graph_id": graph_id,
+            **({"graph_id": graph_id} if graph_id is not None else {}),
             "assistant_id": assistant_id,
         }
         return RunRecord(assistant_id, kwargs, metadata, self.multitask_strategy or "enqueue")
@@ -199,8 +201,8 @@ class RunCreate(BaseModel):
     def request(self, graphs: GraphRegistry) -> RunRequest:
         """The core's `RunRequest` on the graph `assistant_id` names, checked for what LangGraph's
         server refuses too."""
-        served = check_run_assistant(self.assistant_id, graphs)
-        graph_id, assistant_id = served.graph_id, served.assistant_id
+        graph_id, assistant_id = run_assistant(self.assistant_id, graphs)
+        ids = {"assistant_id": assistant_id, **({"graph_id": graph_id} if graph_id is not None else {})}
         if self.webhook is not None:
             raise InvalidArgument("webhook is not supported: threaddesk makes no outbound requests")
         config = self.config or RunConfig()
@@ -217,7 +219,7 @@ class RunCreate(BaseModel):
             "created_by": "system",
             **(config.metadata or {}),
             **(self.metadata or {}),
-            "graph_id": graph_id,
+            **({"graph_id": graph_id} if graph_id is not None else {}),
             "assistant_id": assistant_id,
             "run_attempt": 1,
         }
@@ -228,7 +230,7 @@ class RunCreate(BaseModel):
             events=events,
             subgraphs=self.stream_subgraphs,
             checkpoint=checkpoint or None,
-            configurable={**configurable, "graph_id": graph_id, "assistant_id": assistant_id},
+            configurable={**configurable, **ids},
             context=self.context if self.context else (configurable or None),
             metadata=metadata,
             tags=tuple(config.tags or ()),
@@ -237,6 +239,7 @@ class RunCreate(BaseModel):
             interrupt_after=self.interrupt_after,
             durability=self.durability,
             graph_id=graph_id,
+            assistant_id=assistant_id,
         )
 
 
@@ -244,7 +247,7 @@ def assistant(served: ServedGraph) -> dict[str, Any]:
     """A served graph's system assistant, as LangGraph's server shows the one it makes per graph."""
     description = served.description
     if description is None and served.graph_id == GRAPH_ID and served.location is None:
-        description = _BUILT_IN_DESCRIPTION
+        description = AGENT_DESCRIPTION
     return {
         "assistant_id": served.assistant_id,
         "graph_id": served.graph_id,
@@ -288,17 +291,20 @@ def check_assistant(assistant_id: str, graphs: GraphRegistry) -> ServedGraph:
     return served
 
 
-def check_run_assistant(assistant_id: str, graphs: GraphRegistry) -> ServedGraph:
-    """A run names its assistant by id or graph name: anything else is malformed (422), as on LangGraph."""
-    if assistant_id not in graphs:
-        try:
-            uuid.UUID(assistant_id)
-        except ValueError:
-            raise InvalidArgument(
-                f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph:"
-                f" use {_choices(graphs)}"
-            ) from None
-    return check_assistant(assistant_id, graphs)
+def run_assistant(assistant_id: str, graphs: GraphRegistry) -> tuple[str | None, str]:
+    """The graph and assistant a run names: a graph's name or its system assistant's id give both;
+    another UUID is a stored assistant (its graph is the desk's to find, and whether it exists:
+    404 `assistant_not_found`); anything else is malformed (422), as on LangGraph's server."""
+    served = graphs.by_assistant(assistant_id)
+    if served is not None:
+        return served.graph_id, served.assistant_id
+    try:
+        return None, str(uuid.UUID(assistant_id))
+    except ValueError:
+        raise InvalidArgument(
+            f"assistant_id {assistant_id!r} is neither an assistant's UUID nor a graph:"
+            f" use {_choices(graphs)}"
+        ) from None
 
 
 def run_options(
@@ -310,7 +316,7 @@ def run_options(
     user's thread is a 404 as on every route (an admin's scope is every thread,
     so an admin's run uses a customer's thread as it is).
     """
-    check_run_assistant(body.assistant_id, graphs)
+    run_assistant(body.assistant_id, graphs)
     if body.after_seconds > max_delay:
         raise InvalidArgument(f"after_seconds must be at most {max_delay}")
     return {

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from threaddesk.errors import (
+    AssistantExists,
+    AssistantNotFound,
     CheckpointNotFound,
     GraphNotFound,
     InternalError,
@@ -29,6 +31,7 @@ from threaddesk.errors import (
     RunInProgress,
     RunNotFound,
     StorageUnavailable,
+    SystemAssistant,
     ThreadBusy,
     ThreadDeskError,
     ThreadExists,
@@ -46,6 +49,10 @@ STATUS_BY_ERROR: list[tuple[type[ThreadDeskError], int]] = [
     (RunNotFound, 404),
     (GraphNotFound, 404),
     (ItemNotFound, 404),
+    (AssistantNotFound, 404),
+    (GraphNotFound, 404),
+    (AssistantExists, 409),
+    (SystemAssistant, 409),
     (RunInProgress, 409),
     (UserNotFound, 404),
     (ThreadExists, 409),

@@ -155,6 +155,39 @@ _M010_HANDOFF = [
     "UPDATE threaddesk_users SET role = 'admin' WHERE is_admin",
 ]
 
+_M008_ASSISTANTS = [
+    # Stored assistants (the active version's fields) and every version of each.
+    """
+    CREATE TABLE threaddesk_assistants (
+        assistant_id TEXT COLLATE "C" PRIMARY KEY,
+        graph_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        config JSONB NOT NULL DEFAULT '{}',
+        context JSONB NOT NULL DEFAULT '{}',
+        metadata JSONB NOT NULL DEFAULT '{}',
+        version INTEGER NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE threaddesk_assistant_versions (
+        assistant_id TEXT COLLATE "C" NOT NULL
+            REFERENCES threaddesk_assistants (assistant_id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        graph_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        config JSONB NOT NULL DEFAULT '{}',
+        context JSONB NOT NULL DEFAULT '{}',
+        metadata JSONB NOT NULL DEFAULT '{}',
+        created_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (assistant_id, version)
+    )
+    """,
+]
+
 # threaddesk's own tables, beside LangGraph's `checkpoints`, `checkpoint_blobs` and
 # `checkpoint_writes`. Append only; same names, order and columns as storage/sqlite/migrations.py
 # (tests/storage/test_migrations.py checks).
@@ -166,6 +199,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
     ("005_runs", _M005_RUNS),
     ("006_run_cancel_and_events", _M006_RUN_CANCEL_AND_EVENTS),
     ("007_run_queue", _M007_RUN_QUEUE),
+    ("008_assistants", _M008_ASSISTANTS),
     ("009_tools", _M009_TOOLS),
     ("010_handoff", _M010_HANDOFF),
 ]

@@ -160,6 +160,42 @@ def _m006_run_cancel_and_events(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX threaddesk_run_events_by_thread ON threaddesk_run_events (thread_id)")
 
 
+def _m008_assistants(conn: sqlite3.Connection) -> None:
+    """Stored assistants (the active version's fields) and every version of each."""
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_assistants (
+            assistant_id TEXT PRIMARY KEY,
+            graph_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            config TEXT NOT NULL DEFAULT '{}',
+            context TEXT NOT NULL DEFAULT '{}',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            version INTEGER NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE threaddesk_assistant_versions (
+            assistant_id TEXT NOT NULL REFERENCES threaddesk_assistants (assistant_id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            graph_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT,
+            config TEXT NOT NULL DEFAULT '{}',
+            context TEXT NOT NULL DEFAULT '{}',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            PRIMARY KEY (assistant_id, version)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 def _m009_tools(conn: sqlite3.Connection) -> None:
     """The support tools' demo orders and the tickets the agent opens (see `storage.sqlite.orders`)."""
     conn.execute(
@@ -216,6 +252,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("005_runs", _m005_runs),
     ("006_run_cancel_and_events", _m006_run_cancel_and_events),
     ("007_run_queue", _m007_run_queue),
+    ("008_assistants", _m008_assistants),
     ("009_tools", _m009_tools),
     ("010_handoff", _m010_handoff),
 ]
