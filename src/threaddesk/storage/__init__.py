@@ -137,7 +137,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         raise
     return Storage(
         url,
-        SqliteRegistry(database),
+        SqliteRegistry(database, checkpointer),
         checkpointer,
         SqliteUserStore(database),
         applied,

@@ -37,7 +37,7 @@ class SqliteDatabase:
             self.file = None if self.path == ":memory:" else DatabaseFile(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the saver's cursor is taken again inside `run` in a turn
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a worker thread under the lock, as one committed transaction.
