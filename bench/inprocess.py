@@ -101,9 +101,9 @@ def summary(rows: list[dict], names: list[str], ours: str) -> str:
         cpu, clo, chi = stats(name, "cpu_ms_per_turn")
         ratio = "" if name == ours else f"{base[0] / tps:.2f}x"
         cpu_ratio = "" if name == ours else f"{base[1] / cpu:.2f}x"
+        spread, cpu_spread = f"({tlo:.0f}-{thi:.0f})", f"({clo:.2f}-{chi:.2f})"
         lines.append(
-            f"{name:<20} {tps:>14.0f} {f'({tlo:.0f}-{thi:.0f})':>13} {cpu:>11.2f} {f'({clo:.2f}-{chi:.2f})':>11}"
-            f" {ratio:>24} {cpu_ratio:>10}"
+            f"{name:<20} {tps:>14.0f} {spread:>13} {cpu:>11.2f} {cpu_spread:>11} {ratio:>24} {cpu_ratio:>10}"
         )
     return "\n".join(lines)
 

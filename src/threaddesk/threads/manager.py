@@ -465,7 +465,7 @@ class ThreadManager:
         owner: str | None,
         title: str | None,
     ) -> AsyncIterator[Thread]:
-        """The turn's thread: as read, or created for `owner` if missing and `create`; else `ThreadNotFound`."""
+        """The turn's thread: as read, or made for `owner` if missing and `create`; else `ThreadNotFound`."""
         if thread is None and create:
             creator = validate_user_id(owner)
             try:

@@ -92,7 +92,8 @@ class ThreadedSqliteSaver(SqliteSaver, PrunableSaver):
 
     def __init__(self, database: SqliteDatabase, **kwargs: Any) -> None:
         super().__init__(database.conn, **kwargs)
-        self.lock = database.lock  # reentrant: the turn phases call the saver inside `database.run`
+        # Reentrant: the turn phases call the saver inside `database.run`.
+        self.lock = database.lock  # type: ignore[assignment]
         self.path = database.path
         self.database = database
         self._turns: dict[str, _Turn] = {}
