@@ -299,7 +299,7 @@ async def test_a_database_failure_in_a_turn_is_storage_unavailable(
 
                 patch.setattr(SqliteSaver, "put", full)
                 # A turn's checkpoint is written with its registry row (`TurnBatching`), not by `put`.
-                patch.setattr(ThreadedSqliteSaver, "write_held", full)
+                patch.setattr(ThreadedSqliteSaver, "write_held", staticmethod(full))
             with pytest.raises(StorageUnavailable, match="checkpoint write failed|disk is full"):
                 await desk.send("t1", "My order is late.")
         assert [m.content for m in await desk.history("t1")] == [

@@ -4,6 +4,7 @@ and none at all for a turn's own checkpoint read and write (see `TurnBatching`).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -100,25 +101,33 @@ class ThreadedSqliteSaver(SqliteSaver, PrunableSaver):
 
     # A turn's phases (`TurnBatching`, through `SqliteRegistry`), with the thread's turn lock held.
 
-    def open_turn(self, thread_id: str, *, prime: bool) -> None:
-        """Hold the thread's checkpoint writes back; with `prime`, read its latest checkpoint now
-        (called inside the registry's transaction, on the database's worker thread)."""
-        latest = [self.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})]
-        self._turns[thread_id] = _Turn(latest if prime else [])
+    def open_turn(self, thread_id: str) -> None:
+        """Hold the thread's checkpoint writes back, and read its latest checkpoint now for the
+        graph's first read (called inside the registry's transaction, holding the database lock)."""
+        latest = self.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
+        self._turns[thread_id] = _Turn([latest])
 
-    def write_held(self, conn: sqlite3.Connection, thread_id: str, keep: int) -> None:
-        """Write the checkpoints held back for the thread and prune to `keep` (0: keep all), in the
-        caller's transaction. Keep-1 replaces the thread's root checkpoint row in place."""
+    def held(self, thread_id: str) -> tuple[list[Row], bool]:
+        """The checkpoint rows held back for the thread, and whether it wrote anything else."""
         turn = self._turns.get(thread_id)
-        rows, turn_mixed = (turn.held, turn.mixed) if turn is not None else ([], False)
-        if turn is not None:
-            turn.held = []
-        if keep == 1 and rows and not turn_mixed:
+        return ([], False) if turn is None else (list(turn.held), turn.mixed)
+
+    def written(self, thread_id: str, rows: list[Row]) -> None:
+        """`rows` (from `held`) are committed: hold them no longer."""
+        turn = self._turns.get(thread_id)
+        if turn is not None and rows:
+            turn.held = turn.held[len(rows) :]
+
+    @staticmethod
+    def write_held(conn: sqlite3.Connection, thread_id: str, rows: list[Row], mixed: bool, keep: int) -> None:
+        """Write checkpoint rows held back for the thread and prune to `keep` (0: keep all), in the
+        caller's transaction. Keep-1 replaces the thread's root checkpoint row in place. Safe to
+        run again after a rollback (`SqliteDatabase.run_inline`)."""
+        if keep == 1 and rows and not mixed:
             row = rows[-1]  # the earlier ones would be pruned at once
             try:
                 replaced = conn.execute(_REPLACE_LATEST, row).rowcount
             except sqlite3.IntegrityError:  # several root checkpoints (kept under another setting)
-                replaced = 0
                 conn.execute(_INSERT, row)
                 prune_on(conn, [thread_id], "keep_latest", 1)
             else:
@@ -259,3 +268,10 @@ class ThreadedSqliteSaver(SqliteSaver, PrunableSaver):
         for thread_id in thread_ids:
             await self._settle(str(thread_id))
         await self._in_thread(lambda: self.prune(thread_ids, strategy=strategy, keep=keep))
+
+
+# LangGraph asks `inspect.signature(saver.aput_writes)` at the start of every run (does it take
+# `task_path`?); a signature stored on the function is returned without parsing it again.
+ThreadedSqliteSaver.aput_writes.__signature__ = inspect.signature(  # type: ignore[attr-defined]
+    ThreadedSqliteSaver.aput_writes
+)

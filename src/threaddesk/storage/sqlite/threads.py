@@ -157,7 +157,7 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
             )
             return cur.rowcount == 1
 
-        return await self.db.run(run)
+        return await self.db.run_inline(run)  # a turn's first step when it creates the thread
 
     async def get(self, thread_id: str) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
@@ -175,10 +175,10 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
 
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(_GET, (thread_id,)).fetchone()
-            saver.open_turn(thread_id, prime=row is not None)
+            saver.open_turn(thread_id)
             return thread_from_row(row) if row else None
 
-        return await self.db.run(run)
+        return await self.db.run_inline(run)
 
     async def end_turn(
         self,
@@ -193,15 +193,20 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
         saver = self.saver
         assert saver is not None
 
+        rows, mixed = saver.held(thread_id)
+
         def run(conn: sqlite3.Connection) -> Thread | None:
             row = conn.execute(_RECORD, (at.timestamp(), message_count, str(status), thread_id)).fetchone()
             if row is None:
                 return None
-            saver.write_held(conn, thread_id, keep_checkpoints)
+            saver.write_held(conn, thread_id, rows, mixed, keep_checkpoints)
             insert_text(conn, thread_id, said)
             return thread_from_row(row)
 
-        return await self.db.run(run)
+        thread = await self.db.run_inline(run)
+        if thread is not None:
+            saver.written(thread_id, rows)
+        return thread
 
     async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
         assert self.saver is not None
