@@ -19,6 +19,7 @@ of the process) over the measured turns: other processes move it far less
 than wall time. Every thread's last reply must name its own customer.
 
     python bench/inprocess.py                                   # SQLite, 1,000 threads x 2 turns, 3 rounds
+    python bench/inprocess.py --before ../main                  # and threaddesk as on main, beside
     python bench/inprocess.py --postgres-url postgresql://postgres@127.0.0.1:5432/postgres \\
         --contenders td-postgres,lg-postgres-tuned --threads 1000 --turns 4 --concurrency 50
 """
@@ -74,15 +75,18 @@ async def child(name: str, threads: int, turns: int, concurrency: int, workdir: 
 
 
 def run_child(name: str, args: argparse.Namespace, workdir: Path) -> dict:
-    cmd = [sys.executable, __file__, "--child", name, "--workdir", str(workdir)]
+    env = None
+    if name.endswith("-before"):  # threaddesk from another checkout (`--before`), e.g. main
+        env = {**os.environ, "PYTHONPATH": str(Path(args.before) / "src")}
+    cmd = [sys.executable, __file__, "--child", name.removesuffix("-before"), "--workdir", str(workdir)]
     for flag in ("threads", "turns", "concurrency"):
         cmd += [f"--{flag}", str(getattr(args, flag))]
     if args.postgres_url:
         cmd += ["--postgres-url", args.postgres_url]
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode:
         raise SystemExit(f"{name} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "contender": name}
 
 
 def summary(rows: list[dict], names: list[str], ours: str) -> str:
@@ -118,6 +122,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--contenders", default=",".join(SQLITE))
     parser.add_argument("--postgres-url", help="a PostgreSQL server; each contender gets a fresh database")
+    parser.add_argument(
+        "--before",
+        help="another checkout of threaddesk (e.g. main): adds `td-...-before` contenders run from it",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -131,6 +139,8 @@ def main() -> None:
         return
     names = args.contenders.split(",")
     ours = next((n for n in names if n.startswith("td-")), names[0])
+    if args.before:
+        names.append(f"{ours}-before")
     rows = []
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="threaddesk-inprocess-") as tmp:

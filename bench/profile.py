@@ -260,7 +260,7 @@ def main() -> None:
     rows = []
     for name in names:
         url = args.database_url if name.startswith("td-") else None
-        if name.startswith("lg-pg") and args.database_url:
+        if name.startswith("lg-postgres") and args.database_url:
             url = args.database_url
         rows.append(asyncio.run(measure(name, url, args.threads, args.turns, args.cprofile)))
     keys = [
