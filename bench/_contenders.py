@@ -46,14 +46,18 @@ PG_POOL_SIZE = 10
 
 
 def customer(i: int) -> str:
-    """A distinct, letters-only name for customer `i` (what the offline model recognises)."""
+    """A distinct, letters-only name for customer `i` (what the offline model recognises).
+
+    It ends in "o": without it some are words the model will not take for a name ("Cuban",
+    "Cubed", "Cuing": 32 of the first 20,000), and those threads failed the isolation check.
+    """
     letters = ""
     while True:
         i, r = divmod(i, 26)
         letters = string.ascii_lowercase[r] + letters
         if i == 0:
             break
-    return "Cu" + letters
+    return "Cu" + letters + "o"
 
 
 def script(i: int, turns: int) -> list[str]:
