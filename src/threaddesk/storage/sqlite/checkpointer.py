@@ -121,8 +121,8 @@ class ThreadedSqliteSaver(SqliteSaver, PrunableSaver):
     @staticmethod
     def write_held(conn: sqlite3.Connection, thread_id: str, rows: list[Row], mixed: bool, keep: int) -> None:
         """Write checkpoint rows held back for the thread and prune to `keep` (0: keep all), in the
-        caller's transaction. Keep-1 replaces the thread's root checkpoint row in place. Safe to
-        run again after a rollback (`SqliteDatabase.run_inline`)."""
+        caller's transaction. Keep-1 replaces the thread's root checkpoint row in place. `rows`
+        stay held until the caller reports them `written` (after its commit)."""
         if keep == 1 and rows and not mixed:
             row = rows[-1]  # the earlier ones would be pruned at once
             try:

@@ -15,11 +15,6 @@ from threaddesk.storage.sqlite.file import DatabaseFile
 
 T = TypeVar("T")
 
-# The WAL is copied back into the database (with an fsync) in a worker thread after this many
-# transactions (a turn writes a few pages: about SQLite's own 1,000-page auto-checkpoint), not by
-# SQLite inside whichever commit crosses 1,000 pages, which may be one made on the event loop.
-CHECKPOINT_EVERY = 200
-
 
 class SqliteDatabase:
     """One connection and the lock that serialises it, shared by registry and checkpointer.
@@ -39,14 +34,11 @@ class SqliteDatabase:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA wal_autocheckpoint=0")  # see `_after_inline_write`
             self.file = None if self.path == ":memory:" else DatabaseFile(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self.busy_timeout_ms = int(busy_timeout_ms)
         self.lock = threading.RLock()  # the saver's cursor is taken again inside `run` in a turn
-        self._writes = 0
-        self._checkpointing: asyncio.Task[None] | None = None
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a worker thread under the lock, as one committed transaction.
@@ -69,20 +61,17 @@ class SqliteDatabase:
                         raise StorageUnavailable(f"SQLite error on {self.path!r}: {exc}") from exc
                     raise
 
-        result = await asyncio.to_thread(locked)
-        self._after_write()
-        return result
+        return await asyncio.to_thread(locked)
 
-    async def run_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """`run`, but on the event loop's own thread when that cannot wait: the connection free in
-        this process and the database not locked by another (SQLite asked not to wait for it).
+    async def read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`run` for a short read, on the event loop's own thread when it cannot wait: the
+        connection free in this process, and SQLite told not to wait for a lock (a WAL reader
+        rarely needs one); anything that would wait (`SQLITE_BUSY`) is done again by `run`, on a
+        worker thread with the full busy timeout, so `fn` must be safe to run twice.
 
-        For a turn's two short transactions: a worker-thread hop costs more than they do (the
-        worker must win the GIL from a busy event loop). Anything that would wait goes to `run`:
-        this process's connection in use, or another process writing (`SQLITE_BUSY` at once,
-        rolled back, then done again in a worker thread with the full `busy_timeout`). `fn` must
-        therefore be safe to run twice. The fsync of copying the WAL back stays off this thread
-        too (`_after_write`).
+        For a turn's read (registry row + latest checkpoint): a worker-thread hop costs more
+        than the read (the worker must win the GIL from a busy event loop). Writes stay on worker
+        threads: their `write()`s into the WAL may block on a busy disk, which must not stop the loop.
         """
         if self.file is not None:
             self.file.check()
@@ -117,27 +106,7 @@ class SqliteDatabase:
             self.lock.release()
         if busy:
             return await self.run(fn)
-        self._after_write()
         return result
-
-    def _after_write(self) -> None:
-        """Every `CHECKPOINT_EVERY` transactions, copy the WAL back into the database in a worker
-        thread (SQLite's auto-checkpoint is off: it would fsync inside a commit, maybe on the loop)."""
-        self._writes += 1
-        if self._writes < CHECKPOINT_EVERY or self.path == ":memory:":
-            return
-        if self._checkpointing is not None and not self._checkpointing.done():
-            return
-        self._writes = 0
-        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
-
-    async def _checkpoint(self) -> None:
-        def passive() -> None:
-            with self.lock:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-        with contextlib.suppress(sqlite3.Error):
-            await asyncio.to_thread(passive)
 
     def close(self) -> None:
         with self.lock:
