@@ -133,7 +133,7 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
                     await saver.write_puts(writes, puts)
                 if said:
                     await insert_text(conn, thread_id, said)
-                if keep_checkpoints and puts:
+                if keep_checkpoints:  # also what a read during the turn made the saver write
                     for sql in _PRUNE_KEEP_N:
                         await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
                 row = await cur.fetchone()
