@@ -48,7 +48,7 @@ class SqliteUserStore(UserStore):
             ).fetchone()
             return (_user(row[:3]), row[3]) if row else None
 
-        return await self.db.run(run)
+        return await self.db.read_inline(run)  # every authenticated request: one indexed row
 
     async def list(self) -> list[User]:
         def run(conn: sqlite3.Connection) -> list[User]:
