@@ -285,10 +285,14 @@ async def test_a_database_failure_in_a_turn_is_storage_unavailable(
                 import psycopg
                 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
+                from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
+
                 async def lost(*args: object, **kwargs: object) -> None:
                     raise psycopg.OperationalError("server closed the connection unexpectedly")
 
                 patch.setattr(AsyncPostgresSaver, "aput", lost)
+                # A turn's checkpoint is written with its registry row (`TurnBatching`), not by `aput`.
+                patch.setattr(PooledPostgresSaver, "write_puts", lost)
             else:
                 from langgraph.checkpoint.sqlite import SqliteSaver
 

@@ -197,6 +197,12 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
             self.written(thread_id, puts)
 
     @contextmanager
+    def translated(self, doing: str) -> Iterator[None]:
+        """Driver errors in the block leave as `StorageUnavailable` ("checkpoint <doing> failed")."""
+        with self._translated(doing):
+            yield
+
+    @contextmanager
     def _translated(self, doing: str) -> Iterator[None]:
         try:
             yield

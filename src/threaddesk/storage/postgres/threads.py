@@ -128,15 +128,16 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
             await turnfence.check_lock_held()  # never write a turn whose lock was lost
         try:
             async with self.db.connection() as conn, conn.transaction(), conn.pipeline():
-                cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
-                async with conn.cursor(binary=True) as writes:
-                    await saver.write_puts(writes, puts)
-                if said:
-                    await insert_text(conn, thread_id, said)
-                if keep_checkpoints:  # also what a read during the turn made the saver write
-                    for sql in _PRUNE_KEEP_N:
-                        await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
-                row = await cur.fetchone()
+                with saver.translated("write"):
+                    cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
+                    async with conn.cursor(binary=True) as writes:
+                        await saver.write_puts(writes, puts)
+                    if said:
+                        await insert_text(conn, thread_id, said)
+                    if keep_checkpoints:  # also what a read during the turn made the saver write
+                        for sql in _PRUNE_KEEP_N:
+                            await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
+                    row = await cur.fetchone()
                 if row is None:
                     raise _Gone
         except _Gone:
