@@ -292,6 +292,10 @@ async def run_load(
                     failed[i] += 1
                     errors.append(f"{exc.response.status_code} {exc.request.url.path}")
                     continue
+                except httpx.TransportError as exc:  # the server dropped the connection
+                    failed[i] += 1
+                    errors.append(f"{type(exc).__name__} {exc.request.url.path}")
+                    continue
                 latencies.append(time.perf_counter() - t0)
 
         server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
