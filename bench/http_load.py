@@ -296,6 +296,10 @@ async def run_load(
                     failed[i] += 1
                     errors.append(f"{type(exc).__name__} {exc.request.url.path}")
                     continue
+                except (KeyError, IndexError, TypeError) as exc:  # a 2xx without the run's messages
+                    failed[i] += 1
+                    errors.append(f"no reply in the body ({type(exc).__name__}: {exc})")
+                    continue
                 latencies.append(time.perf_counter() - t0)
 
         server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
