@@ -324,9 +324,9 @@ async def run_load(
         "rps": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 50) * 1000,
         "p99_ms": percentile(latencies, 99) * 1000,
-        "max_ms": max(latencies) * 1000,
-        "server_cpu_ms_per_req": server_cpu / len(latencies) * 1000,
-        "client_cpu_ms_per_req": client_cpu / len(latencies) * 1000,
+        "max_ms": max(latencies, default=float("nan")) * 1000,
+        "server_cpu_ms_per_req": server_cpu / max(1, len(latencies)) * 1000,
+        "client_cpu_ms_per_req": client_cpu / max(1, len(latencies)) * 1000,
     }
 
 
