@@ -105,9 +105,10 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         saver = self.saver
         assert saver is not None
         async with self.db.connection() as conn, conn.pipeline():
-            cur = await conn.execute(_GET, (thread_id,))
-            latest = await saver.latest_on(conn, thread_id)  # its fetch sends both queries
-            row = await cur.fetchone()
+            with saver.translated("read"):
+                cur = await conn.execute(_GET, (thread_id,))
+                latest = await saver.latest_on(conn, thread_id)  # its fetch sends both queries
+                row = await cur.fetchone()
         saver.open_turn(thread_id, latest)
         return thread_from_row(row) if row else None
 
