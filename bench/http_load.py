@@ -436,7 +436,7 @@ def main() -> None:
         group = groups[key]
         ours = (n, load_name, ours_for(name))
         ratio = ""
-        if ours in groups and ours[2] != name:
+        if ours in groups and ours[2] != name and median(key, "rps") > 0:
             ratio = f"{median(ours, 'rps') / median(key, 'rps'):.2f}x"
         rps = [r["rps"] for r in group]
         p99 = [r["p99_ms"] for r in group]
