@@ -285,17 +285,25 @@ async def test_a_database_failure_in_a_turn_is_storage_unavailable(
                 import psycopg
                 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
+                from threaddesk.storage.postgres.checkpointer import PooledPostgresSaver
+
                 async def lost(*args: object, **kwargs: object) -> None:
                     raise psycopg.OperationalError("server closed the connection unexpectedly")
 
                 patch.setattr(AsyncPostgresSaver, "aput", lost)
+                # A turn's checkpoint is written with its registry row (`TurnBatching`), not by `aput`.
+                patch.setattr(PooledPostgresSaver, "write_puts", lost)
             else:
                 from langgraph.checkpoint.sqlite import SqliteSaver
+
+                from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
 
                 def full(*args: object, **kwargs: object) -> None:
                     raise sqlite3.OperationalError("database or disk is full")
 
                 patch.setattr(SqliteSaver, "put", full)
+                # A turn's checkpoint is written with its registry row (`TurnBatching`), not by `put`.
+                patch.setattr(ThreadedSqliteSaver, "write_held", staticmethod(full))
             with pytest.raises(StorageUnavailable, match="checkpoint write failed|disk is full"):
                 await desk.send("t1", "My order is late.")
         assert [m.content for m in await desk.history("t1")] == [

@@ -150,7 +150,7 @@ async def _open_sqlite(url: str, path: Path) -> Storage:
         raise
     return Storage(
         url,
-        SqliteRegistry(database),
+        SqliteRegistry(database, checkpointer),
         checkpointer,
         SqliteUserStore(database),
         applied,
@@ -188,10 +188,11 @@ async def _open_postgres(url: str, *, pool_size: int, turn_pool_size: int) -> St
     database = PostgresDatabase(url, pool_size=pool_size, turn_pool_size=turn_pool_size)
     applied = await database.open()
     store = PooledPostgresStore(database)  # its tables are set up by the migrations
+    saver = PooledPostgresSaver(database)
     return Storage(
         url,
-        PostgresRegistry(database),
-        PooledPostgresSaver(database),
+        PostgresRegistry(database, saver),
+        saver,
         PostgresUserStore(database),
         applied,
         [database.close],

@@ -210,6 +210,49 @@ class PrunableSaver(ABC):
         """
 
 
+class TurnBatching(ABC):
+    """A capability of a registry that shares a transaction with its backend's saver: a turn in two
+    round trips to the database instead of five or six.
+
+    A turn has two storage phases around the graph run. Read: the registry row
+    and the thread's latest checkpoint (`begin_turn`, which hands the checkpoint
+    to the saver so the graph's own read costs nothing). Write: the turn's
+    checkpoint, held back by the saver while the turn is open, the registry
+    update, the search index and the prune, in one transaction (`end_turn`): a
+    turn is then stored whole or not at all. The thread manager calls these with
+    the thread's turn lock held (so nothing else writes the thread meanwhile),
+    and only when `batches_for` its own checkpointer.
+    """
+
+    @abstractmethod
+    def batches_for(self, checkpointer: object) -> bool:
+        """Whether `checkpointer` is the saver this registry shares its transactions with."""
+
+    @abstractmethod
+    async def begin_turn(self, thread_id: str) -> Thread | None:
+        """The thread's row (None if absent); from now until `close_turn` the saver holds the
+        thread's checkpoint writes back, and serves its first read of the latest checkpoint."""
+
+    @abstractmethod
+    async def end_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus,
+        said: Sequence[IndexedMessage],
+        keep_checkpoints: int,
+    ) -> Thread | None:
+        """`record_turn` and the checkpoint writes held back, pruned to `keep_checkpoints` (0: keep
+        all), in ONE transaction; None (and nothing written) if the thread is gone."""
+
+    @abstractmethod
+    async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
+        """The turn is over: write what the saver still holds back (`keep_held`) or drop it (a
+        failed turn: what it did not record is never stored), and stop holding the thread."""
+
+
 class MessageIndex(ABC):
     """The text of every stored question and reply, for full-text search (`SupportDesk.search`).
 

@@ -20,7 +20,13 @@ from threaddesk.durations import parse_duration
 from threaddesk.errors import InvalidArgument, ThreadBusy, ThreadExists, ThreadNotFound, TooManyThreads
 from threaddesk.ids import new_thread_id, validate_thread_id, validate_user_id
 from threaddesk.threads.copying import copy_checkpoints
-from threaddesk.threads.interfaces import MessageArchive, PrunableSaver, ThreadRegistry, merge_metadata
+from threaddesk.threads.interfaces import (
+    MessageArchive,
+    PrunableSaver,
+    ThreadRegistry,
+    TurnBatching,
+    merge_metadata,
+)
 from threaddesk.threads.locks import ThreadLocks
 from threaddesk.threads.models import (
     MAX_PAGE_SIZE,
@@ -95,6 +101,11 @@ class ThreadManager:
         self._creating = ThreadLocks()  # per user: count-then-insert is one step within this process
         self.pruner = checkpointer if isinstance(checkpointer, PrunableSaver) else None
         self.keep_checkpoints = keep_checkpoints if self.pruner is not None else 0
+        # A turn's reads and writes in one round trip each, where registry and saver share a database.
+        self.batching = (
+            registry if isinstance(registry, TurnBatching) and registry.batches_for(checkpointer) else None
+        )
+        self._batched: set[str] = set()  # threads in a batched turn in this manager now
 
     @asynccontextmanager
     async def _hold(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
@@ -426,16 +437,44 @@ class ThreadManager:
         if create and owner is None:
             raise InvalidArgument("creating a thread needs the user_id that will own it")
         async with self._hold(thread_id, wait=wait):
-            thread = await self.registry.get(thread_id)  # one round trip when the thread exists
-            if thread is None and create:
-                creator = validate_user_id(owner)
-                try:
-                    thread = await self.create(creator, thread_id, title=title, if_exists="get")
-                except ThreadExists:  # taken meanwhile by another user (not through a turn)
-                    thread = await self.registry.get(thread_id)
-            if thread is None or (user_id is not None and thread.user_id != user_id):
-                raise ThreadNotFound(thread_id)
-            yield thread
+            if self.batching is None:
+                thread = await self.registry.get(thread_id)  # one round trip when the thread exists
+                async with self._found(thread, thread_id, user_id, create, owner, title) as found:
+                    yield found
+                return
+            # One round trip for the row and the latest checkpoint; the checkpoint written by
+            # the turn waits for `record_turn`, and what a failed turn did not record is dropped.
+            self._batched.add(thread_id)
+            completed = False
+            try:
+                thread = await self.batching.begin_turn(thread_id)
+                async with self._found(thread, thread_id, user_id, create, owner, title) as found:
+                    yield found
+                completed = True
+            finally:
+                self._batched.discard(thread_id)
+                await self.batching.close_turn(thread_id, keep_held=completed)
+
+    @asynccontextmanager
+    async def _found(
+        self,
+        thread: Thread | None,
+        thread_id: str,
+        user_id: str | None,
+        create: bool,
+        owner: str | None,
+        title: str | None,
+    ) -> AsyncIterator[Thread]:
+        """The turn's thread: as read, or made for `owner` if missing and `create`; else `ThreadNotFound`."""
+        if thread is None and create:
+            creator = validate_user_id(owner)
+            try:
+                thread = await self.create(creator, thread_id, title=title, if_exists="get")
+            except ThreadExists:  # taken meanwhile by another user (not through a turn)
+                thread = await self.registry.get(thread_id)
+        if thread is None or (user_id is not None and thread.user_id != user_id):
+            raise ThreadNotFound(thread_id)
+        yield thread
 
     async def record_turn(
         self,
@@ -445,7 +484,22 @@ class ThreadManager:
         status: ThreadStatus = ThreadStatus.IDLE,
         said: Sequence[IndexedMessage] = (),
     ) -> Thread:
-        """Note a finished turn (activity, message count, status, `said` for search); prune checkpoints."""
+        """Note a finished turn (activity, message count, status, `said` for search); prune checkpoints.
+
+        In a batched turn (`TurnBatching`), with the turn's checkpoint, in one transaction.
+        """
+        if self.batching is not None and thread_id in self._batched:
+            thread = await self.batching.end_turn(
+                thread_id,
+                at=self.clock(),
+                message_count=message_count,
+                status=status,
+                said=said,
+                keep_checkpoints=self.keep_checkpoints,
+            )
+            if thread is None:
+                raise ThreadNotFound(thread_id)
+            return thread
         thread = await self.registry.record_turn(
             thread_id, at=self.clock(), message_count=message_count, status=status, said=said
         )

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+)
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.types import _DeltaSnapshot
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
 from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.database import PostgresDatabase
 from threaddesk.threads.interfaces import PrunableSaver
 
-# `keep_latest` with `keep` > 1, one thread per transaction: the checkpoints past the
+# `keep_latest` with any `keep`, one thread per transaction (a turn's prune too): the checkpoints past the
 # `keep` newest of each namespace, then the writes and channel blobs nothing kept refers to.
 _PRUNE_KEEP_N = (
     """
@@ -43,6 +56,29 @@ _PRUNE_KEEP_N = (
 )
 
 
+# A connection the saver's statements run on instead of one of its pool's (a turn phase's).
+_on_conn: ContextVar[AsyncConnection[DictRow] | None] = ContextVar("threaddesk_saver_conn", default=None)
+
+
+@dataclass
+class _Put:
+    """A checkpoint as `aput` would write it: its blob rows and its checkpoints row."""
+
+    blobs: list[tuple[Any, ...]]
+    checkpoint: tuple[Any, ...]
+
+
+@dataclass
+class _Turn:
+    """A thread in a turn (see `TurnBatching`): its latest checkpoint as read with the registry
+    row (served once), the checkpoints held back until the turn is recorded, and whether anything
+    else was written meanwhile (then nothing more is held back)."""
+
+    primed: list[CheckpointTuple | None]
+    held: list[_Put] = field(default_factory=list)
+    mixed: bool = False
+
+
 class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
     """LangGraph's `AsyncPostgresSaver` that uses its pool concurrently and prunes to `keep`.
 
@@ -57,6 +93,114 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         super().__init__(database.pool, **kwargs)
         self.database = database
         self.lock = asyncio.Semaphore(database.pool.max_size)  # type: ignore[assignment]
+        self._turns: dict[str, _Turn] = {}
+
+    @asynccontextmanager
+    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
+        conn = _on_conn.get()
+        if conn is None:
+            async with super()._cursor(pipeline=pipeline) as cur:
+                yield cur
+            return
+        async with conn.cursor(binary=True, row_factory=dict_row) as cur:
+            yield cur
+
+    # A turn's phases (`TurnBatching`, through `PostgresRegistry`), with the thread's turn lock held.
+
+    async def latest_on(self, conn: AsyncConnection[DictRow], thread_id: str) -> CheckpointTuple | None:
+        """The thread's latest checkpoint, read on `conn` (in the caller's pipeline)."""
+        token = _on_conn.set(conn)
+        try:
+            return await AsyncPostgresSaver.aget_tuple(
+                self, {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            )
+        finally:
+            _on_conn.reset(token)
+
+    def open_turn(self, thread_id: str, latest: CheckpointTuple | None) -> None:
+        """Hold the thread's checkpoints back until the turn is recorded; serve `latest` once."""
+        self._turns[thread_id] = _Turn([latest])
+
+    def held(self, thread_id: str) -> tuple[list[_Put], bool]:
+        turn = self._turns.get(thread_id)
+        return ([], False) if turn is None else (list(turn.held), turn.mixed)
+
+    def written(self, thread_id: str, puts: list[_Put]) -> None:
+        turn = self._turns.get(thread_id)
+        if turn is not None and puts:
+            turn.held = turn.held[len(puts) :]
+
+    def close_turn(self, thread_id: str) -> list[_Put]:
+        turn = self._turns.pop(thread_id, None)
+        return [] if turn is None else turn.held
+
+    async def write_puts(self, cur: AsyncCursor[Any], puts: list[_Put]) -> None:
+        """The held checkpoints' statements on `cur` (the caller's transaction and pipeline)."""
+        for put in puts:
+            if put.blobs:
+                await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, put.blobs)
+            await cur.execute(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
+
+    async def write_held(self, puts: list[_Put]) -> None:
+        """Write checkpoints held back, in one transaction, fenced by the turn's lock."""
+        await turnfence.check_lock_held()
+        with self._translated("write"):
+            async with self.database.connection() as conn, conn.transaction(), conn.pipeline():
+                async with conn.cursor(binary=True) as cur:
+                    await self.write_puts(cur, puts)
+
+    def _put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> _Put | None:
+        """What `AsyncPostgresSaver.aput` writes, computed now (the graph may reuse its objects);
+        None for a checkpoint with delta channels, which only the stock `aput` writes."""
+        configurable = config["configurable"]
+        thread_id, checkpoint_ns = configurable["thread_id"], configurable["checkpoint_ns"]
+        copy = checkpoint.copy()
+        copy["channel_values"] = copy["channel_values"].copy()
+        blob_values = {}
+        for key, value in checkpoint["channel_values"].items():
+            if isinstance(value, _DeltaSnapshot):
+                return None
+            if value is None or isinstance(value, str | int | float | bool):
+                continue
+            blob_values[key] = copy["channel_values"].pop(key)
+        blob_versions = {k: v for k, v in new_versions.items() if k in blob_values}
+        blobs = []
+        if blob_versions:
+            blobs = self._dump_blobs(thread_id, checkpoint_ns, blob_values, blob_versions)
+        row = (
+            thread_id,
+            checkpoint_ns,
+            checkpoint["id"],
+            configurable.get("checkpoint_id"),
+            Jsonb(copy),
+            Jsonb(get_serializable_checkpoint_metadata(config, metadata)),
+        )
+        return _Put(blobs, row)
+
+    async def _settle(self, thread_id: str, *, mixed: bool = False) -> None:
+        """Before any other operation on a thread in a turn: write what it holds back (as the stock
+        saver would have by now) and forget the primed read."""
+        turn = self._turns.get(thread_id)
+        if turn is None:
+            return
+        turn.primed = []
+        turn.mixed = turn.mixed or mixed
+        if turn.held:
+            puts = list(turn.held)
+            await self.write_held(puts)
+            self.written(thread_id, puts)
+
+    @contextmanager
+    def translated(self, doing: str) -> Iterator[None]:
+        """Driver errors in the block leave as `StorageUnavailable` ("checkpoint <doing> failed")."""
+        with self._translated(doing):
+            yield
 
     @contextmanager
     def _translated(self, doing: str) -> Iterator[None]:
@@ -66,6 +210,18 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
             raise self.database.unavailable(exc, f"checkpoint {doing} failed on PostgreSQL") from exc
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        configurable = config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        turn = self._turns.get(thread_id)
+        if turn is not None:
+            if (
+                turn.primed
+                and not turn.held
+                and not get_checkpoint_id(config)
+                and configurable.get("checkpoint_ns", "") == ""
+            ):
+                return turn.primed.pop()
+            await self._settle(thread_id)
         with self._translated("read"):
             return await super().aget_tuple(config)
 
@@ -77,6 +233,11 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        if config is not None:
+            await self._settle(str(config["configurable"]["thread_id"]))
+        else:
+            for thread_id in list(self._turns):
+                await self._settle(thread_id)
         with self._translated("listing"):
             async for item in super().alist(config, filter=filter, before=before, limit=limit):
                 yield item
@@ -88,6 +249,23 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         metadata: CheckpointMetadata,
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
+        configurable = config["configurable"]
+        thread_id = str(configurable["thread_id"])
+        turn = self._turns.get(thread_id)
+        put = None
+        if turn is not None and configurable["checkpoint_ns"] == "" and not turn.mixed:
+            put = self._put(config, checkpoint, metadata, new_versions)
+        if turn is not None and put is not None:
+            turn.primed = []
+            turn.held.append(put)
+            return {
+                "configurable": {
+                    "thread_id": configurable["thread_id"],
+                    "checkpoint_ns": "",
+                    "checkpoint_id": checkpoint["id"],
+                }
+            }
+        await self._settle(thread_id, mixed=True)
         await turnfence.check_lock_held()  # never write a turn whose lock was lost
         with self._translated("write"):
             return await super().aput(config, checkpoint, metadata, new_versions)
@@ -99,11 +277,13 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
+        await self._settle(str(config["configurable"]["thread_id"]), mixed=True)
         await turnfence.check_lock_held()
         with self._translated("write"):
             await super().aput_writes(config, writes, task_id, task_path)
 
     async def adelete_thread(self, thread_id: str) -> None:
+        await self._settle(str(thread_id), mixed=True)
         with self._translated("delete"):
             await super().adelete_thread(thread_id)
 
@@ -122,6 +302,8 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
             raise ValueError(f"unknown prune strategy {strategy!r}")
         if isinstance(thread_ids, str):
             raise TypeError("thread_ids must be a sequence of thread IDs, not a str")
+        for thread_id in thread_ids:
+            await self._settle(str(thread_id))
         with self._translated("prune"):
             if strategy == "delete" or keep == 1:
                 await super().aprune(thread_ids, strategy=strategy)

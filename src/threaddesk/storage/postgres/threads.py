@@ -12,9 +12,11 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
+from threaddesk.storage.postgres import turnfence
+from threaddesk.storage.postgres.checkpointer import _PRUNE_KEEP_N, PooledPostgresSaver
 from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
-from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
+from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
 
@@ -74,11 +76,81 @@ def _filters(
     return where, params
 
 
-class PostgresRegistry(ThreadRegistry):
-    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens)."""
+_GET = f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = %s"
+_RECORD = (
+    "UPDATE threaddesk_threads SET last_active_at = %s, message_count = %s, status = %s"
+    f" WHERE thread_id = %s RETURNING {COLUMNS}"
+)
 
-    def __init__(self, database: PostgresDatabase) -> None:
+
+class _Gone(Exception):
+    """The thread's row vanished before its turn was recorded: roll the transaction back."""
+
+
+class PostgresRegistry(ThreadRegistry, TurnBatching):
+    """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens).
+
+    With `saver` (the checkpointer on the same database), a turn's reads are one pipelined round
+    trip on one connection, and its writes one pipelined transaction (`TurnBatching`).
+    """
+
+    def __init__(self, database: PostgresDatabase, saver: PooledPostgresSaver | None = None) -> None:
         self.db = database
+        self.saver = saver
+
+    def batches_for(self, checkpointer: object) -> bool:
+        return self.saver is not None and checkpointer is self.saver
+
+    async def begin_turn(self, thread_id: str) -> Thread | None:
+        saver = self.saver
+        assert saver is not None
+        async with self.db.connection() as conn, conn.pipeline():
+            with saver.translated("read"):
+                cur = await conn.execute(_GET, (thread_id,))
+                latest = await saver.latest_on(conn, thread_id)  # its fetch sends both queries
+                row = await cur.fetchone()
+        saver.open_turn(thread_id, latest)
+        return thread_from_row(row) if row else None
+
+    async def end_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus,
+        said: Sequence[IndexedMessage],
+        keep_checkpoints: int,
+    ) -> Thread | None:
+        saver = self.saver
+        assert saver is not None
+        puts, _ = saver.held(thread_id)
+        if puts:
+            await turnfence.check_lock_held()  # never write a turn whose lock was lost
+        try:
+            async with self.db.connection() as conn, conn.transaction(), conn.pipeline():
+                with saver.translated("write"):
+                    cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
+                    async with conn.cursor(binary=True) as writes:
+                        await saver.write_puts(writes, puts)
+                    if said:
+                        await insert_text(conn, thread_id, said)
+                    if keep_checkpoints:  # also what a read during the turn made the saver write
+                        for sql in _PRUNE_KEEP_N:
+                            await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
+                    row = await cur.fetchone()
+                if row is None:
+                    raise _Gone
+        except _Gone:
+            return None
+        saver.written(thread_id, puts)
+        return thread_from_row(row)
+
+    async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
+        assert self.saver is not None
+        puts = self.saver.close_turn(thread_id)
+        if puts and keep_held:
+            await self.saver.write_held(puts)
 
     async def _one(self, sql: str, params: tuple | list = ()) -> dict[str, Any] | None:
         async with self.db.connection() as conn:
@@ -102,7 +174,7 @@ class PostgresRegistry(ThreadRegistry):
         return row is not None
 
     async def get(self, thread_id: str) -> Thread | None:
-        row = await self._one(f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = %s", (thread_id,))
+        row = await self._one(_GET, (thread_id,))
         return thread_from_row(row) if row else None
 
     async def list(

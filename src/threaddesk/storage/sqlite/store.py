@@ -24,7 +24,7 @@ SETUP_ATTEMPTS = 5
 class ThreadedSqliteStore(SqliteStore):
     def __init__(self, database: SqliteDatabase) -> None:
         super().__init__(database.conn)
-        self.lock = database.lock  # one lock for every user of the connection
+        self.lock = database.lock  # type: ignore[assignment]  # one lock for every user of the connection
         self.database = database
 
     def setup(self) -> None:

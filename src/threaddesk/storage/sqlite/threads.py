@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from threaddesk.storage.sqlite.checkpointer import ThreadedSqliteSaver
 from threaddesk.storage.sqlite.database import SqliteDatabase
 from threaddesk.storage.sqlite.migrations import migrate
 from threaddesk.storage.sqlite.purge import delete_orphans, delete_threads
 from threaddesk.storage.sqlite.turnlock import FileTurnLocks, sidecar_path
-from threaddesk.threads.interfaces import ThreadRegistry, merge_metadata
+from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
 from threaddesk.threads.search import IndexedMessage
 
@@ -94,14 +95,24 @@ def _filters(
     return where, params
 
 
-class SqliteRegistry(ThreadRegistry):
+_GET = f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = ?"
+_RECORD = (
+    "UPDATE threaddesk_threads SET last_active_at = ?, message_count = ?, status = ?"
+    f" WHERE thread_id = ? RETURNING {COLUMNS}"
+)
+
+
+class SqliteRegistry(ThreadRegistry, TurnBatching):
     """Rows in the database's file; turn locks on its sidecar (see `threaddesk.storage.sqlite.turnlock`).
 
     An in-memory database is private to its process, so it needs no cross-process lock.
+    With `saver` (the checkpointer on the same database), a turn's reads and its
+    writes are one worker-thread hop and one transaction each (`TurnBatching`).
     """
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqliteDatabase, saver: ThreadedSqliteSaver | None = None) -> None:
         self.db = database
+        self.saver = saver
         self.turn_locks = (
             None if database.path == ":memory:" else FileTurnLocks.open(sidecar_path(database.path))
         )
@@ -150,12 +161,59 @@ class SqliteRegistry(ThreadRegistry):
 
     async def get(self, thread_id: str) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
-            row = conn.execute(
-                f"SELECT {COLUMNS} FROM threaddesk_threads WHERE thread_id = ?", (thread_id,)
-            ).fetchone()
+            row = conn.execute(_GET, (thread_id,)).fetchone()
             return thread_from_row(row) if row else None
 
         return await self.db.run(run)
+
+    def batches_for(self, checkpointer: object) -> bool:
+        return self.saver is not None and checkpointer is self.saver
+
+    async def begin_turn(self, thread_id: str) -> Thread | None:
+        saver = self.saver
+        assert saver is not None
+
+        def run(conn: sqlite3.Connection) -> Thread | None:
+            row = conn.execute(_GET, (thread_id,)).fetchone()
+            saver.open_turn(thread_id)
+            return thread_from_row(row) if row else None
+
+        return await self.db.read_inline(run)
+
+    async def end_turn(
+        self,
+        thread_id: str,
+        *,
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus,
+        said: Sequence[IndexedMessage],
+        keep_checkpoints: int,
+    ) -> Thread | None:
+        saver = self.saver
+        assert saver is not None
+
+        rows, mixed = saver.held(thread_id)
+
+        def run(conn: sqlite3.Connection) -> Thread | None:
+            row = conn.execute(_RECORD, (at.timestamp(), message_count, str(status), thread_id)).fetchone()
+            if row is None:
+                return None
+            saver.write_held(conn, thread_id, rows, mixed, keep_checkpoints)
+            insert_text(conn, thread_id, said)
+            return thread_from_row(row)
+
+        thread = await self.db.run(run)
+        if thread is not None:
+            saver.written(thread_id, rows)
+        return thread
+
+    async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
+        assert self.saver is not None
+        rows = self.saver.close_turn(thread_id)
+        if rows and keep_held:
+            saver = self.saver
+            await self.db.run(lambda conn: conn.executemany(saver.insert_sql, rows))
 
     async def list(
         self,
@@ -235,11 +293,7 @@ class SqliteRegistry(ThreadRegistry):
         said: Sequence[IndexedMessage] = (),
     ) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
-            row = conn.execute(
-                "UPDATE threaddesk_threads SET last_active_at = ?, message_count = ?, status = ?"
-                f" WHERE thread_id = ? RETURNING {COLUMNS}",
-                (at.timestamp(), message_count, str(status), thread_id),
-            ).fetchone()
+            row = conn.execute(_RECORD, (at.timestamp(), message_count, str(status), thread_id)).fetchone()
             if row is None:
                 return None
             insert_text(conn, thread_id, said)
