@@ -661,7 +661,11 @@ class SupportDesk:
             self._recorded(thread_id, request.run_id, record, served.graph),
         ):
             if request.assistant_id is None:  # none named: the thread's own assistant, as it was created
-                request = await self.assistants.bind(request, remembered=thread.metadata.get("assistant_id"))
+                remembered = await self.assistants.bind(
+                    request, remembered=thread.metadata.get("assistant_id")
+                )
+                if remembered.graph_id in (None, served.graph_id):  # not when the run moves it to a graph
+                    request = remembered
             config = request.config(thread_id, thread.metadata)
             config["configurable"]["user_id"] = thread.user_id  # whose memory (never the caller's say)
             graph_input: Any = request.command if request.command is not None else request.input

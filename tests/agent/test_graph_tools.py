@@ -175,14 +175,14 @@ async def test_a_real_provider_gets_the_same_tools_through_bind_tools(tmp_path) 
     ScriptedProvider.bound = []
     async with open_desk(database_url=str(tmp_path / "d.sqlite"), model=ScriptedProvider()) as desk:
         await desk.seed_demo_orders()
-        [schemas] = ScriptedProvider.bound
+        reply = await desk.send("c1", "Where is my order?", user_id="carol", create=True)
+        [schemas] = ScriptedProvider.bound  # bound once, at the first turn
         assert [s["function"]["name"] for s in schemas] == ["lookup_order", "open_ticket", "handoff_to_human"]
         for schema in schemas[:2]:  # whose order it is never comes from the model
             properties = schema["function"]["parameters"]["properties"]
             assert "order_id" in properties and not {"customer", "config", "tool_call_id", "user"} & set(
                 properties
             )
-        reply = await desk.send("c1", "Where is my order?", user_id="carol", create=True)
         assert reply.text.startswith('From the shop: {"found": true') and "Wireless headphones" in reply.text
         assert reply.thread.message_count == 4
         other = await desk.send("b1", "Where is my order?", user_id="bob", create=True)

@@ -133,7 +133,8 @@ async def test_a_failed_turn_writes_nothing_of_itself(
 
 @pytest.mark.parametrize("max_messages", [1, 2, 3, 5, 40])
 def test_recent_context_is_trim_messages_by_count(max_messages: int) -> None:
-    """The count-only context equals `trim_messages(..., token_counter=len, start_on="human")`."""
+    """The count-only context equals `trim_messages(..., token_counter=len, start_on="human")` over
+    the latest `max_messages`, widened to hold the turn under way whole (its calls and results)."""
     kinds: list[type[BaseMessage]] = [HumanMessage, AIMessage, ToolMessage, SystemMessage]
     for seed in range(300):
         messages: list[BaseMessage] = []
@@ -142,11 +143,15 @@ def test_recent_context_is_trim_messages_by_count(max_messages: int) -> None:
             messages.append(
                 kind(content=f"m{k}", tool_call_id="x") if kind is ToolMessage else kind(content=f"m{k}")
             )
+        humans = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+        turn = humans[-1] if humans else len(messages)
         expected = trim_messages(
-            messages[-max_messages:],
-            max_tokens=max_messages,
+            messages[min(turn, max(0, len(messages) - max_messages)) :],
+            max_tokens=max(max_messages, len(messages) - turn),
             token_counter=len,
             strategy="last",
             start_on="human",
         )
+        if len(expected) < len(messages) - turn:
+            expected = messages[turn:]
         assert recent_context(messages, max_messages=max_messages) == expected
