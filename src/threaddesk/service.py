@@ -66,6 +66,7 @@ from threaddesk.ratelimit import MessageBudget
 from threaddesk.runs import LEASE, Run, RunChunk, RunRecord, RunRequest, RunResult, RunStatus, RunStore
 from threaddesk.runs import cancel as run_cancel
 from threaddesk.runs.cancel import CancelAction, CancelStore, RunCancelled, RunControl
+from threaddesk.runs.endings import RunEndings
 from threaddesk.runs.events import EventLog, RunEvent, RunEventHub, follow, mode_matches
 from threaddesk.runs.models import MAX_ATTEMPTS, stopped_error
 from threaddesk.runs.queue import Claim, QueuedRun, RunTakenOver
@@ -293,6 +294,7 @@ class SupportDesk:
         self.orders = orders  # what the agent's support tools read and write (`agent.tools`)
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self.worker: RunWorker | None = None  # claims queued runs (`serve_runs`); None: only enqueue
+        self._endings = RunEndings()  # joiners here, woken when a run this worker executes ends
         self.lease = LEASE  # how long a running run's row vouches for this process (renewed at a third)
         # Saved configurations of the graphs (LangGraph's assistants); without a store, each graph's own.
         self.assistants = AssistantManager(
@@ -995,6 +997,7 @@ class SupportDesk:
                 raise
         finally:
             heartbeat.cancel()
+            self._endings.ended(row.run_id)
             if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
                     await self.threads.delete(row.thread_id)
@@ -1070,7 +1073,7 @@ class SupportDesk:
         """Wait until the run has ended (here or in another process sharing the database); return it."""
         run = await self.get_run(thread_id, run_id, user_id=user_id)
         while not run.status.finished:
-            await asyncio.sleep(poll)
+            await self._endings.wait(run_id, poll)  # at once if it ends in this process
             poll = min(poll * 2, 0.5)
             run = await self.get_run(thread_id, run_id, user_id=user_id)
         return run
