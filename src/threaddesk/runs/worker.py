@@ -36,6 +36,10 @@ from threaddesk.threads.models import Clock
 log = logging.getLogger(__name__)
 
 
+# How long `stop` waits for the claim under way, then for the cancelled loop.
+STOP_GRACE_S = 5.0
+
+
 def worker_name() -> str:
     """Unique per desk: host, process and a random part (two desks of one process are two workers)."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -96,16 +100,22 @@ class RunWorker:
         for timer in self._timers:
             timer.cancel()
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            # Let the loop end by itself: a claim cancelled mid-query can leave the database driver
+            # waiting on a cancelled statement for good (seen with psycopg), so the claim under way
+            # is allowed to finish (a run it took is put back), and only a loop stuck past that is
+            # cancelled, and then not waited for.
+            self._wakeup.set()
+            done, _ = await asyncio.wait({self._loop_task}, timeout=STOP_GRACE_S)
+            if not done:
+                self._loop_task.cancel()
+                await asyncio.wait({self._loop_task}, timeout=STOP_GRACE_S)
         tasks = list(self._running)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _loop(self) -> None:
-        while True:
+        while not self.stopping:
             self._wakeup.clear()
             await self._claim_while_free()
             with contextlib.suppress(TimeoutError):
@@ -113,7 +123,7 @@ class RunWorker:
                     await self._wakeup.wait()
 
     async def _claim_while_free(self) -> None:
-        while len(self._running) < self.slots:
+        while len(self._running) < self.slots and not self.stopping:
             now = self.clock()
             try:
                 claim = await self.store.claim(self.name, now, now + self.lease)
@@ -121,6 +131,10 @@ class RunWorker:
                 log.exception("run worker %s could not claim a run", self.name)
                 return
             if claim is None:
+                return
+            if self.stopping:  # taken as the process stops: back in the queue, uncounted
+                with contextlib.suppress(Exception):
+                    await self.store.release(claim.run.run_id, self.name, self.clock())
                 return
             task = asyncio.create_task(self._execute(claim), name=f"run {claim.run.run_id}")
             self._running.add(task)
