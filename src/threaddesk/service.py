@@ -968,6 +968,11 @@ class SupportDesk:
         heartbeat = asyncio.create_task(self._renew_lease(row.run_id))  # while it waits for the thread too
         ended = True
         try:
+            if claim.retried and await self._stored_whole(row):
+                # Its dead attempt had stored the whole turn before its row said so: done, and neither
+                # run twice nor undone (with one checkpoint kept, undoing would empty the thread).
+                await runs.finish(row.run_id, RunStatus.SUCCESS, self.threads.clock())
+                return
             async for _ in self.run(
                 row.thread_id,
                 request,
@@ -1001,6 +1006,17 @@ class SupportDesk:
             if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
                     await self.threads.delete(row.thread_id)
+
+    async def _stored_whole(self, row: Run) -> bool:
+        """Whether the thread's latest checkpoint is the run's own, its graph done, and the registry
+        row counts what it holds: a turn recorded whole (the checkpoint and the row commit together),
+        not one cut short halfway."""
+        graph = (await self._graph_of(row.thread_id, None)).graph
+        state = await graph.aget_state(_config(row.thread_id))
+        if (state.metadata or {}).get("run_id") != row.run_id or state.next:
+            return False
+        thread = await self.threads.get(row.thread_id)
+        return thread.message_count == _message_count(state.values)
 
     async def _requeue(self, row: Run, worker: str) -> None:
         runs, now = self._run_store(), self.threads.clock()

@@ -69,6 +69,28 @@ async def test_a_run_of_a_dead_worker_is_rolled_back_and_retried(database_url: s
         assert (await desk.threads.get("t1")).message_count == 4
 
 
+async def test_a_run_whose_dead_worker_had_stored_its_whole_turn_is_neither_rerun_nor_undone(
+    database_url: str, clock
+) -> None:
+    """Killed after its turn was stored but before its row said so: kept as it is (with one checkpoint
+    kept per thread, undoing it would have emptied the thread), the run reads `success`."""
+    async with open_desk(database_url=database_url, clock=clock, run_workers=0) as desk:
+        assert desk.runs is not None
+        await desk.send("t1", "Hi, I'm Alice.", user_id="u", create=True)
+        run = await desk.start_run("t1", RunRequest.say("retry me"), RECORD)
+        claim = await desk.runs.claim("dead-worker", clock(), clock() + LEASE)
+        assert claim is not None
+        async for _ in desk.run("t1", QueuedRun.decode(claim.payload).request):  # the whole turn, stored
+            pass
+        clock.advance(LEASE + timedelta(seconds=1))
+        desk.serve_runs(2, poll=0.05)
+        ended = await desk.join_run("t1", run.run_id)
+        assert ended.status is RunStatus.SUCCESS and ended.attempts == 2
+        said = [m.content for m in await desk.history("t1") if m.role == "user"]
+        assert said == ["Hi, I'm Alice.", "retry me"]
+        assert (await desk.threads.get("t1")).message_count == 4
+
+
 async def test_a_run_whose_servers_keep_dying_ends_in_error(database_url: str, clock) -> None:
     async with open_desk(database_url=database_url, clock=clock, run_workers=0) as desk:
         assert desk.runs is not None
