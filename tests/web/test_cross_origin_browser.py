@@ -144,7 +144,12 @@ def test_usestream_page_on_another_origin(browser, server, origins) -> None:
         "assistant_id": ASSISTANT_ID,
         "input": {"messages": [{"role": "user", "content": "Hi, I'm Pat."}]},
     }
-    assert api.post(f"/threads/{thread_id}/runs/wait", json=first).status_code == 200
+    # The setup's turn (not what is under test): a 503 seen once in CI under load is retried once,
+    # and its body kept in the message if it repeats.
+    answer = api.post(f"/threads/{thread_id}/runs/wait", json=first)
+    if answer.status_code == 503:
+        answer = api.post(f"/threads/{thread_id}/runs/wait", json=first)
+    assert answer.status_code == 200, answer.text
 
     page = browser.new_page()
     errors: list[str] = []
