@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, trim_messages
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -126,13 +126,24 @@ def _bind(model: BaseChatModel, tools: Sequence[Any]) -> Runnable:
         return model
 
 
-def _on_state(node: Callable[[Mapping[str, Any]], dict], name: str) -> RunnableLambda:
+def _on_state(node: Callable[[Mapping[str, Any]], dict], name: str) -> RunnableCallable:
     """A node of `threaddesk.agent.handoff` (written for any messages state) as one of this graph's."""
 
     def run(state: SupportState) -> dict:
         return node(state)
 
-    return RunnableLambda(run, name=name)
+    return _inline(run, name)
+
+
+def _inline(fn: Callable[[Any], Any], name: str, *, trace: bool = True) -> RunnableCallable:
+    """`fn` (quick, pure Python) run where it is called in async runs too: LangGraph sends a
+    function with no async twin to the thread pool (`run_in_executor`), two hand-offs a turn for
+    the routing alone."""
+
+    async def afn(value: Any) -> Any:
+        return fn(value)
+
+    return RunnableCallable(fn, afn, name=name, trace=trace)
 
 
 def model_failure(exc: Exception) -> ThreadDeskError:
@@ -231,17 +242,18 @@ def build_agent(
     # LangGraph's own node wrapper reads the functions' signatures once, here; a `RunnableLambda`
     # would read them again on every call.
     builder.add_node("agent", RunnableCallable(respond_sync, respond, name="agent"))
-    builder.add_conditional_edges(START, route_start, ["agent", "handoff"])
+    builder.add_conditional_edges(START, _inline(route_start, "route_start", trace=False), ["agent", "handoff"])
     builder.add_node("handoff", _on_state(handoff, "handoff"))
     builder.add_node("human", _on_state(human, "human"))
     builder.add_edge("handoff", "human")
     builder.add_edge("human", END)
+    routed = _inline(route_after_agent, "route_after_agent", trace=False)
     if tools:
         builder.add_node("tools", ToolNode(tools))
-        builder.add_conditional_edges("agent", route_after_agent, ["handoff", "tools", END])
+        builder.add_conditional_edges("agent", routed, ["handoff", "tools", END])
         builder.add_edge("tools", "agent")
     else:
-        builder.add_conditional_edges("agent", route_after_agent, ["handoff", END])
+        builder.add_conditional_edges("agent", routed, ["handoff", END])
     return builder.compile(checkpointer=checkpointer, name=AGENT_NAME)
 
 
