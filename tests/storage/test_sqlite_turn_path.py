@@ -1,6 +1,7 @@
-"""A SQLite turn in two short transactions: the read (registry row + latest checkpoint: on the event
-loop when nothing would wait, else on a worker thread with SQLite's full busy timeout) and the write
-(checkpoint + registry + search index + prune, keep-1 as an in-place upsert: one worker-thread hop)."""
+"""A SQLite turn in two short transactions, the read (registry row + latest checkpoint) and the write
+(checkpoint + registry + search index + prune, keep-1 as an in-place upsert), each on the event loop
+when nothing would wait, else on a worker thread with SQLite's full busy timeout; the WAL
+checkpoint (the one write that fsyncs) on a worker thread, never inside a turn's commit."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def counting_hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         yield calls
 
 
-async def test_a_turn_is_one_read_and_one_committed_write_with_one_thread_hand_off(
+async def test_a_turn_is_one_read_and_one_committed_write_with_no_thread_hand_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with open_desk(database_url=str(tmp_path / "desk.sqlite")) as desk:
@@ -55,7 +56,7 @@ async def test_a_turn_is_one_read_and_one_committed_write_with_one_thread_hand_o
             reply = await desk.send("t1", "What's my name?", user_id="u")
         desk.threads.registry.db.conn.set_trace_callback(None)
         assert reply.text == "Your name is Alice!"
-        assert len(hops) == 1  # the write; the read ran on the event loop
+        assert hops == []  # the read and the write ran on the event loop: nothing had to wait
         assert statements.count("COMMIT") == 1  # checkpoint, registry row, index and prune together
         assert statements.count("BEGIN") == 1
         with sqlite3.connect(tmp_path / "desk.sqlite") as conn:
@@ -96,6 +97,39 @@ async def test_another_process_writing_sends_the_turn_to_a_worker_thread_and_the
         assert waited >= 0.4  # it did wait for the other writer...
         assert ticks >= 10  # ...without stopping the event loop
         assert (await desk.threads.get("t1")).message_count == 4
+
+
+async def test_the_wal_is_checkpointed_on_a_worker_thread_not_in_a_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's auto-checkpoint (an fsync inside whichever commit crosses 1,000 WAL pages) is off on
+    the shared connection; every `CHECKPOINT_EVERY` commits a PASSIVE checkpoint runs on a worker
+    thread, so the WAL stays bounded and no turn's commit waits on the disk."""
+    from threaddesk.storage.sqlite import database
+
+    monkeypatch.setattr(database, "CHECKPOINT_EVERY", 4)
+    path = tmp_path / "desk.sqlite"
+    async with open_desk(database_url=str(path)) as desk:
+        db = desk.threads.registry.db
+        assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        on_threads: list[str] = []
+        original = db._checkpoint_wal
+
+        def checkpoint() -> None:
+            on_threads.append(threading.current_thread().name)
+            original()
+
+        monkeypatch.setattr(db, "_checkpoint_wal", checkpoint)
+        for i in range(6):
+            await desk.send(f"t{i}", "Hi, I'm Alice.", user_id="u", create=True)
+        for _ in range(100):
+            if on_threads and db._checkpointing is None:
+                break
+            await asyncio.sleep(0.01)
+        assert on_threads and threading.main_thread().name not in on_threads
+        with sqlite3.connect(path) as conn:  # what the checkpoint copied is in the database file
+            busy, wal_pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert busy == 0 and copied == wal_pages
 
 
 async def test_a_failed_turn_writes_nothing_of_itself(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -14,6 +15,11 @@ from threaddesk.errors import StorageUnavailable
 from threaddesk.storage.sqlite.file import DatabaseFile
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Commits between two WAL checkpoints (SQLite's auto-checkpoint, off here, runs one at 1,000 WAL
+# pages; a turn writes a handful of pages).
+CHECKPOINT_EVERY = 200
 
 
 class SqliteDatabase:
@@ -34,11 +40,15 @@ class SqliteDatabase:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            # Checkpoints are run by `_committed`, off the event loop (other processes keep theirs).
+            self.conn.execute("PRAGMA wal_autocheckpoint=0")
             self.file = None if self.path == ":memory:" else DatabaseFile(self.path)
         except (sqlite3.Error, OSError) as exc:
             raise StorageUnavailable(f"cannot open SQLite database {self.path!r}: {exc}") from exc
         self.busy_timeout_ms = int(busy_timeout_ms)
         self.lock = threading.RLock()  # the saver's cursor is taken again inside `run` in a turn
+        self._commits = 0
+        self._checkpointing: asyncio.Future[None] | None = None
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in a worker thread under the lock, as one committed transaction.
@@ -61,17 +71,23 @@ class SqliteDatabase:
                         raise StorageUnavailable(f"SQLite error on {self.path!r}: {exc}") from exc
                     raise
 
-        return await asyncio.to_thread(locked)
+        result = await asyncio.to_thread(locked)
+        self._committed()
+        return result
 
-    async def read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """`run` for a short read, on the event loop's own thread when it cannot wait: the
-        connection free in this process, and SQLite told not to wait for a lock (a WAL reader
-        rarely needs one); anything that would wait (`SQLITE_BUSY`) is done again by `run`, on a
-        worker thread with the full busy timeout, so `fn` must be safe to run twice.
+    async def run_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`run` for a short transaction, on the event loop's own thread when it cannot wait: the
+        connection free in this process, and SQLite told not to wait for a lock; anything that
+        would wait (`SQLITE_BUSY`: another process holds the write lock) is rolled back and done
+        again by `run`, on a worker thread with the full busy timeout, so `fn` must touch nothing
+        but the database (it may run twice).
 
-        For a turn's read (registry row + latest checkpoint): a worker-thread hop costs more
-        than the read (the worker must win the GIL from a busy event loop). Writes stay on worker
-        threads: their `write()`s into the WAL may block on a busy disk, which must not stop the loop.
+        For a turn's read (registry row + latest checkpoint) and its write (checkpoint, registry
+        row, search index, prune): a worker-thread hop costs more than the statements (the worker
+        must win the GIL from a busy event loop, then the loop must be woken). A commit here never
+        waits on the disk: in WAL mode with `synchronous=NORMAL` a commit appends to the WAL
+        without an fsync, and the WAL checkpoint that does fsync runs on a worker thread
+        (`_checkpoint_wal`), not inside the commit as SQLite's auto-checkpoint would.
         """
         if self.file is not None:
             self.file.check()
@@ -106,7 +122,30 @@ class SqliteDatabase:
             self.lock.release()
         if busy:
             return await self.run(fn)
+        self._committed()
         return result
+
+    def _committed(self) -> None:
+        """Count a commit; every `CHECKPOINT_EVERY` of them, copy the WAL back into the database
+        on a worker thread (SQLite's own auto-checkpoint is off on this connection: it would run
+        inside a commit, with an fsync, on whichever thread committed)."""
+        if self.file is None:
+            return
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY or self._checkpointing is not None:
+            return
+        self._commits = 0
+        self._checkpointing = asyncio.get_running_loop().run_in_executor(None, self._checkpoint_wal)
+        self._checkpointing.add_done_callback(self._checkpointed)
+
+    def _checkpoint_wal(self) -> None:
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    def _checkpointed(self, done: asyncio.Future[None]) -> None:
+        self._checkpointing = None
+        if not done.cancelled() and (exc := done.exception()) is not None:
+            log.warning("WAL checkpoint of %r failed (retried after more commits): %s", self.path, exc)
 
     def close(self) -> None:
         with self.lock:

@@ -157,7 +157,7 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
             )
             return cur.rowcount == 1
 
-        return await self.db.run(run)
+        return await self.db.run_inline(run)
 
     async def get(self, thread_id: str) -> Thread | None:
         def run(conn: sqlite3.Connection) -> Thread | None:
@@ -178,7 +178,7 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
             saver.open_turn(thread_id)
             return thread_from_row(row) if row else None
 
-        return await self.db.read_inline(run)
+        return await self.db.run_inline(run)
 
     async def end_turn(
         self,
@@ -203,7 +203,7 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
             insert_text(conn, thread_id, said)
             return thread_from_row(row)
 
-        thread = await self.db.run(run)
+        thread = await self.db.run_inline(run)
         if thread is not None:
             saver.written(thread_id, rows)
         return thread
@@ -312,7 +312,7 @@ class SqliteRegistry(ThreadRegistry, TurnBatching):
                 )
             return cur.rowcount == 1
 
-        return await self.db.run(run)
+        return await self.db.run_inline(run)
 
     async def delete_many(
         self, thread_ids: Sequence[str], *, inactive_before: datetime | None = None

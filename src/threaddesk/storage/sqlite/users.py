@@ -50,7 +50,7 @@ class SqliteUserStore(UserStore):
             ).fetchone()
             return (_user(row[:4]), row[4]) if row else None
 
-        return await self.db.read_inline(run)  # every authenticated request: one indexed row
+        return await self.db.run_inline(run)  # every authenticated request: one indexed row
 
     async def list(self) -> list[User]:
         def run(conn: sqlite3.Connection) -> list[User]:
