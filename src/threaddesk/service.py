@@ -746,12 +746,23 @@ class SupportDesk:
         """
         self._check_text(text)
         request = RunRequest.say(text, graph_id=graph_id)
-        async for item in self.run(
-            thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner
-        ):
-            if isinstance(item, RunResult):
-                return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
-        raise AssertionError("a run always ends with its result")  # pragma: no cover
+        result = await self._run_to_end(
+            self.run(thread_id, request, user_id=user_id, create=create, wait=wait, title=title, owner=owner)
+        )
+        return Reply(result.thread, ChatMessage.from_langchain(result.values["messages"][-1]))
+
+    @staticmethod
+    async def _run_to_end(run: AsyncGenerator[RunChunk | RunResult, None]) -> RunResult:
+        """A run's result, its chunks passed over; the run's generator is run to its end (not left to
+        the garbage collector, whose finaliser would wake the event loop from outside once a turn)."""
+        result: RunResult | None = None
+        async with aclosing(run):
+            async for item in run:
+                if isinstance(item, RunResult):
+                    result = item
+        if result is None:  # pragma: no cover - a run always ends with its result
+            raise AssertionError("a run always ends with its result")
+        return result
 
     async def stream(
         self,
@@ -802,10 +813,8 @@ class SupportDesk:
         if text is not None:
             self._check_text(text)
         request = answer_request(text, then=then, interrupt_id=interrupt_id)
-        async for item in self.run(thread_id, request, wait=wait, responder=user.name):
-            if isinstance(item, RunResult):
-                return Reply(item.thread, ChatMessage.from_langchain(item.values["messages"][-1]))
-        raise AssertionError("a run always ends with its result")  # pragma: no cover
+        result = await self._run_to_end(self.run(thread_id, request, wait=wait, responder=user.name))
+        return Reply(result.thread, ChatMessage.from_langchain(result.values["messages"][-1]))
 
     async def inbox(self, *, limit: int = 50, offset: int = 0) -> list[Thread]:
         """The human agents' queue: every customer's interrupted threads, waiting longest first."""
