@@ -12,6 +12,7 @@ results; unbound, it never calls one.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -262,3 +263,9 @@ class OfflineChatModel(BaseChatModel):
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
+
+
+# LangChain asks `inspect.signature(model._generate / _agenerate)` on every call (does it take
+# `run_manager`?); a signature stored on the function is returned without parsing it again.
+for _method in (OfflineChatModel._generate, OfflineChatModel._agenerate):
+    _method.__signature__ = inspect.signature(_method)  # type: ignore[attr-defined]
