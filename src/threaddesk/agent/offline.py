@@ -268,4 +268,4 @@ class OfflineChatModel(BaseChatModel):
 # LangChain asks `inspect.signature(model._generate / _agenerate)` on every call (does it take
 # `run_manager`?); a signature stored on the function is returned without parsing it again.
 for _method in (OfflineChatModel._generate, OfflineChatModel._agenerate):
-    _method.__signature__ = inspect.signature(_method)  # type: ignore[attr-defined]
+    _method.__signature__ = inspect.signature(_method)  # type: ignore[union-attr]
