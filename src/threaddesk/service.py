@@ -929,7 +929,13 @@ class SupportDesk:
         if self.runs is None or self.worker is not None:
             return
         self.worker = RunWorker(
-            self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll, lease=self.lease
+            self.runs,
+            self._run_claimed,
+            self.threads.clock,
+            slots=slots,
+            poll=poll,
+            lease=self.lease,
+            endings=self._endings,
         )
         self.worker.start()
 
@@ -1086,13 +1092,31 @@ class SupportDesk:
     async def join_run(
         self, thread_id: str, run_id: str, *, user_id: str | None = None, poll: float = 0.02
     ) -> Run:
-        """Wait until the run has ended (here or in another process sharing the database); return it."""
-        run = await self.get_run(thread_id, run_id, user_id=user_id)
-        while not run.status.finished:
-            await self._endings.wait(run_id, poll)  # at once if it ends in this process
-            poll = min(poll * 2, 0.5)
+        """Wait until the run has ended (here or in another process sharing the database); return it.
+
+        A run this process's worker executes is not polled for: its joiners are told when it ends
+        here (`RunEndings`), and read its row once then (or after a lease, should it be lost without
+        a word). Any other run's row is read again, backing off from `poll` to half a second; a claim
+        by this process's worker wakes the joiner to stop polling. Ownership is checked once.
+        """
+        runs = self._run_store()
+        with self._endings.watch(run_id) as watch:  # before the first read: an end in between is seen
             run = await self.get_run(thread_id, run_id, user_id=user_id)
+            while not run.status.finished:
+                if self._executes_here(run):
+                    await watch.next(self.lease.total_seconds())
+                else:
+                    await watch.next(poll)
+                    poll = min(poll * 2, 0.5)
+                row = await runs.get(thread_id, run_id)
+                if row is None:  # deleted meanwhile (a rollback)
+                    raise RunNotFound(run_id)
+                run = row.as_of(self.threads.clock())
         return run
+
+    def _executes_here(self, run: Run) -> bool:
+        """The run is running on this process's worker: its end here will be told (`RunEndings`)."""
+        return self.worker is not None and run.status is RunStatus.RUNNING and run.worker == self.worker.name
 
     async def seed_demo_orders(self) -> int:
         """Put the demo shop's orders (`agent.orders.DEMO_ORDERS`) in the database, for the support
