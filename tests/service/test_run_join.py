@@ -30,13 +30,18 @@ async def test_a_joiner_stops_polling_once_this_process_claims_the_run(
         await desk.threads.create("u", "t1")
         run = await desk.start_run("t1", RunRequest.say("Hi, I'm Ann."), RECORD, user_id="u")
         reads: list[str] = []
-        get = desk.runs.get
+        get, get_among = desk.runs.get, desk.runs.get_among
 
         async def counted(thread_id: str, run_id: str):  # type: ignore[no-untyped-def]
             reads.append(run_id)
             return await get(thread_id, run_id)
 
+        async def counted_among(run_ids):  # type: ignore[no-untyped-def]
+            reads.extend(run_ids)
+            return await get_among(run_ids)
+
         desk.runs.get = counted  # type: ignore[method-assign]
+        desk.runs.get_among = counted_among  # type: ignore[method-assign]
         joiner = asyncio.create_task(desk.join_run("t1", run.run_id, user_id="u"))
         await asyncio.sleep(0.2)
         assert reads, "a pending run nobody here executes is polled for"
@@ -52,16 +57,31 @@ async def test_a_joiner_stops_polling_once_this_process_claims_the_run(
         assert ended.status is RunStatus.SUCCESS and len(reads) == before + 1
 
 
-async def test_a_run_executed_elsewhere_is_still_joined_by_polling(database_url: str) -> None:
+async def test_runs_executed_elsewhere_are_joined_by_one_shared_poll(database_url: str) -> None:
     async with (
         open_desk(database_url=database_url, run_workers=0) as maker,
         open_desk(database_url=database_url, run_workers=1) as runner,
     ):
-        await maker.threads.create("u", "t1")
-        runs = [await maker.start_run("t1", RunRequest.say(f"m{i}"), RECORD, user_id="u") for i in range(3)]
-        ended = [await asyncio.wait_for(maker.join_run("t1", r.run_id, user_id="u"), 10) for r in runs]
+        assert maker.runs is not None
+        polls: list[tuple[str, ...]] = []
+        get_among = maker.runs.get_among
+
+        async def counted(run_ids):  # type: ignore[no-untyped-def]
+            polls.append(tuple(run_ids))
+            return await get_among(run_ids)
+
+        maker.runs.get_among = counted  # type: ignore[method-assign]
+        runs = []
+        for i in range(3):
+            await maker.threads.create("u", f"t{i}")
+            runs.append(await maker.start_run(f"t{i}", RunRequest.say(f"m{i}"), RECORD, user_id="u"))
+        joins = [maker.join_run(f"t{i}", r.run_id, user_id="u") for i, r in enumerate(runs)]
+        ended = await asyncio.wait_for(asyncio.gather(*joins), 10)
         assert [r.status for r in ended] == [RunStatus.SUCCESS] * 3
         assert runner.worker is not None and {r.worker for r in ended} == {runner.worker.name}
+        assert len(polls[0]) == 3  # the three joiners' runs in one statement
+        await asyncio.sleep(0.2)
+        assert maker._endings._poller is None  # nobody waits: nothing polled
 
 
 async def test_one_statement_watches_every_running_run_for_cancel_requests(
@@ -99,3 +119,23 @@ async def test_one_statement_watches_every_running_run_for_cancel_requests(
             assert ended is not None and ended.status is RunStatus.INTERRUPTED
         await asyncio.sleep(CANCEL_POLL * 2)
         assert here.control._watcher is None  # nothing running here: nothing polled
+
+
+async def test_a_run_that_ends_here_hands_its_joiners_the_values_it_ended_with(database_url: str) -> None:
+    async with (
+        open_desk(database_url=database_url) as here,
+        open_desk(database_url=database_url, run_workers=0) as elsewhere,
+    ):
+        await here.threads.create("u", "t1")
+        run = await here.start_run("t1", RunRequest.say("Hi, I'm Ann."), RECORD, user_id="u")
+        ended, values = await asyncio.wait_for(here.join_result("t1", run.run_id, user_id="u"), 10)
+        assert ended.status is RunStatus.SUCCESS and values is not None
+        state = (await here.state("t1")).values
+        assert [m.content for m in values["messages"]] == [m.content for m in state["messages"]]
+        assert "Ann" in values["messages"][-1].content
+        # joined from a process that did not execute it: no values handed over (read the state)
+        again = await elsewhere.start_run("t1", RunRequest.say("And again."), RECORD, user_id="u")
+        ended, values = await asyncio.wait_for(elsewhere.join_result("t1", again.run_id, user_id="u"), 10)
+        assert ended.status is RunStatus.SUCCESS and values is None
+        # joined after it ended: nothing to hand over either
+        assert (await here.join_result("t1", run.run_id, user_id="u"))[1] is None

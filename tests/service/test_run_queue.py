@@ -197,7 +197,7 @@ async def test_a_thousand_queued_runs_on_one_thread_all_complete_in_order(databa
         # made at once: the queue's order is their (not_before, run_id), which each run was answered with
         queued = sorted(range(count), key=lambda n: (made[n].not_before, made[n].run_id))
         last = made[queued[-1]].run_id  # the last to run (not always the last made)
-        assert (await desk.join_run("t1", last, poll=0.05)).status is RunStatus.SUCCESS
+        assert (await desk.join_run("t1", last)).status is RunStatus.SUCCESS
         runs = await desk.list_runs("t1", limit=100, status=RunStatus.SUCCESS)
         assert len(runs) == 100  # (a page of them)
         said = [m.content for m in await desk.history("t1") if m.role == "user"]

@@ -195,8 +195,6 @@ class RunControl:
                     task.uncancel()
         finally:
             del self._scopes[run_id]
-            if scope.watched and not any(s.watched for s in self._scopes.values()):
-                self._stop_watching()
             scope.done.set()
 
     def watch(self, run_id: str) -> None:
@@ -211,14 +209,14 @@ class RunControl:
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watch(self.cancels), name="cancel requests")
 
-    def _stop_watching(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            self._watcher = None
-
     async def _watch(self, cancels: CancelStore) -> None:
+        # It ends by itself once no run here is watched, never cancelled mid-statement (a psycopg
+        # connection cancelled mid-query may be left waiting on it).
         while True:
             await asyncio.sleep(self.poll)
+            if not any(s.watched for s in self._scopes.values()):
+                self._watcher = None
+                return
             watched = [s.run_id for s in self._scopes.values() if s.watched and s.action is None]
             if not watched:
                 continue

@@ -130,6 +130,14 @@ class PostgresRunStore(RunStore):
             row = await cur.fetchone()
         return None if row is None else _row(row)
 
+    async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE run_id = ANY(%s)", (list(run_ids),)
+            )
+            rows = await cur.fetchall()
+        return {run.run_id: run for run in map(_row, rows)}
+
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> builtins.list[Run]:

@@ -136,6 +136,16 @@ class SqliteRunStore(RunStore):
         )
         return None if row is None else _row(row)
 
+    async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
+        ids = json.dumps(list(run_ids))
+        rows = await self.db.read_inline(
+            lambda conn: conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE run_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ).fetchall()
+        )
+        return {run.run_id: run for run in map(_row, rows)}
+
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> builtins.list[Run]:
