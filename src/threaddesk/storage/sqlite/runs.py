@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.runs.models import Run, RunStatus, stopped_error
-from threaddesk.runs.queue import Claim
+from threaddesk.runs.queue import Claim, FreshClaims
 from threaddesk.storage.sqlite.database import SqliteDatabase
 
 _COLUMNS = (
@@ -68,6 +68,7 @@ def _row(row: tuple) -> Run:
 class SqliteRunStore(RunStore):
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
+        self._fresh = FreshClaims()  # claims whose `start` needs no second write
 
     async def insert(self, run: Run) -> None:
         values = self._values(run)
@@ -95,6 +96,7 @@ class SqliteRunStore(RunStore):
         )
 
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
+        self._fresh.forget(run_id)
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE threaddesk_runs SET status = ?, error = ?, updated_at = ?, lease_until = NULL"
@@ -106,6 +108,8 @@ class SqliteRunStore(RunStore):
     async def start(
         self, run_id: str, lease_until: datetime, at: datetime, worker: str | None = None
     ) -> bool:
+        if self._fresh.started(run_id, worker, at):  # claimed by that worker moments ago: still its own
+            return True
         where, params = "run_id = ? AND status = 'pending'", [run_id]
         if worker is not None:
             where = "run_id = ? AND worker = ? AND status IN ('pending', 'running')"
@@ -248,9 +252,13 @@ class SqliteRunStore(RunStore):
             ).fetchone()
             return Claim(_row(claimed), claimed[-1])
 
-        return await self.db.run(take)
+        claim = await self.db.run(take)
+        if claim is not None:
+            self._fresh.claimed(claim.run.run_id, worker, now, lease_until)
+        return claim
 
     async def release(self, run_id: str, worker: str, at: datetime) -> None:
+        self._fresh.forget(run_id)
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE threaddesk_runs SET status = 'pending', worker = NULL, lease_until = NULL,"
