@@ -1109,16 +1109,21 @@ class SupportDesk:
         wait = self.lease.total_seconds()  # at the latest, should a notice be lost without a word
         with self._endings.watch(run_id) as watch:  # before the first read: an end in between is seen
             run = await self.get_run(thread_id, run_id, user_id=user_id)
+            here = self._executes_here(run)
             while not run.status.finished:
-                if self._executes_here(run):
-                    await watch.next(wait)
+                if here:
+                    told = await watch.next(wait)
                 else:
                     with self._endings.polled(run_id):
-                        await watch.next(wait)
+                        told = await watch.next(wait)
+                if told and watch.claimed_here and not watch.ended_here:
+                    here = True  # taken by this process's worker: its end will be told, no read now
+                    continue
                 row = await runs.get(thread_id, run_id)
                 if row is None:  # deleted meanwhile (a rollback)
                     raise RunNotFound(run_id)
                 run = row.as_of(self.threads.clock())
+                here = self._executes_here(run)
         return run, watch.values
 
     def _executes_here(self, run: Run) -> bool:

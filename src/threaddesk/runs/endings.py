@@ -46,6 +46,8 @@ class RunWatch:
         # The state values the run ended with, when it ended in this process: a joiner answers them
         # without reading the thread's state again (as LangGraph's join answers the run's last values).
         self.values: dict[str, Any] | None = None
+        self.claimed_here = False  # this process's worker took the run (sticky)
+        self.ended_here = False  # its execution here has ended (sticky)
 
     def notify(self) -> None:
         self._notice.set()
@@ -137,14 +139,17 @@ class RunEndings:
             await watch.next(timeout)
 
     def claimed(self, run_id: str) -> None:
-        """This process's worker took the run: its joiners here read its row again (it runs here)."""
+        """This process's worker took the run: its joiners here wait for its end (it runs here)."""
+        for watch in self._watches.get(run_id, ()):
+            watch.claimed_here = True
         self._notify(run_id)
 
     def ended(self, run_id: str, values: dict[str, Any] | None = None) -> None:
         """The run's execution here has ended (its row says how): wake whoever waits for it, handing
         them the state `values` it ended with if given."""
-        if values is not None:
-            for watch in self._watches.get(run_id, ()):
+        for watch in self._watches.get(run_id, ()):
+            watch.ended_here = True
+            if values is not None:
                 watch.values = values
         self._notify(run_id)
 
