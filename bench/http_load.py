@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -180,8 +182,25 @@ def start_server(
         cmd += ["--port", str(port)] + (["--tuned"] if name == "lg-fastapi-tuned" else [])
         headers = {}
     log = open(workdir / f"{name}.log", "w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+    # A session of its own: stopping it stops its children too (`aegra serve` starts uvicorn as one,
+    # which outlived it and took CPU from the contenders measured after it).
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+    )
     return proc, headers, made
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's whole process group; after it has gone (or 30 s), SIGKILL to whatever
+    of the group is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
+    time.sleep(0.5)  # children still shutting down after their parent
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 async def wait_ready(base: str, proc: subprocess.Popen, name: str) -> None:
@@ -348,12 +367,7 @@ def run_contender(name: str, args: argparse.Namespace, workdir: Path, counts: li
                     )
                 )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         if made is not None:
             drop_postgres_db(args.postgres_url, made)
     return rows

@@ -294,7 +294,7 @@ class SupportDesk:
         self.orders = orders  # what the agent's support tools read and write (`agent.tools`)
         self._finished: set[str] = set()  # runs whose graph has finished: committed, whatever follows
         self.worker: RunWorker | None = None  # claims queued runs (`serve_runs`); None: only enqueue
-        self._endings = RunEndings()  # joiners here, woken when a run this worker executes ends
+        self._endings = RunEndings(runs, threads.clock)  # joiners here, told when their run ends
         self.lease = LEASE  # how long a running run's row vouches for this process (renewed at a third)
         # Saved configurations of the graphs (LangGraph's assistants); without a store, each graph's own.
         self.assistants = AssistantManager(
@@ -938,7 +938,13 @@ class SupportDesk:
         if self.runs is None or self.worker is not None:
             return
         self.worker = RunWorker(
-            self.runs, self._run_claimed, self.threads.clock, slots=slots, poll=poll, lease=self.lease
+            self.runs,
+            self._run_claimed,
+            self.threads.clock,
+            slots=slots,
+            poll=poll,
+            lease=self.lease,
+            endings=self._endings,
         )
         self.worker.start()
 
@@ -976,13 +982,14 @@ class SupportDesk:
         )
         heartbeat = asyncio.create_task(self._renew_lease(row.run_id))  # while it waits for the thread too
         ended = True
+        result: RunResult | None = None
         try:
             if claim.retried and await self._stored_whole(row):
                 # Its dead attempt had stored the whole turn before its row said so: done, and neither
                 # run twice nor undone (with one checkpoint kept, undoing would empty the thread).
                 await runs.finish(row.run_id, RunStatus.SUCCESS, self.threads.clock())
                 return
-            async for _ in self.run(
+            async for item in self.run(
                 row.thread_id,
                 request,
                 user_id=job.user_id,
@@ -990,7 +997,8 @@ class SupportDesk:
                 record=record,
                 responder=job.responder,
             ):
-                pass
+                if isinstance(item, RunResult):
+                    result = item
         except RunTakenOver:
             ended = False
         except BaseException as exc:  # refused before it started, or failed: the row must say so
@@ -1011,7 +1019,7 @@ class SupportDesk:
                 raise
         finally:
             heartbeat.cancel()
-            self._endings.ended(row.run_id)
+            self._endings.ended(row.run_id, None if result is None else result.values)
             if ended and job.temporary:
                 with contextlib.suppress(ThreadNotFound):
                     await self.threads.delete(row.thread_id)
@@ -1092,16 +1100,44 @@ class SupportDesk:
         if not await self._run_store().delete(thread_id, run_id):
             raise RunNotFound(run_id)
 
-    async def join_run(
-        self, thread_id: str, run_id: str, *, user_id: str | None = None, poll: float = 0.02
-    ) -> Run:
-        """Wait until the run has ended (here or in another process sharing the database); return it."""
-        run = await self.get_run(thread_id, run_id, user_id=user_id)
-        while not run.status.finished:
-            await self._endings.wait(run_id, poll)  # at once if it ends in this process
-            poll = min(poll * 2, 0.5)
+    async def join_run(self, thread_id: str, run_id: str, *, user_id: str | None = None) -> Run:
+        """Wait until the run has ended (here or in another process sharing the database); return it.
+
+        Its joiners are told when it ends (`threaddesk.runs.endings`): at once if this process's
+        worker executes it, else by one poll shared by every joiner here (a claim by this process's
+        worker ends the polling). Then its row is read once. Ownership is checked once.
+        """
+        return (await self.join_result(thread_id, run_id, user_id=user_id))[0]
+
+    async def join_result(
+        self, thread_id: str, run_id: str, *, user_id: str | None = None
+    ) -> tuple[Run, dict[str, Any] | None]:
+        """`join_run`, and the state values the run ended with if it ended in this process while
+        joined (as `runs.wait` answers them); None otherwise (read the thread's state)."""
+        runs = self._run_store()
+        wait = self.lease.total_seconds()  # at the latest, should a notice be lost without a word
+        with self._endings.watch(run_id) as watch:  # before the first read: an end in between is seen
             run = await self.get_run(thread_id, run_id, user_id=user_id)
-        return run
+            here = self._executes_here(run)
+            while not run.status.finished:
+                if here:
+                    told = await watch.next(wait)
+                else:
+                    with self._endings.polled(run_id):
+                        told = await watch.next(wait)
+                if told and watch.claimed_here and not watch.ended_here:
+                    here = True  # taken by this process's worker: its end will be told, no read now
+                    continue
+                row = await runs.get(thread_id, run_id)
+                if row is None:  # deleted meanwhile (a rollback)
+                    raise RunNotFound(run_id)
+                run = row.as_of(self.threads.clock())
+                here = self._executes_here(run)
+        return run, watch.values
+
+    def _executes_here(self, run: Run) -> bool:
+        """The run is running on this process's worker: its end here will be told (`RunEndings`)."""
+        return self.worker is not None and run.status is RunStatus.RUNNING and run.worker == self.worker.name
 
     async def seed_demo_orders(self) -> int:
         """Put the demo shop's orders (`agent.orders.DEMO_ORDERS`) in the database, for the support

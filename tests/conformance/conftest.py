@@ -72,3 +72,30 @@ def queue_targets(langhost_server: Target, threaddesk_postgres_server: LiveServe
 def admin_targets(langgraph_server: Target, threaddesk_server: LiveServer) -> list[Target]:
     """As `targets`, with threaddesk's caller an admin: who may create, update and delete assistants."""
     return [langgraph_server, Target("threaddesk", threaddesk_server.url, threaddesk_server.root.headers)]
+
+
+@pytest.fixture(scope="session")
+def replica_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Target]]:
+    """Two replicas of each server on one database (opt-in with langhost, see langhost.py): two
+    `langhost serve` on one PostgreSQL database and Redis, two threaddesk on one PostgreSQL schema.
+    Each target is the first replica, its `other` the second."""
+    from langhost import find_langhost, fresh_database, serve_langhost_on
+    from support.postgres import postgres_schema
+
+    cli, why = find_langhost()
+    if cli is None:
+        pytest.skip(why)
+    folder = write_graph_folder(tmp_path_factory.mktemp("langhost-replicas") / "graph")
+    with (
+        fresh_database() as database,
+        serve_langhost_on(cli, folder, folder.parent / "langhost-a.log", database) as first,
+        serve_langhost_on(cli, folder, folder.parent / "langhost-b.log", database) as second,
+        postgres_schema() as url,
+        serve_live(url, ["alice"], keep_checkpoints=0) as ours,  # type: ignore[arg-type]
+        serve_live(url, ours.users, keep_checkpoints=0) as ours_too,  # type: ignore[arg-type]
+    ):
+        alice = ours.alice.headers
+        yield [
+            Target("langhost", first, {}, other=Target("langhost-2", second, {})),
+            Target("threaddesk", ours.url, alice, other=Target("threaddesk-2", ours_too.url, alice)),
+        ]

@@ -22,6 +22,7 @@ class Target:
     name: str
     url: str
     headers: dict[str, str]
+    other: Target | None = None  # another replica of the same server, on the same database
 
     def sdk(self) -> LangGraphClient:
         return get_client(url=self.url, headers=self.headers)

@@ -72,42 +72,50 @@ def _free_port() -> int:
 @contextmanager
 def serve_langhost(cli: Path, folder: Path, log: Path, timeout: float = 120) -> Iterator[str]:
     """`langhost serve` on a free port over a fresh database until the block ends; its URL."""
-    with fresh_database() as database:
-        port = _free_port()
-        env = {
-            **os.environ,
-            "LANGSMITH_TRACING": "false",
-            "LANGCHAIN_TRACING_V2": "false",
-            "LANGGRAPH_NO_ANALYTICS": "1",
-            "LANGSMITH_API_KEY": "",
-            "PYTHONPATH": str(folder),
-        }
-        env.pop("VIRTUAL_ENV", None)
-        command = [
-            str(cli), "serve", "-c", "langgraph.json", "--database-uri", database, "--redis-uri", REDIS_URL,
-            "--n-jobs-per-worker", "10", "--no-browser", "--host", "127.0.0.1", "--port", str(port),
-        ]  # fmt: skip
-        with log.open("wb") as out:
-            process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"langhost exited with {process.returncode}: see {log}")
-                try:
-                    if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"langhost did not answer within {timeout}s: see {log}")
-                time.sleep(0.3)
-            yield url
-        finally:
-            process.terminate()
+    with fresh_database() as database, serve_langhost_on(cli, folder, log, database, timeout) as url:
+        yield url
+
+
+@contextmanager
+def serve_langhost_on(
+    cli: Path, folder: Path, log: Path, database: str, timeout: float = 120
+) -> Iterator[str]:
+    """`langhost serve` on a free port over `database` (another may serve it too: a replica); its URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LANGSMITH_TRACING": "false",
+        "LANGCHAIN_TRACING_V2": "false",
+        "LANGGRAPH_NO_ANALYTICS": "1",
+        "LANGSMITH_API_KEY": "",
+        "PYTHONPATH": str(folder),
+    }
+    env.pop("VIRTUAL_ENV", None)
+    command = [
+        str(cli), "serve", "-c", "langgraph.json", "--database-uri", database, "--redis-uri", REDIS_URL,
+        "--n-jobs-per-worker", "10", "--no-browser", "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"langhost exited with {process.returncode}: see {log}")
             try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                if httpx.get(f"{url}/ok", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"langhost did not answer within {timeout}s: see {log}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -125,6 +125,39 @@ async def test_a_run_finished_by_a_slow_worker_is_not_run_again(database_url: st
         assert not await desk.runs.start(run.run_id, clock() + LEASE, clock(), worker="taker")
 
 
+async def test_a_start_just_after_its_claim_writes_nothing_and_any_other_reads_the_row(
+    database_url: str, clock
+) -> None:
+    """The claim already made the row the worker's: its start within a third of the lease is answered
+    without a second write; a later start, or another worker's, still checks the row."""
+    async with open_desk(database_url=database_url, clock=clock, run_workers=0) as desk:
+        runs = desk.runs
+        assert runs is not None
+        await desk.threads.create("u", "t1")
+        first = await desk.start_run("t1", RunRequest.say("one"), RECORD)
+        claim = await runs.claim("w", clock(), clock() + LEASE)
+        assert claim is not None and claim.run.run_id == first.run_id
+        clock.advance(timedelta(seconds=1))
+        assert not await runs.start(first.run_id, clock() + LEASE, clock(), worker="other")
+        assert await runs.start(first.run_id, clock() + LEASE, clock(), worker="w")  # from the row
+        assert (await runs.get("t1", first.run_id)).updated_at == clock()  # type: ignore[union-attr]
+        await runs.finish(first.run_id, RunStatus.SUCCESS, clock())
+        second = await desk.start_run("t1", RunRequest.say("two"), RECORD)
+        claimed_at = clock()
+        assert await runs.claim("w", clock(), clock() + LEASE) is not None
+        clock.advance(timedelta(seconds=1))
+        assert await runs.start(second.run_id, clock() + LEASE, clock(), worker="w")
+        row = await runs.get("t1", second.run_id)
+        assert row is not None and row.status is RunStatus.RUNNING
+        assert row.updated_at == claimed_at and row.worker == "w"  # no second write
+        await runs.finish(second.run_id, RunStatus.SUCCESS, clock())
+        third = await desk.start_run("t1", RunRequest.say("three"), RECORD)
+        assert await runs.claim("w", clock(), clock() + LEASE) is not None
+        clock.advance(LEASE / 3 + timedelta(seconds=1))  # past the first third: the row is checked
+        assert await runs.start(third.run_id, clock() + LEASE, clock(), worker="w")
+        assert (await runs.get("t1", third.run_id)).updated_at == clock()  # type: ignore[union-attr]
+
+
 class StuckModel(OfflineChatModel):
     """Never answers: a run stays mid-turn until it is cancelled."""
 
@@ -197,7 +230,7 @@ async def test_a_thousand_queued_runs_on_one_thread_all_complete_in_order(databa
         # made at once: the queue's order is their (not_before, run_id), which each run was answered with
         queued = sorted(range(count), key=lambda n: (made[n].not_before, made[n].run_id))
         last = made[queued[-1]].run_id  # the last to run (not always the last made)
-        assert (await desk.join_run("t1", last, poll=0.05)).status is RunStatus.SUCCESS
+        assert (await desk.join_run("t1", last)).status is RunStatus.SUCCESS
         runs = await desk.list_runs("t1", limit=100, status=RunStatus.SUCCESS)
         assert len(runs) == 100  # (a page of them)
         said = [m.content for m in await desk.history("t1") if m.role == "user"]

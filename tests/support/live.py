@@ -65,14 +65,17 @@ def _add_users(database: Path, names: list[str]) -> dict[str, Caller]:
 
 
 @contextmanager
-def serve_live(database: Path, names: list[str], **overrides: object) -> Iterator[LiveServer]:
+def serve_live(
+    database: Path, names: list[str] | dict[str, Caller], **overrides: object
+) -> Iterator[LiveServer]:
     """uvicorn in a background thread on a free port; the app opens its desk in its lifespan.
 
-    `overrides` are settings (e.g. `keep_checkpoints=0`).
+    `names`: the users to add, or the users another live server on the same database already
+    added (a second replica). `overrides` are settings (e.g. `keep_checkpoints=0`).
     """
     import uvicorn
 
-    users = _add_users(database, names)
+    users = names if isinstance(names, dict) else _add_users(database, names)
     settings = Settings(database_url=str(database), max_message_bytes=1024, **overrides)  # type: ignore[arg-type]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))

@@ -10,8 +10,8 @@ the run's row (`cancel_action`, see `CancelStore`), whoever receives it:
   (`RunStore.start` is conditional);
 - a **running** run gets `cancel_action` set on its row. The process executing
   it notices at once if it is this one (the run's task is cancelled here and
-  now), else within `CANCEL_POLL` seconds: every running run's process polls its
-  row (`RunControl.watch`) while the run goes on.
+  now), else within `CANCEL_POLL` seconds: every process executing runs polls their
+  rows (`RunControl.watch`), all of them in one statement, while they go on.
 
 The run's task is cancelled like any abandoned turn, so the turn's own cleanup
 applies (`SupportDesk._turn`), except that `interrupt` keeps what the graph had
@@ -79,6 +79,14 @@ class CancelStore(ABC):
     async def requested(self, run_id: str) -> str | None:
         """The cancel action stored on a running run (None: none, or the run is not running)."""
 
+    async def requested_among(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """The cancel actions stored on those of `run_ids` that are running and asked to stop.
+
+        One statement in the stores of threaddesk (a process polls all its running runs at once);
+        this default asks `requested` of each."""
+        found = {run_id: await self.requested(run_id) for run_id in run_ids}
+        return {run_id: action for run_id, action in found.items() if action is not None}
+
     @abstractmethod
     async def unfinished(
         self,
@@ -102,7 +110,7 @@ class _Scope:
     task: asyncio.Task | None
     action: CancelAction | None = None
     kept: bool = False  # the turn kept the run's writes (interrupt, or finished before the cancel)
-    watcher: asyncio.Task | None = None
+    watched: bool = False  # running: its row is polled for a cancel request from another process
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def cancel(self, action: CancelAction) -> None:
@@ -129,6 +137,7 @@ class RunControl:
         self.clock = clock
         self.poll = poll
         self._scopes: dict[str, _Scope] = {}
+        self._watcher: asyncio.Task[None] | None = None  # polls the rows of every watched run here
 
     def action(self, run_id: str) -> CancelAction | None:
         """The cancel asked of a run executing here (None: none, or not here)."""
@@ -185,28 +194,41 @@ class RunControl:
                 except asyncio.CancelledError:
                     task.uncancel()
         finally:
-            if scope.watcher is not None:
-                scope.watcher.cancel()
             del self._scopes[run_id]
             scope.done.set()
 
     def watch(self, run_id: str) -> None:
-        """The run is `running` now: poll its row for a cancel request from another process."""
-        scope = self._scopes.get(run_id)
-        if scope is None or self.cancels is None or scope.watcher is not None:
-            return
-        scope.watcher = asyncio.create_task(self._watch(scope, self.cancels))
+        """The run is `running` now: poll its row for a cancel request from another process.
 
-    async def _watch(self, scope: _Scope, cancels: CancelStore) -> None:
-        while scope.action is None:
+        One task polls every watched run of this process, in one statement each `poll` seconds
+        (a task and a statement per run cost more than the runs' own statements under load)."""
+        scope = self._scopes.get(run_id)
+        if scope is None or self.cancels is None or scope.watched:
+            return
+        scope.watched = True
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch(self.cancels), name="cancel requests")
+
+    async def _watch(self, cancels: CancelStore) -> None:
+        # It ends by itself once no run here is watched, never cancelled mid-statement (a psycopg
+        # connection cancelled mid-query may be left waiting on it).
+        while True:
             await asyncio.sleep(self.poll)
-            try:
-                action = await cancels.requested(scope.run_id)
-            except Exception:
-                log.exception("could not look for a cancel request of run %r", scope.run_id)
+            if not any(s.watched for s in self._scopes.values()):
+                self._watcher = None
+                return
+            watched = [s.run_id for s in self._scopes.values() if s.watched and s.action is None]
+            if not watched:
                 continue
-            if action in CANCEL_ACTIONS:
-                scope.cancel(action)
+            try:
+                found = await cancels.requested_among(watched)
+            except Exception:
+                log.exception("could not look for cancel requests of %d runs", len(watched))
+                continue
+            for run_id, action in found.items():
+                scope = self._scopes.get(run_id)
+                if scope is not None and action in CANCEL_ACTIONS:
+                    scope.cancel(action)
 
     async def _settle(self, scope: _Scope) -> None:
         """The cancelled run's row, after its turn cleaned up: `interrupted`, or gone (`rollback`)."""

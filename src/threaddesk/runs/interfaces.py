@@ -39,6 +39,11 @@ class RunStore(ABC):
         """The run of that thread with that id, or None."""
 
     @abstractmethod
+    async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
+        """The rows of those of `run_ids` that exist, by run id, in one statement (for the shared
+        poll of the runs joiners wait for, `threaddesk.runs.endings`)."""
+
+    @abstractmethod
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
     ) -> builtins.list[Run]:

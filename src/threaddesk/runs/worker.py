@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from threaddesk.runs.endings import RunEndings
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.runs.models import LEASE
 from threaddesk.runs.queue import Claim
@@ -57,6 +58,7 @@ class RunWorker:
         slots: int,
         poll: float,
         lease: timedelta = LEASE,
+        endings: RunEndings | None = None,
     ) -> None:
         if slots < 1:
             raise ValueError("a run worker needs at least one slot")
@@ -66,6 +68,8 @@ class RunWorker:
         self.slots = slots
         self.poll = poll
         self.lease = lease
+        # Joiners in this process, told when a run is claimed here and when its execution here ends.
+        self.endings = endings if endings is not None else RunEndings()
         self.name = worker_name()
         self.stopping = False
         self._wakeup = asyncio.Event()
@@ -139,6 +143,7 @@ class RunWorker:
             task = asyncio.create_task(self._execute(claim), name=f"run {claim.run.run_id}")
             self._running.add(task)
             task.add_done_callback(self._done)
+            self.endings.claimed(claim.run.run_id)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -152,3 +157,5 @@ class RunWorker:
             raise
         except Exception:  # execute records the run's failure itself; this is a bug, not the run's end
             log.exception("run %s failed outside its turn", claim.run.run_id)
+        finally:  # however it ended here (even given back, or taken over): its joiners read its row now
+            self.endings.ended(claim.run.run_id)

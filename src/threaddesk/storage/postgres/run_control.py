@@ -58,6 +58,16 @@ class PostgresCancelStore(CancelStore):
             row = await cur.fetchone()
         return None if row is None else row["cancel_action"]
 
+    async def requested_among(self, run_ids: Sequence[str]) -> dict[str, str]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                "SELECT run_id, cancel_action FROM threaddesk_runs"
+                " WHERE run_id = ANY(%s) AND status = 'running' AND cancel_action IS NOT NULL",
+                (list(run_ids),),
+            )
+            rows = await cur.fetchall()
+        return {row["run_id"]: row["cancel_action"] for row in rows}
+
     async def unfinished(
         self,
         *,

@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.runs.models import Run, RunStatus, stopped_error
-from threaddesk.runs.queue import Claim
+from threaddesk.runs.queue import Claim, FreshClaims
 from threaddesk.storage.postgres.database import PostgresDatabase
 
 _COLUMNS = (
@@ -60,6 +60,7 @@ def _row(row: dict[str, Any]) -> Run:
 class PostgresRunStore(RunStore):
     def __init__(self, database: PostgresDatabase) -> None:
         self.db = database
+        self._fresh = FreshClaims()  # claims whose `start` needs no second write
         self._next_reap = 0.0  # when `claim` next looks for rows dead processes left (monotonic)
 
     async def insert(self, run: Run) -> None:
@@ -92,6 +93,7 @@ class PostgresRunStore(RunStore):
             )
 
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
+        self._fresh.forget(run_id)
         async with self.db.connection() as conn:
             await conn.execute(
                 "UPDATE threaddesk_runs SET status = %s, error = %s, updated_at = %s, lease_until = NULL"
@@ -102,6 +104,8 @@ class PostgresRunStore(RunStore):
     async def start(
         self, run_id: str, lease_until: datetime, at: datetime, worker: str | None = None
     ) -> bool:
+        if self._fresh.started(run_id, worker, at):  # claimed by that worker moments ago: still its own
+            return True
         where, params = "run_id = %s AND status = 'pending'", [run_id]
         if worker is not None:
             where = "run_id = %s AND worker = %s AND status IN ('pending', 'running')"
@@ -129,6 +133,14 @@ class PostgresRunStore(RunStore):
             )
             row = await cur.fetchone()
         return None if row is None else _row(row)
+
+    async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
+        async with self.db.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE run_id = ANY(%s)", (list(run_ids),)
+            )
+            rows = await cur.fetchall()
+        return {run.run_id: run for run in map(_row, rows)}
 
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
@@ -186,7 +198,10 @@ class PostgresRunStore(RunStore):
                 args,
             )
             row = await cur.fetchone()
-        return None if row is None else Claim(_row(row), bytes(row["payload"]))
+        if row is None:
+            return None
+        self._fresh.claimed(row["run_id"], worker, now, lease_until)
+        return Claim(_row(row), bytes(row["payload"]))
 
     async def _reap(self, now: datetime) -> None:
         """Mark `error` the unqueued runs dead processes left (a queued one is retried instead)."""
@@ -202,6 +217,7 @@ class PostgresRunStore(RunStore):
                 )
 
     async def release(self, run_id: str, worker: str, at: datetime) -> None:
+        self._fresh.forget(run_id)
         async with self.db.connection() as conn:
             await conn.execute(
                 "UPDATE threaddesk_runs SET status = 'pending', worker = NULL, lease_until = NULL,"

@@ -53,12 +53,24 @@ class SqliteCancelStore(CancelStore):
         return cursor.rowcount > 0
 
     async def requested(self, run_id: str) -> str | None:
-        row = await self.db.run(
+        row = await self.db.read_inline(
             lambda conn: conn.execute(
                 "SELECT cancel_action FROM threaddesk_runs WHERE run_id = ? AND status = 'running'", (run_id,)
             ).fetchone()
         )
         return None if row is None else row[0]
+
+    async def requested_among(self, run_ids: Sequence[str]) -> dict[str, str]:
+        ids = json.dumps(list(run_ids))
+        rows = await self.db.read_inline(
+            lambda conn: conn.execute(
+                "SELECT run_id, cancel_action FROM threaddesk_runs"
+                " WHERE run_id IN (SELECT value FROM json_each(?)) AND status = 'running'"
+                " AND cancel_action IS NOT NULL",
+                (ids,),
+            ).fetchall()
+        )
+        return {run_id: action for run_id, action in rows}
 
     async def unfinished(
         self,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from threaddesk.runs.interfaces import RunStore
 from threaddesk.runs.models import Run, RunStatus, stopped_error
-from threaddesk.runs.queue import Claim
+from threaddesk.runs.queue import Claim, FreshClaims
 from threaddesk.storage.sqlite.database import SqliteDatabase
 
 _COLUMNS = (
@@ -68,6 +68,7 @@ def _row(row: tuple) -> Run:
 class SqliteRunStore(RunStore):
     def __init__(self, database: SqliteDatabase) -> None:
         self.db = database
+        self._fresh = FreshClaims()  # claims whose `start` needs no second write
 
     async def insert(self, run: Run) -> None:
         values = self._values(run)
@@ -95,6 +96,7 @@ class SqliteRunStore(RunStore):
         )
 
     async def finish(self, run_id: str, status: RunStatus, at: datetime, error: str | None = None) -> None:
+        self._fresh.forget(run_id)
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE threaddesk_runs SET status = ?, error = ?, updated_at = ?, lease_until = NULL"
@@ -106,6 +108,8 @@ class SqliteRunStore(RunStore):
     async def start(
         self, run_id: str, lease_until: datetime, at: datetime, worker: str | None = None
     ) -> bool:
+        if self._fresh.started(run_id, worker, at):  # claimed by that worker moments ago: still its own
+            return True
         where, params = "run_id = ? AND status = 'pending'", [run_id]
         if worker is not None:
             where = "run_id = ? AND worker = ? AND status IN ('pending', 'running')"
@@ -128,13 +132,23 @@ class SqliteRunStore(RunStore):
         )
 
     async def get(self, thread_id: str, run_id: str) -> Run | None:
-        row = await self.db.run(
+        row = await self.db.read_inline(  # joiners read it often: no worker-thread hop when free
             lambda conn: conn.execute(
                 f"SELECT {_READ} FROM threaddesk_runs WHERE run_id = ? AND thread_id = ?",
                 (run_id, thread_id),
             ).fetchone()
         )
         return None if row is None else _row(row)
+
+    async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
+        ids = json.dumps(list(run_ids))
+        rows = await self.db.read_inline(
+            lambda conn: conn.execute(
+                f"SELECT {_READ} FROM threaddesk_runs WHERE run_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ).fetchall()
+        )
+        return {run.run_id: run for run in map(_row, rows)}
 
     async def list(
         self, thread_id: str, *, limit: int, offset: int, status: RunStatus | None = None
@@ -193,8 +207,9 @@ class SqliteRunStore(RunStore):
 
     async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
         args = {"now": now.timestamp()}
-        # A read first: an idle queue costs no write lock on the file (other processes poll it too).
-        due = await self.db.run(
+        # A read first: an idle queue costs no write lock on the file (other processes poll it too),
+        # and no worker-thread hop when the connection is free.
+        due = await self.db.read_inline(
             lambda conn: conn.execute(
                 "SELECT 1 FROM threaddesk_runs WHERE (status = 'pending' AND not_before <= :now)"
                 " OR (status IN ('pending', 'running') AND lease_until < :now) LIMIT 1",
@@ -237,9 +252,13 @@ class SqliteRunStore(RunStore):
             ).fetchone()
             return Claim(_row(claimed), claimed[-1])
 
-        return await self.db.run(take)
+        claim = await self.db.run(take)
+        if claim is not None:
+            self._fresh.claimed(claim.run.run_id, worker, now, lease_until)
+        return claim
 
     async def release(self, run_id: str, worker: str, at: datetime) -> None:
+        self._fresh.forget(run_id)
         await self.db.run(
             lambda conn: conn.execute(
                 "UPDATE threaddesk_runs SET status = 'pending', worker = NULL, lease_until = NULL,"

@@ -252,11 +252,14 @@ async def get_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser,
 
 @router.get("/{thread_id}/runs/{run_id}/join", responses=JSON_BODY)
 async def join_run(thread_id: ThreadIdPath, run_id: uuid.UUID, user: CurrentUser, desk: DeskDep) -> Response:
-    """Wait for the run to end; answer the thread's state values then (or the run's error)."""
-    run = await desk.join_run(thread_id, str(run_id), user_id=read_scope(user))
+    """Wait for the run to end; answer the state values it ended with (or the run's error): those
+    it handed over if it ended in this process while joined, else the thread's state, read now."""
+    run, values = await desk.join_result(thread_id, str(run_id), user_id=read_scope(user))
     if run.status is RunStatus.ERROR:
         return _json({"__error__": {"error": "RunError", "message": run.error or "the run failed"}})
-    return _json((await desk.state(thread_id, user_id=read_scope(user))).values)
+    if values is None or run.status is not RunStatus.SUCCESS:
+        values = (await desk.state(thread_id, user_id=read_scope(user))).values
+    return _json(values)
 
 
 @router.delete("/{thread_id}/runs/{run_id}", status_code=204)
