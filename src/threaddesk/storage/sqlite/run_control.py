@@ -53,7 +53,7 @@ class SqliteCancelStore(CancelStore):
         return cursor.rowcount > 0
 
     async def requested(self, run_id: str) -> str | None:
-        row = await self.db.read_inline(
+        row = await self.db.run_inline(
             lambda conn: conn.execute(
                 "SELECT cancel_action FROM threaddesk_runs WHERE run_id = ? AND status = 'running'", (run_id,)
             ).fetchone()
@@ -62,7 +62,7 @@ class SqliteCancelStore(CancelStore):
 
     async def requested_among(self, run_ids: Sequence[str]) -> dict[str, str]:
         ids = json.dumps(list(run_ids))
-        rows = await self.db.read_inline(
+        rows = await self.db.run_inline(
             lambda conn: conn.execute(
                 "SELECT run_id, cancel_action FROM threaddesk_runs"
                 " WHERE run_id IN (SELECT value FROM json_each(?)) AND status = 'running'"

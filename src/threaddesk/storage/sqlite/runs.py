@@ -132,7 +132,7 @@ class SqliteRunStore(RunStore):
         )
 
     async def get(self, thread_id: str, run_id: str) -> Run | None:
-        row = await self.db.read_inline(  # joiners read it often: no worker-thread hop when free
+        row = await self.db.run_inline(  # joiners read it often: no worker-thread hop when free
             lambda conn: conn.execute(
                 f"SELECT {_READ} FROM threaddesk_runs WHERE run_id = ? AND thread_id = ?",
                 (run_id, thread_id),
@@ -142,7 +142,7 @@ class SqliteRunStore(RunStore):
 
     async def get_among(self, run_ids: Sequence[str]) -> dict[str, Run]:
         ids = json.dumps(list(run_ids))
-        rows = await self.db.read_inline(
+        rows = await self.db.run_inline(
             lambda conn: conn.execute(
                 f"SELECT {_READ} FROM threaddesk_runs WHERE run_id IN (SELECT value FROM json_each(?))",
                 (ids,),
@@ -209,7 +209,7 @@ class SqliteRunStore(RunStore):
         args = {"now": now.timestamp()}
         # A read first: an idle queue costs no write lock on the file (other processes poll it too),
         # and no worker-thread hop when the connection is free.
-        due = await self.db.read_inline(
+        due = await self.db.run_inline(
             lambda conn: conn.execute(
                 "SELECT 1 FROM threaddesk_runs WHERE (status = 'pending' AND not_before <= :now)"
                 " OR (status IN ('pending', 'running') AND lease_until < :now) LIMIT 1",
