@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.postgres import postgres_schema
+from support.postgres import recycled_postgres_schema
 
 from threaddesk import SupportDesk, open_desk
 
@@ -42,9 +42,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every storage backend the service suite runs on (postgres: a schema of its own)."""
+    """Every storage backend the service suite runs on (postgres: an empty migrated schema of its own)."""
     if request.param == "postgres":
-        with postgres_schema() as url:
+        with recycled_postgres_schema() as url:
             yield url
     else:
         yield str(tmp_path / "desk.sqlite")

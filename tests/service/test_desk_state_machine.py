@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
-from support.postgres import postgres_schema, require_postgres
+from support.postgres import recycled_postgres_schema, require_postgres
 
 from threaddesk.errors import InvalidArgument, ThreadExists, ThreadNotFound
 from threaddesk.sync import ThreadDesk
@@ -210,7 +210,7 @@ class SqliteDesk(DeskMachine):
 
 class PostgresDesk(DeskMachine):
     def open_url(self) -> str:
-        return self.resources.enter_context(postgres_schema())
+        return self.resources.enter_context(recycled_postgres_schema())
 
 
 BOUNDS = settings(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.postgres import postgres_schema
+from support.postgres import recycled_postgres_schema
 
 from threaddesk.storage import Storage, open_storage
 from threaddesk.storage.sqlite.database import SqliteDatabase
@@ -65,7 +65,7 @@ async def _postgres_registry(tmp_path: Path) -> AsyncIterator[ThreadRegistry]:
     from threaddesk.storage.postgres.database import PostgresDatabase
     from threaddesk.storage.postgres.threads import PostgresRegistry
 
-    with postgres_schema() as url:
+    with recycled_postgres_schema() as url:
         database = PostgresDatabase(url, pool_size=2, turn_pool_size=1)
         await database.open()
         try:
@@ -101,7 +101,7 @@ async def registry(registry_backend: str, tmp_path: Path) -> AsyncIterator[Threa
 
 STORAGE_URLS: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
     "sqlite": lambda tmp_path: nullcontext(str(tmp_path / "m.sqlite")),
-    "postgres": lambda tmp_path: postgres_schema(),
+    "postgres": lambda tmp_path: recycled_postgres_schema(),
 }
 
 

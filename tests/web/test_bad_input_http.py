@@ -24,7 +24,7 @@ from support.bad_input import (
     postgres_dump,
     repeated,
 )
-from support.postgres import postgres_schema
+from support.postgres import recycled_postgres_schema
 
 from threaddesk import Settings, SupportDesk
 
@@ -33,7 +33,7 @@ from threaddesk import Settings, SupportDesk
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """SQLite (checked byte for byte), or PostgreSQL where a test asks for it."""
     if getattr(request, "param", "sqlite") == "postgres":
-        with postgres_schema() as url:
+        with recycled_postgres_schema() as url:
             yield url
     else:
         yield str(tmp_path / "corpus.sqlite")

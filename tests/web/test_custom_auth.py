@@ -15,7 +15,7 @@ import httpx
 import pytest
 from langgraph_sdk import get_client
 from langgraph_sdk.errors import NotFoundError
-from support.postgres import postgres_schema
+from support.postgres import recycled_postgres_schema
 
 from threaddesk import Settings, SupportDesk
 from threaddesk.web import create_app
@@ -33,7 +33,7 @@ CY = {"Authorization": "Bearer token-cy"}
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The filters read thread metadata from the registry: both backends'."""
     if request.param == "postgres":
-        with postgres_schema() as url:
+        with recycled_postgres_schema() as url:
             yield url
     else:
         yield str(tmp_path / "desk.sqlite")

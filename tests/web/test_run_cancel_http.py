@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from support.models import HeldModel
-from support.postgres import postgres_schema
+from support.postgres import recycled_postgres_schema
 
 from threaddesk import Settings, SupportDesk, open_desk
 
@@ -23,7 +23,7 @@ def said(text: str) -> dict:
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "postgres":
-        with postgres_schema() as url:
+        with recycled_postgres_schema() as url:
             yield url
     else:
         yield str(tmp_path / "desk.sqlite")
