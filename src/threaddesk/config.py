@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
         default="auto",
         description="The event loop `threaddesk serve` runs on, as uvicorn's `--loop`: `auto` takes uvloop"
-        " when it is installed (`pip install uvloop`, or the `uvloop` extra), else asyncio's.",
+        " when it is installed (`pip install uvloop`), else asyncio's.",
     )
     log_format: Literal["text", "json"] = Field(
         default="text",
