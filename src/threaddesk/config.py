@@ -168,6 +168,11 @@ class Settings(BaseSettings):
         description="Connections the kernel queues for `threaddesk serve` before they are accepted"
         " (uvicorn's default; a burst beyond it waits for SYN retries or is reset).",
     )
+    event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        default="auto",
+        description="The event loop `threaddesk serve` runs on, as uvicorn's `--loop`: `auto` takes uvloop"
+        " when it is installed (`pip install uvloop`), else asyncio's.",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="`threaddesk serve` logs as text lines, or as one JSON object a line (with request_id).",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from threaddesk.service import SupportDesk
 
 # The app factory every worker process calls: it reads its settings from THREADDESK_*.
-APP_FACTORY = "threaddesk.web.app:create_app"
+APP_FACTORY = "threaddesk.web.app:create_served_app"
 
 
 async def _announce_first_admin(desk: SupportDesk) -> None:
@@ -33,14 +33,28 @@ async def _run(settings: Settings) -> None:
 
     from threaddesk.service import open_desk
     from threaddesk.web import create_app
-    from threaddesk.web.server import server_config
+    from threaddesk.web.server import freeze_after_startup, server_config
 
     async with open_desk(settings) as desk:
         await _announce_first_admin(desk)
         if settings.config is not None:
             typer.echo(f"Graphs: {', '.join(desk.graphs)} (from {settings.config})")
-        app = create_app(settings, desk=desk)
+        app = freeze_after_startup(create_app(settings, desk=desk))
         await uvicorn.Server(server_config(app, settings)).serve()
+
+
+def _run_one(settings: Settings) -> None:
+    """One server process, on the event loop uvicorn would pick (`THREADDESK_EVENT_LOOP`)."""
+    import asyncio
+
+    from threaddesk.web.server import loop_factory
+
+    try:
+        factory = loop_factory(settings)
+    except ImportError as exc:
+        fail(f"THREADDESK_EVENT_LOOP={settings.event_loop}: {exc} (pip install uvloop)")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_run(settings))
 
 
 async def _prepare(settings: Settings) -> None:
@@ -146,6 +160,6 @@ def serve(
         if workers > 1:
             _run_workers(settings, workers)
         else:
-            asyncio_run(_run(settings))
+            _run_one(settings)
     except KeyboardInterrupt:
         pass

@@ -92,6 +92,15 @@ def create_app(
     return app
 
 
+def create_served_app() -> FastAPI:
+    """The app each `threaddesk serve --workers N` process serves: `create_app()`, settings from the
+    environment, with the objects alive after startup hidden from the garbage collector
+    (`freeze_after_startup`: full collections under load stop walking them)."""
+    from threaddesk.web.server import freeze_after_startup
+
+    return freeze_after_startup(create_app())
+
+
 # What a browser page on another origin needs: the token headers, JSON bodies, resuming a stream by
 # `Last-Event-ID`, and reading `Content-Location` (where a run's id is) and the search pagination
 # headers (as LangGraph's server exposes them) from a response.

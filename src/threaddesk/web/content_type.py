@@ -29,9 +29,13 @@ class PlainTextJson:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in _BODY_METHODS:
             headers = scope["headers"]
-            names = {name for name, _ in headers}
-            content_type = dict(headers).get(b"content-type", b"")
-            if b"origin" not in names and content_type.split(b";")[0].strip().lower() == b"text/plain":
+            content_type, has_origin = b"", False
+            for name, value in headers:  # one pass: this runs on every POST
+                if name == b"content-type":
+                    content_type = value
+                elif name == b"origin":
+                    has_origin = True
+            if not has_origin and content_type.split(b";")[0].strip().lower() == b"text/plain":
                 relabelled = [(n, v) for n, v in headers if n != b"content-type"]
                 scope = {**scope, "headers": [*relabelled, (b"content-type", b"application/json")]}
         await self.app(scope, receive, send)

@@ -42,6 +42,27 @@ def docs_csp(html: bytes) -> str:
     return _DOCS_CSP.format(hashes=hashes or "'none'").replace("'self' 'none'", "'self'")
 
 
+# Every response's security headers as raw (name, value) pairs, lower-case as ASGI servers send them.
+_STRICT_RAW = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in {**HEADERS, "Content-Security-Policy": STRICT_CSP}.items()
+]
+_STRICT_NAMES = frozenset(name for name, _ in _STRICT_RAW)
+
+
+def _set_strict_headers(message: Message) -> None:
+    """`_STRICT_RAW` onto a response start, replacing any of them the app set itself.
+
+    On every response, so the common case (the app set none of them) appends a
+    prepared list rather than looking each name up and rewriting the list.
+    """
+    headers = list(message.get("headers", ()))
+    if any(name.lower() in _STRICT_NAMES for name, _ in headers):
+        headers = [(name, value) for name, value in headers if name.lower() not in _STRICT_NAMES]
+    headers.extend(_STRICT_RAW)
+    message["headers"] = headers
+
+
 class SecurityHeaders:
     """ASGI middleware: `HEADERS` and a CSP on every HTTP response (`docs_paths` get `docs_csp`)."""
 
@@ -59,9 +80,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.update(HEADERS)
-                headers["Content-Security-Policy"] = STRICT_CSP
+                _set_strict_headers(message)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -24,14 +24,19 @@ uvicorn stays the server: `ServerConfig` is its `Config` plus the limits, and
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import resource
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import h11
 import uvicorn
+from uvicorn.config import LOOP_FACTORIES
+from uvicorn.importer import import_from_string
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from threaddesk.config import Settings
@@ -249,6 +254,48 @@ def fit_open_file_limit(max_connections: int, backlog: int) -> tuple[int, int]:
     return min(fitted, max_connections), fitted_backlog
 
 
+def freeze_startup_objects() -> int:
+    """Collect, then hide every object alive now from the cyclic garbage collector; how many were hidden.
+
+    A server's long-lived objects (modules, classes, the app, the compiled
+    graphs: ~150,000 of them) are otherwise walked by every full collection,
+    and under load (100 turns in flight keep many young objects alive) full
+    collections come often: measured in process, 100 concurrent turns spent
+    ~1 ms of each turn's ~3 ms of CPU in the collector, ~0.25 ms once frozen.
+    The frozen objects stay alive as they would anyway (they live as long as
+    the process); garbage made later is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+def freeze_after_startup(app: Any) -> Any:
+    """`app` (a Starlette/FastAPI app) with `freeze_startup_objects()` run once its startup is done."""
+    startup = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with startup(app_) as state:
+            frozen = freeze_startup_objects()
+            log.debug("%d objects alive after startup hidden from the garbage collector", frozen)
+            yield state
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop `threaddesk serve` runs on: uvicorn's own choice for `--loop` (`event_loop`).
+
+    `auto` is uvloop when installed, as a plain `uvicorn app:app` (and each of
+    `--workers N`'s processes, started by uvicorn) would run; else asyncio's.
+    """
+    path = LOOP_FACTORIES[settings.event_loop]
+    assert path is not None  # "none" (the caller's own loop) is not one of ours
+    return import_from_string(path)(use_subprocess=False)
+
+
 def server_config(app: Any, settings: Settings, **kwargs: Any) -> ServerConfig:
     """The uvicorn configuration `threaddesk serve` runs with (`app` an app or a factory's import path)."""
     config = ServerConfig(
@@ -261,6 +308,7 @@ def server_config(app: Any, settings: Settings, **kwargs: Any) -> ServerConfig:
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,
         backlog=settings.backlog,
+        loop=settings.event_loop,
         **kwargs,
     )
     config.max_connections, config.backlog = fit_open_file_limit(settings.max_connections, settings.backlog)
