@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
 from threaddesk.storage.postgres import turnfence
-from threaddesk.storage.postgres.database import PostgresDatabase
+from threaddesk.storage.postgres.database import PostgresDatabase, pipelined_transaction
 from threaddesk.threads.interfaces import PrunableSaver
 
 # `keep_latest` with any `keep`, one thread per transaction (a turn's prune too): the checkpoints past the
@@ -55,6 +55,9 @@ _PRUNE_KEEP_N = (
     """,
 )
 
+
+# `AsyncPostgresSaver.aget_tuple`'s condition for a thread's latest checkpoint (no checkpoint_id).
+_LATEST = "WHERE thread_id = %s AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1"
 
 # A connection the saver's statements run on instead of one of its pool's (a turn phase's).
 _on_conn: ContextVar[AsyncConnection[DictRow] | None] = ContextVar("threaddesk_saver_conn", default=None)
@@ -107,8 +110,28 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
 
     # A turn's phases (`TurnBatching`, through `PostgresRegistry`), with the thread's turn lock held.
 
+    async def send_latest(self, conn: AsyncConnection[DictRow], thread_id: str) -> AsyncCursor[DictRow]:
+        """Queue the stock saver's read of the thread's latest checkpoint in `conn`'s pipeline; the
+        cursor to read it from once the pipeline is synced (`latest_from`), so the read costs
+        no round trip of its own."""
+        cur = conn.cursor(binary=True, row_factory=dict_row)  # left open: its result outlives the pipeline
+        await cur.execute(self.SELECT_SQL + _LATEST, (thread_id, ""), binary=True)
+        return cur
+
+    async def latest_from(
+        self, conn: AsyncConnection[DictRow], cur: AsyncCursor[DictRow], thread_id: str
+    ) -> CheckpointTuple | None:
+        """The checkpoint `send_latest` read (a checkpoint from before LangGraph's format 4 with a
+        parent is read again the stock way, which also migrates its pending sends)."""
+        value = await cur.fetchone()
+        if value is None:
+            return None
+        if value["checkpoint"]["v"] < 4 and value["parent_checkpoint_id"]:
+            return await self.latest_on(conn, thread_id)
+        return await self._load_checkpoint_tuple(value)
+
     async def latest_on(self, conn: AsyncConnection[DictRow], thread_id: str) -> CheckpointTuple | None:
-        """The thread's latest checkpoint, read on `conn` (in the caller's pipeline)."""
+        """The thread's latest checkpoint, read on `conn` the stock saver's way."""
         token = _on_conn.set(conn)
         try:
             return await AsyncPostgresSaver.aget_tuple(
@@ -141,11 +164,19 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
                 await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, put.blobs)
             await cur.execute(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
 
-    async def write_held(self, puts: list[_Put]) -> None:
-        """Write checkpoints held back, in one transaction, fenced by the turn's lock."""
+    async def write_held(self, puts: list[_Put], *, on: AsyncConnection[DictRow] | None = None) -> None:
+        """Write checkpoints held back, in one transaction, fenced by the turn's lock.
+
+        On `on`, the session holding the turn's lock, the write itself is the fence.
+        """
+        if on is not None:
+            with self.database.on_lock_session(on):
+                async with pipelined_transaction(on), on.cursor(binary=True) as cur:
+                    await self.write_puts(cur, puts)
+            return
         await turnfence.check_lock_held()
         with self._translated("write"):
-            async with self.database.connection() as conn, conn.transaction(), conn.pipeline():
+            async with self.database.connection() as conn, pipelined_transaction(conn):
                 async with conn.cursor(binary=True) as cur:
                     await self.write_puts(cur, puts)
 

@@ -2,8 +2,12 @@
 
 Two psycopg connection pools per process: `pool` runs the queries (registry,
 users, checkpointer); `turn_pool` gives each running turn one connection that
-holds the thread's advisory lock for the turn's duration. Keeping them apart
-means turns holding locks can never starve the queries those turns need.
+holds the thread's advisory lock for the turn's duration, and carries the
+turn's own reads and writes (see `locked_session`): the lock, the registry row
+and the latest checkpoint in one pipelined round trip, the turn's writes in one
+transaction on the session that holds the lock. Keeping the pools apart means
+turns holding locks can never starve the other queries those turns need (a
+first run's metadata stamp, run rows, a graph's own checkpoint reads).
 A process therefore runs at most `turn_pool_size` turns at once (the rest
 queue for a connection), and opens at most `pool_size + turn_pool_size`
 connections to the server.
@@ -15,8 +19,8 @@ sessions and every lock it held is released.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -71,6 +75,30 @@ def advisory_key(name: str) -> int:
 MIGRATION_LOCK = advisory_key("threaddesk:migrations")
 
 
+@asynccontextmanager
+async def pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
+    """The block's statements in one transaction, sent in one pipeline with a single sync: one
+    round trip for the lot (the results are there to fetch after the block).
+
+    psycopg's `transaction()` inside a pipeline syncs as it enters and as it
+    leaves (three round trips); here BEGIN and COMMIT are queued like the rest.
+    An error in any statement aborts the rest (COMMIT included): the transaction
+    is rolled back before the error leaves.
+    """
+    try:
+        async with conn.pipeline():
+            await conn.execute("BEGIN")
+            yield
+            await conn.execute("COMMIT")
+    except Exception:
+        if not conn.closed and conn.info.transaction_status in (
+            psycopg.pq.TransactionStatus.INTRANS,
+            psycopg.pq.TransactionStatus.INERROR,
+        ):
+            await conn.execute("ROLLBACK")
+        raise
+
+
 class PostgresDatabase:
     """The pools a process uses, opened (and the schema migrated) by `open()`."""
 
@@ -88,12 +116,12 @@ class PostgresDatabase:
             open=False,
             name="threaddesk",
         )
-        self.turn_pool: AsyncConnectionPool[AsyncConnection] = FailFastPool[AsyncConnection](
+        self.turn_pool: AsyncConnectionPool[DictConnection] = FailFastPool[DictConnection](
             url,
             reachability=self.reachability,
             min_size=1,
             max_size=turn_pool_size,
-            kwargs={"autocommit": True},
+            kwargs=CONNECTION_KWARGS,  # a turn's registry and checkpoint statements run on it too
             open=False,
             name="threaddesk-turns",
             # A turn queues here while other turns run: wait as long as a turn may take.
@@ -150,11 +178,28 @@ class PostgresDatabase:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise self.unavailable(exc) from exc
 
+    @contextmanager
+    def on_lock_session(self, conn: DictConnection) -> Iterator[None]:
+        """Statements on the session holding a turn's lock: errors leave as `StorageUnavailable`, and
+        one that ended the session says the turn lost its lock (PostgreSQL released it with the
+        session, so another replica may be in a turn on the thread now)."""
+        try:
+            yield
+        except (psycopg.Error, PoolTimeout, StorageUnavailable) as exc:
+            error = exc if isinstance(exc, StorageUnavailable) else self.unavailable(exc)
+            if conn.closed:
+                raise StorageUnavailable(
+                    f"the turn lost its lock (its connection ended: {one_line(exc)}); not written"
+                ) from exc
+            if error is exc:
+                raise
+            raise error from exc
+
     @asynccontextmanager
     async def _advisory_session(
         self,
-        take: Callable[[AsyncConnection], Awaitable[T]],
-        give_back: Callable[[AsyncConnection, T], Awaitable[object]],
+        take: Callable[[DictConnection], Awaitable[T]],
+        give_back: Callable[[DictConnection, T], Awaitable[object]],
     ) -> AsyncIterator[T]:
         """`take(conn)` advisory locks on a dedicated connection, and `give_back` them after.
 
@@ -189,30 +234,57 @@ class PostgresDatabase:
             await self.turn_pool.putconn(conn)
 
     @asynccontextmanager
+    async def locked_session(
+        self,
+        key: int,
+        *,
+        wait: bool,
+        read: Callable[[DictConnection], Awaitable[T]],
+    ) -> AsyncIterator[tuple[DictConnection, T] | None]:
+        """Hold advisory lock `key` on a turn connection, and `read(conn)` there in the same round trip.
+
+        The lock statement and the statements `read` queues go in one pipeline,
+        synced once, so the server runs the reads only once the lock is granted:
+        they see every write the previous holder committed. `read` returns its
+        cursors, whose results are there to fetch when this yields: the session
+        (for the holder's writes, which then need no separate check that the
+        lock is still held: a write on a lost session fails) and what `read`
+        returned; or None, if `wait` is off and another session holds the lock
+        (what `read` read is then dropped).
+        """
+
+        async def take(conn: DictConnection) -> tuple[DictConnection, T] | None:
+            async with conn.pipeline():
+                sql = (
+                    "SELECT pg_advisory_lock(%s) AS held"
+                    if wait
+                    else "SELECT pg_try_advisory_lock(%s) AS held"
+                )
+                cur = await conn.execute(sql, (key,))
+                found = await read(conn)
+            row = await cur.fetchone()  # pg_advisory_lock's void is NULL: it returned, so it is held
+            return (conn, found) if wait or (row is not None and row["held"]) else None
+
+        async def give_back(conn: DictConnection, taken: object) -> None:
+            if taken is not None:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+        async with self._advisory_session(take, give_back) as taken:
+            if taken is None:
+                yield None
+                return
+            with turnfence.holding(taken[0]):  # other checkpoint writes check this session is alive
+                yield taken
+
+    @asynccontextmanager
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
         """Hold advisory lock `key` on its own connection; yield False if `wait` is off and it is taken."""
 
-        session: list[AsyncConnection] = []
+        async def nothing(conn: DictConnection) -> None:
+            return None
 
-        async def take(conn: AsyncConnection) -> bool:
-            session.append(conn)
-            if wait:
-                await conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-                return True
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            row = await cur.fetchone()
-            return row is not None and bool(row[0])
-
-        async def give_back(conn: AsyncConnection, held: bool) -> None:
-            if held:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-
-        async with self._advisory_session(take, give_back) as held:
-            if not held:
-                yield held
-                return
-            with turnfence.holding(session[0]):  # checkpoint writes check this session is alive
-                yield held
+        async with self.locked_session(key, wait=wait, read=nothing) as taken:
+            yield taken is not None
 
     @asynccontextmanager
     async def session_try_locks(self, keys: list[int]) -> AsyncIterator[set[int]]:
@@ -226,13 +298,13 @@ class PostgresDatabase:
             yield set()
             return
 
-        async def take(conn: AsyncConnection) -> set[int]:
+        async def take(conn: DictConnection) -> set[int]:
             cur = await conn.execute(
                 "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_lock(k)", (keys,)
             )
-            return {key for (key,) in await cur.fetchall()}
+            return {row["k"] for row in await cur.fetchall()}
 
-        async def give_back(conn: AsyncConnection, held: set[int]) -> None:
+        async def give_back(conn: DictConnection, held: set[int]) -> None:
             if held:
                 await conn.execute(
                     "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS k", (list(held),)

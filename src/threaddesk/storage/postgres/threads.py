@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from psycopg import AsyncConnection
+import psycopg
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.checkpointer import _PRUNE_KEEP_N, PooledPostgresSaver
-from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key, pipelined_transaction
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
@@ -82,6 +83,11 @@ _RECORD = (
     f" WHERE thread_id = %s RETURNING {COLUMNS}"
 )
 
+# In a turn's write transaction, after `_RECORD`: an error (division by zero) if the thread's row is
+# gone, which aborts the pipeline and rolls the transaction back, since its result is read only once
+# the transaction has been sent whole (one round trip).
+_REQUIRE = "SELECT 1 / count(*) AS present FROM threaddesk_threads WHERE thread_id = %s"
+
 
 class _Gone(Exception):
     """The thread's row vanished before its turn was recorded: roll the transaction back."""
@@ -90,25 +96,59 @@ class _Gone(Exception):
 class PostgresRegistry(ThreadRegistry, TurnBatching):
     """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens).
 
-    With `saver` (the checkpointer on the same database), a turn's reads are one pipelined round
-    trip on one connection, and its writes one pipelined transaction (`TurnBatching`).
+    With `saver` (the checkpointer on the same database), a turn (`held_turn`) runs on the one
+    connection that holds its advisory lock: the lock, the registry row and the latest checkpoint
+    in one pipelined round trip; the checkpoint, registry update, search index and prune in one
+    pipelined transaction (`TurnBatching`); the unlock. Three round trips, one connection.
     """
 
     def __init__(self, database: PostgresDatabase, saver: PooledPostgresSaver | None = None) -> None:
         self.db = database
         self.saver = saver
+        self._sessions: dict[str, AsyncConnection[Any]] = {}  # a thread in `held_turn`: its lock's session
 
     def batches_for(self, checkpointer: object) -> bool:
         return self.saver is not None and checkpointer is self.saver
 
+    @asynccontextmanager
+    async def held_turn(self, thread_id: str, *, wait: bool) -> AsyncIterator[Thread | None]:
+        """The turn on the session holding the thread's advisory lock: fewer round trips, and its
+        writes fenced by the lock itself (a write on a session that has ended fails)."""
+        saver = self.saver
+        assert saver is not None
+
+        async def read(conn: AsyncConnection[Any]) -> tuple[AsyncCursor[Any], AsyncCursor[Any]]:
+            return await conn.execute(_GET, (thread_id,)), await saver.send_latest(conn, thread_id)
+
+        async with self.db.locked_session(advisory_key(thread_id), wait=wait, read=read) as taken:
+            if taken is None:
+                raise ThreadBusy(thread_id)
+            conn, (row_cur, latest_cur) = taken
+            with self.db.on_lock_session(conn), saver.translated("read"):
+                row = await row_cur.fetchone()
+                latest = await saver.latest_from(conn, latest_cur, thread_id)
+            saver.open_turn(thread_id, latest)
+            self._sessions[thread_id] = conn
+            completed = False
+            try:
+                yield thread_from_row(row) if row else None
+                completed = True
+            finally:
+                try:
+                    await self.close_turn(thread_id, keep_held=completed)
+                finally:
+                    self._sessions.pop(thread_id, None)
+
     async def begin_turn(self, thread_id: str) -> Thread | None:
         saver = self.saver
         assert saver is not None
-        async with self.db.connection() as conn, conn.pipeline():
-            with saver.translated("read"):
-                cur = await conn.execute(_GET, (thread_id,))
-                latest = await saver.latest_on(conn, thread_id)  # its fetch sends both queries
-                row = await cur.fetchone()
+        with saver.translated("read"):
+            async with self.db.connection() as conn:
+                async with conn.pipeline():  # one round trip: both results are there at its end
+                    row_cur = await conn.execute(_GET, (thread_id,))
+                    latest_cur = await saver.send_latest(conn, thread_id)
+                row = await row_cur.fetchone()
+                latest = await saver.latest_from(conn, latest_cur, thread_id)
         saver.open_turn(thread_id, latest)
         return thread_from_row(row) if row else None
 
@@ -125,32 +165,68 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         saver = self.saver
         assert saver is not None
         puts, _ = saver.held(thread_id)
-        if puts:
-            await turnfence.check_lock_held()  # never write a turn whose lock was lost
+        session = self._sessions.get(thread_id)
         try:
-            async with self.db.connection() as conn, conn.transaction(), conn.pipeline():
+            if session is not None:  # the lock's own session: the write is the fence
+                with self.db.on_lock_session(session):
+                    row = await self._end_on(
+                        session, thread_id, puts, at, message_count, status, said, keep_checkpoints
+                    )
+            else:
+                if puts:
+                    await turnfence.check_lock_held()  # never write a turn whose lock was lost
                 with saver.translated("write"):
-                    cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
-                    async with conn.cursor(binary=True) as writes:
-                        await saver.write_puts(writes, puts)
-                    if said:
-                        await insert_text(conn, thread_id, said)
-                    if keep_checkpoints:  # also what a read during the turn made the saver write
-                        for sql in _PRUNE_KEEP_N:
-                            await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
-                    row = await cur.fetchone()
-                if row is None:
-                    raise _Gone
+                    async with self.db.connection() as conn:
+                        row = await self._end_on(
+                            conn, thread_id, puts, at, message_count, status, said, keep_checkpoints
+                        )
         except _Gone:
             return None
         saver.written(thread_id, puts)
         return thread_from_row(row)
 
+    async def _end_on(
+        self,
+        conn: AsyncConnection[Any],
+        thread_id: str,
+        puts: list[Any],
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus,
+        said: Sequence[IndexedMessage],
+        keep_checkpoints: int,
+    ) -> dict[str, Any]:
+        """`end_turn`'s statements on `conn`: one transaction in one pipeline, one round trip.
+
+        The row is read only once the pipeline is synced, so whether the thread is
+        still there is asked of the server in the transaction itself (`_REQUIRE`):
+        if not, its error rolls the whole transaction back (`_Gone`).
+        """
+        saver = self.saver
+        assert saver is not None
+        try:
+            async with pipelined_transaction(conn):
+                cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
+                await conn.execute(_REQUIRE, (thread_id,))
+                async with conn.cursor(binary=True) as writes:
+                    await saver.write_puts(writes, puts)
+                if said:
+                    await insert_text(conn, thread_id, said)
+                if keep_checkpoints:  # also what a read during the turn made the saver write
+                    for sql in _PRUNE_KEEP_N:
+                        await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
+        except psycopg.errors.DivisionByZero as exc:  # `_REQUIRE`'s: the row is gone
+            raise _Gone from exc
+        row: dict[str, Any] | None = await cur.fetchone()
+        if row is None:  # `_REQUIRE` stops this; kept in case the row went without an error
+            raise _Gone
+        return row
+
     async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
         assert self.saver is not None
         puts = self.saver.close_turn(thread_id)
         if puts and keep_held:
-            await self.saver.write_held(puts)
+            await self.saver.write_held(puts, on=self._sessions.get(thread_id))
 
     async def _one(self, sql: str, params: tuple | list = ()) -> dict[str, Any] | None:
         async with self.db.connection() as conn:
