@@ -64,3 +64,15 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def thread_lock_key(url: str, thread_id: str) -> int:
+    """The advisory lock key threaddesk takes for `thread_id`'s turns on `url` (its schema counts)."""
+    import psycopg
+
+    from threaddesk.storage.postgres.database import turn_key
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_schema()").fetchone()
+    assert row is not None
+    return turn_key(row[0], thread_id)

@@ -44,6 +44,11 @@ class ThreadRegistry(ABC):
         """
         yield
 
+    async def turn_held(self, thread_id: str) -> bool:
+        """Whether some process holds `thread_id`'s cross-process turn lock now (a look, not a take:
+        for `multitask_strategy="reject"` before a run is queued). False where it cannot tell."""
+        return False
+
     @asynccontextmanager
     async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
         """Take, without waiting, the cross-process turn locks of these threads, for a batch job.

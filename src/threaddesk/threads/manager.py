@@ -304,6 +304,11 @@ class ThreadManager:
         async with self.turn(thread_id, user_id=user_id):
             await self.pruner.aprune([thread_id], keep=1)
 
+    async def is_busy(self, thread_id: str) -> bool:
+        """Whether a turn holds the thread now, in this process or (where the registry can tell:
+        PostgreSQL) in another one sharing the database."""
+        return self.locks.is_locked(thread_id) or await self.registry.turn_held(thread_id)
+
     def _live(self, thread: Thread) -> Thread:
         """The thread with its status as of now: `busy` while this process runs or queues a turn on it."""
         if self.locks.is_locked(thread.thread_id):

@@ -73,6 +73,20 @@ def advisory_key(name: str) -> int:
 
 
 MIGRATION_LOCK = advisory_key("threaddesk:migrations")
+DEFAULT_SCHEMA = "public"
+
+
+def turn_key(schema: str, thread_id: str) -> int:
+    """The advisory lock key of `thread_id`'s turns for the deployment whose tables are in `schema`.
+
+    Advisory locks belong to the whole database, not to a schema: two deployments in two schemas
+    of one database (or two test runs) would otherwise hold each other's threads of the same id.
+    In the default schema the key stays `advisory_key(thread_id)`, as before schemas counted, so
+    replicas of older and newer versions there still exclude each other.
+    """
+    if schema == DEFAULT_SCHEMA:
+        return advisory_key(thread_id)
+    return advisory_key(f"schema:{schema}\x00{thread_id}")  # no identifier holds a NUL
 
 
 @asynccontextmanager
@@ -128,6 +142,11 @@ class PostgresDatabase:
             timeout=600,
         )
         self.migrations_applied: list[str] = []
+        self.schema = DEFAULT_SCHEMA  # where the tables are (`current_schema()`), read by `open()`
+
+    def turn_key(self, thread_id: str) -> int:
+        """The advisory lock key of `thread_id`'s turns on this database (see `turn_key`)."""
+        return turn_key(self.schema, thread_id)
 
     def unavailable(self, exc: Exception, doing: str = "PostgreSQL") -> StorageUnavailable:
         """The driver's error `exc` as threaddesk's, saying what failed and where (password redacted).
@@ -158,6 +177,8 @@ class PostgresDatabase:
         try:
             async with conn:
                 self.migrations_applied = await migrate(conn, MIGRATION_LOCK)
+                row = await (await conn.execute("SELECT current_schema() AS name")).fetchone()
+                self.schema = row["name"] if row and row["name"] else DEFAULT_SCHEMA
             await self.pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             await self.turn_pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except (psycopg.Error, PoolTimeout) as exc:

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.checkpointer import _PRUNE_KEEP_N, PooledPostgresSaver
-from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key, pipelined_transaction
+from threaddesk.storage.postgres.database import PostgresDatabase, pipelined_transaction
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
@@ -120,7 +120,7 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         async def read(conn: AsyncConnection[Any]) -> tuple[AsyncCursor[Any], AsyncCursor[Any]]:
             return await conn.execute(_GET, (thread_id,)), await saver.send_latest(conn, thread_id)
 
-        async with self.db.locked_session(advisory_key(thread_id), wait=wait, read=read) as taken:
+        async with self.db.locked_session(self.db.turn_key(thread_id), wait=wait, read=read) as taken:
             if taken is None:
                 raise ThreadBusy(thread_id)
             conn, (row_cur, latest_cur) = taken
@@ -387,16 +387,26 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
         return row["n"] if row else 0
 
+    async def turn_held(self, thread_id: str) -> bool:
+        key = self.db.turn_key(thread_id)
+        row = await self._one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s AND objsubid = 1) AS held",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),  # how pg_locks shows a bigint key
+        )
+        return bool(row and row["held"])
+
     @asynccontextmanager
     async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
-        keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
+        keys = {self.db.turn_key(thread_id): thread_id for thread_id in thread_ids}
         async with self.db.session_try_locks(list(keys)) as held:
             yield [thread_id for key, thread_id in keys.items() if key in held]
 
     @asynccontextmanager
     async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
         """The thread's advisory lock, shared by every replica on this database."""
-        async with self.db.session_lock(advisory_key(thread_id), wait=wait) as held:
+        async with self.db.session_lock(self.db.turn_key(thread_id), wait=wait) as held:
             if not held:
                 raise ThreadBusy(thread_id)
             yield
