@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
 from threaddesk.storage.postgres import turnfence
-from threaddesk.storage.postgres.database import PostgresDatabase, pipelined_transaction
+from threaddesk.storage.postgres.database import Batch, PostgresDatabase
 from threaddesk.threads.interfaces import PrunableSaver
 
 # `keep_latest` with any `keep`, one thread per transaction (a turn's prune too): the checkpoints past the
@@ -157,12 +157,12 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         turn = self._turns.pop(thread_id, None)
         return [] if turn is None else turn.held
 
-    async def write_puts(self, cur: AsyncCursor[Any], puts: list[_Put]) -> None:
-        """The held checkpoints' statements on `cur` (the caller's transaction and pipeline)."""
+    def add_puts(self, batch: Batch, puts: list[_Put]) -> None:
+        """The held checkpoints' statements, added to `batch` (the caller's transaction)."""
         for put in puts:
-            if put.blobs:
-                await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, put.blobs)
-            await cur.execute(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
+            for blob in put.blobs:
+                batch.add(self.UPSERT_CHECKPOINT_BLOBS_SQL, blob)
+            batch.add(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
 
     async def write_held(self, puts: list[_Put], *, on: AsyncConnection[DictRow] | None = None) -> None:
         """Write checkpoints held back, in one transaction, fenced by the turn's lock.
@@ -171,14 +171,16 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         """
         if on is not None:
             with self.database.on_lock_session(on):
-                async with pipelined_transaction(on), on.cursor(binary=True) as cur:
-                    await self.write_puts(cur, puts)
+                batch = Batch(on)
+                self.add_puts(batch, puts)
+                await batch.run()
             return
         await turnfence.check_lock_held()
         with self._translated("write"):
-            async with self.database.connection() as conn, pipelined_transaction(conn):
-                async with conn.cursor(binary=True) as cur:
-                    await self.write_puts(cur, puts)
+            async with self.database.connection() as conn:
+                batch = Batch(conn)
+                self.add_puts(batch, puts)
+                await batch.run()
 
     def _put(
         self,

@@ -19,12 +19,12 @@ sessions and every lock it held is released.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncClientCursor, AsyncConnection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -89,28 +89,27 @@ def turn_key(schema: str, thread_id: str) -> int:
     return advisory_key(f"schema:{schema}\x00{thread_id}")  # no identifier holds a NUL
 
 
-@asynccontextmanager
-async def pipelined_transaction(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
-    """The block's statements in one transaction, sent in one pipeline with a single sync: one
-    round trip for the lot (the results are there to fetch after the block).
+class Batch:
+    """Statements bound on the client and sent as ONE simple query: one message, one round trip,
+    one transaction (PostgreSQL runs a multi-statement query as a single implicit transaction, so
+    an error in any statement rolls back every one: no BEGIN, COMMIT or ROLLBACK to send).
 
-    psycopg's `transaction()` inside a pipeline syncs as it enters and as it
-    leaves (three round trips); here BEGIN and COMMIT are queued like the rest.
-    An error in any statement aborts the rest (COMMIT included): the transaction
-    is rolled back before the error leaves.
+    Cheaper for the driver than the same statements pipelined (measured: 0.12 vs 0.3-0.5 ms of CPU
+    for a dozen): psycopg sends and accounts for a pipelined statement one at a time. Values are
+    quoted by psycopg (`mogrify`), as its client-side cursors do. The first statement's rows are
+    the cursor's after `run()`.
     """
-    try:
-        async with conn.pipeline():
-            await conn.execute("BEGIN")
-            yield
-            await conn.execute("COMMIT")
-    except Exception:
-        if not conn.closed and conn.info.transaction_status in (
-            psycopg.pq.TransactionStatus.INTRANS,
-            psycopg.pq.TransactionStatus.INERROR,
-        ):
-            await conn.execute("ROLLBACK")
-        raise
+
+    def __init__(self, conn: AsyncConnection[Any]) -> None:
+        self.cursor = AsyncClientCursor(conn, row_factory=dict_row)
+        self.statements: list[str] = []
+
+    def add(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
+        self.statements.append(self.cursor.mogrify(sql, params))
+
+    async def run(self) -> AsyncClientCursor[DictRow]:
+        await self.cursor.execute(";\n".join(self.statements), prepare=False)
+        return self.cursor
 
 
 class PostgresDatabase:

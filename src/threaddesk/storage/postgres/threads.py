@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.checkpointer import _PRUNE_KEEP_N, PooledPostgresSaver
-from threaddesk.storage.postgres.database import PostgresDatabase, pipelined_transaction
+from threaddesk.storage.postgres.database import Batch, PostgresDatabase
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
@@ -24,14 +24,16 @@ from threaddesk.threads.search import IndexedMessage
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
 
+_INSERT_TEXT = (
+    "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING"
+)
+
+
 async def insert_text(conn: AsyncConnection[Any], thread_id: str, said: Sequence[IndexedMessage]) -> None:
     """Put messages in the search index (`storage.postgres.search`); one already there stays as it is."""
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING",
-            [(thread_id, m.message_id, m.role, m.content) for m in said],
-        )
+        await cur.executemany(_INSERT_TEXT, [(thread_id, m.message_id, m.role, m.content) for m in said])
 
 
 def like_escape(text: str) -> str:
@@ -84,8 +86,8 @@ _RECORD = (
 )
 
 # In a turn's write transaction, after `_RECORD`: an error (division by zero) if the thread's row is
-# gone, which aborts the pipeline and rolls the transaction back, since its result is read only once
-# the transaction has been sent whole (one round trip).
+# gone, which rolls the whole transaction back, since its result is read only once the transaction
+# has been sent whole (one round trip).
 _REQUIRE = "SELECT 1 / count(*) AS present FROM threaddesk_threads WHERE thread_id = %s"
 
 
@@ -196,25 +198,24 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         said: Sequence[IndexedMessage],
         keep_checkpoints: int,
     ) -> dict[str, Any]:
-        """`end_turn`'s statements on `conn`: one transaction in one pipeline, one round trip.
+        """`end_turn`'s statements on `conn`: one transaction in one message, one round trip (`Batch`).
 
-        The row is read only once the pipeline is synced, so whether the thread is
-        still there is asked of the server in the transaction itself (`_REQUIRE`):
-        if not, its error rolls the whole transaction back (`_Gone`).
+        Whether the thread is still there is asked of the server in the transaction itself
+        (`_REQUIRE`): if not, its error rolls the whole transaction back (`_Gone`).
         """
         saver = self.saver
         assert saver is not None
+        batch = Batch(conn)
+        batch.add(_RECORD, (at, message_count, str(status), thread_id))  # its row: the batch's result
+        batch.add(_REQUIRE, (thread_id,))
+        saver.add_puts(batch, puts)
+        for m in said:
+            batch.add(_INSERT_TEXT, (thread_id, m.message_id, m.role, m.content))
+        if keep_checkpoints:  # also what a read during the turn made the saver write
+            for sql in _PRUNE_KEEP_N:
+                batch.add(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
         try:
-            async with pipelined_transaction(conn):
-                cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
-                await conn.execute(_REQUIRE, (thread_id,))
-                async with conn.cursor(binary=True) as writes:
-                    await saver.write_puts(writes, puts)
-                if said:
-                    await insert_text(conn, thread_id, said)
-                if keep_checkpoints:  # also what a read during the turn made the saver write
-                    for sql in _PRUNE_KEEP_N:
-                        await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
+            cur = await batch.run()
         except psycopg.errors.DivisionByZero as exc:  # `_REQUIRE`'s: the row is gone
             raise _Gone from exc
         row: dict[str, Any] | None = await cur.fetchone()
