@@ -110,20 +110,16 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
 
     # A turn's phases (`TurnBatching`, through `PostgresRegistry`), with the thread's turn lock held.
 
-    async def send_latest(self, conn: AsyncConnection[DictRow], thread_id: str) -> AsyncCursor[DictRow]:
-        """Queue the stock saver's read of the thread's latest checkpoint in `conn`'s pipeline; the
-        cursor to read it from once the pipeline is synced (`latest_from`), so the read costs
-        no round trip of its own."""
-        cur = conn.cursor(binary=True, row_factory=dict_row)  # left open: its result outlives the pipeline
-        await cur.execute(self.SELECT_SQL + _LATEST, (thread_id, ""), binary=True)
-        return cur
+    def add_latest(self, batch: Batch, thread_id: str) -> None:
+        """Add the stock saver's read of the thread's latest checkpoint to `batch`; its row goes to
+        `latest_from`."""
+        batch.add(self.SELECT_SQL + _LATEST, (thread_id, ""))
 
     async def latest_from(
-        self, conn: AsyncConnection[DictRow], cur: AsyncCursor[DictRow], thread_id: str
+        self, conn: AsyncConnection[DictRow], value: DictRow | None, thread_id: str
     ) -> CheckpointTuple | None:
-        """The checkpoint `send_latest` read (a checkpoint from before LangGraph's format 4 with a
-        parent is read again the stock way, which also migrates its pending sends)."""
-        value = await cur.fetchone()
+        """The checkpoint in `value`, a row `add_latest` read (a checkpoint from before LangGraph's
+        format 4 with a parent is read again the stock way, which also migrates its pending sends)."""
         if value is None:
             return None
         if value["checkpoint"]["v"] < 4 and value["parent_checkpoint_id"]:

@@ -259,31 +259,32 @@ class PostgresDatabase:
         key: int,
         *,
         wait: bool,
-        read: Callable[[DictConnection], Awaitable[T]],
-    ) -> AsyncIterator[tuple[DictConnection, T] | None]:
-        """Hold advisory lock `key` on a turn connection, and `read(conn)` there in the same round trip.
+        read: Callable[[Batch], object],
+    ) -> AsyncIterator[tuple[DictConnection, AsyncClientCursor[DictRow]] | None]:
+        """Hold advisory lock `key` on a turn connection, and the statements `read` adds to the lock's
+        `Batch` read there in the same round trip.
 
-        The lock statement and the statements `read` queues go in one pipeline,
-        synced once, so the server runs the reads only once the lock is granted:
-        they see every write the previous holder committed. `read` returns its
-        cursors, whose results are there to fetch when this yields: the session
-        (for the holder's writes, which then need no separate check that the
-        lock is still held: a write on a lost session fails) and what `read`
-        returned; or None, if `wait` is off and another session holds the lock
-        (what `read` read is then dropped).
+        The server runs the reads only once the lock is granted, so they see
+        every write the previous holder committed. Yields the session (for the
+        holder's writes, which then need no separate check that the lock is
+        still held: a write on a lost session fails) and the cursor, on the
+        first read's result (`nextset()` for the next); or None, if `wait` is
+        off and another session holds the lock (what was read is then dropped).
         """
 
-        async def take(conn: DictConnection) -> tuple[DictConnection, T] | None:
-            async with conn.pipeline():
-                sql = (
-                    "SELECT pg_advisory_lock(%s) AS held"
-                    if wait
-                    else "SELECT pg_try_advisory_lock(%s) AS held"
-                )
-                cur = await conn.execute(sql, (key,))
-                found = await read(conn)
+        async def take(conn: DictConnection) -> tuple[DictConnection, AsyncClientCursor[DictRow]] | None:
+            batch = Batch(conn)
+            if wait:
+                batch.add("SELECT pg_advisory_lock(%s) AS held", (key,))
+            else:
+                batch.add("SELECT pg_try_advisory_lock(%s) AS held", (key,))
+            read(batch)
+            cur = await batch.run()
             row = await cur.fetchone()  # pg_advisory_lock's void is NULL: it returned, so it is held
-            return (conn, found) if wait or (row is not None and row["held"]) else None
+            if not wait and not (row is not None and row["held"]):
+                return None
+            cur.nextset()
+            return conn, cur
 
         async def give_back(conn: DictConnection, taken: object) -> None:
             if taken is not None:
@@ -300,10 +301,7 @@ class PostgresDatabase:
     async def session_lock(self, key: int, *, wait: bool) -> AsyncIterator[bool]:
         """Hold advisory lock `key` on its own connection; yield False if `wait` is off and it is taken."""
 
-        async def nothing(conn: DictConnection) -> None:
-            return None
-
-        async with self.locked_session(key, wait=wait, read=nothing) as taken:
+        async with self.locked_session(key, wait=wait, read=lambda batch: None) as taken:
             yield taken is not None
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
@@ -119,16 +119,18 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         saver = self.saver
         assert saver is not None
 
-        async def read(conn: AsyncConnection[Any]) -> tuple[AsyncCursor[Any], AsyncCursor[Any]]:
-            return await conn.execute(_GET, (thread_id,)), await saver.send_latest(conn, thread_id)
+        def read(batch: Batch) -> None:
+            batch.add(_GET, (thread_id,))
+            saver.add_latest(batch, thread_id)
 
         async with self.db.locked_session(self.db.turn_key(thread_id), wait=wait, read=read) as taken:
             if taken is None:
                 raise ThreadBusy(thread_id)
-            conn, (row_cur, latest_cur) = taken
+            conn, cur = taken
             with self.db.on_lock_session(conn), saver.translated("read"):
-                row = await row_cur.fetchone()
-                latest = await saver.latest_from(conn, latest_cur, thread_id)
+                row = await cur.fetchone()
+                cur.nextset()
+                latest = await saver.latest_from(conn, await cur.fetchone(), thread_id)
             saver.open_turn(thread_id, latest)
             self._sessions[thread_id] = conn
             completed = False
@@ -146,11 +148,13 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         assert saver is not None
         with saver.translated("read"):
             async with self.db.connection() as conn:
-                async with conn.pipeline():  # one round trip: both results are there at its end
-                    row_cur = await conn.execute(_GET, (thread_id,))
-                    latest_cur = await saver.send_latest(conn, thread_id)
-                row = await row_cur.fetchone()
-                latest = await saver.latest_from(conn, latest_cur, thread_id)
+                batch = Batch(conn)  # one round trip for both
+                batch.add(_GET, (thread_id,))
+                saver.add_latest(batch, thread_id)
+                cur = await batch.run()
+                row = await cur.fetchone()
+                cur.nextset()
+                latest = await saver.latest_from(conn, await cur.fetchone(), thread_id)
         saver.open_turn(thread_id, latest)
         return thread_from_row(row) if row else None
 
