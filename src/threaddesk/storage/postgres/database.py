@@ -4,7 +4,7 @@ Two psycopg connection pools per process: `pool` runs the queries (registry,
 users, checkpointer); `turn_pool` gives each running turn one connection that
 holds the thread's advisory lock for the turn's duration, and carries the
 turn's own reads and writes (see `locked_session`): the lock, the registry row
-and the latest checkpoint in one pipelined round trip, the turn's writes in one
+and the latest checkpoint in one round trip, the turn's writes in one
 transaction on the session that holds the lock. Keeping the pools apart means
 turns holding locks can never starve the other queries those turns need (a
 first run's metadata stamp, run rows, a graph's own checkpoint reads).

@@ -100,8 +100,8 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
 
     With `saver` (the checkpointer on the same database), a turn (`held_turn`) runs on the one
     connection that holds its advisory lock: the lock, the registry row and the latest checkpoint
-    in one pipelined round trip; the checkpoint, registry update, search index and prune in one
-    pipelined transaction (`TurnBatching`); the unlock. Three round trips, one connection.
+    in one round trip; the checkpoint, registry update, search index and prune in one transaction
+    in one more (`TurnBatching`, each a `Batch`); the unlock. Three round trips, one connection.
     """
 
     def __init__(self, database: PostgresDatabase, saver: PooledPostgresSaver | None = None) -> None:
