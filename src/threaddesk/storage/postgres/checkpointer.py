@@ -166,7 +166,7 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         On `on`, the session holding the turn's lock, the write itself is the fence.
         """
         if on is not None:
-            with self.database.on_lock_session(on):
+            with self.database.on_lock_session(on, "checkpoint write failed on PostgreSQL"):
                 batch = Batch(on)
                 self.add_puts(batch, puts)
                 await batch.run()

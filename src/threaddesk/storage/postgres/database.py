@@ -199,14 +199,14 @@ class PostgresDatabase:
             raise self.unavailable(exc) from exc
 
     @contextmanager
-    def on_lock_session(self, conn: DictConnection) -> Iterator[None]:
+    def on_lock_session(self, conn: DictConnection, doing: str = "PostgreSQL") -> Iterator[None]:
         """Statements on the session holding a turn's lock: errors leave as `StorageUnavailable`, and
         one that ended the session says the turn lost its lock (PostgreSQL released it with the
         session, so another replica may be in a turn on the thread now)."""
         try:
             yield
         except (psycopg.Error, PoolTimeout, StorageUnavailable) as exc:
-            error = exc if isinstance(exc, StorageUnavailable) else self.unavailable(exc)
+            error = exc if isinstance(exc, StorageUnavailable) else self.unavailable(exc, doing)
             if conn.closed:
                 raise StorageUnavailable(
                     f"the turn lost its lock (its connection ended: {one_line(exc)}); not written"

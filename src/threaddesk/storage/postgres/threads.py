@@ -174,7 +174,7 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         session = self._sessions.get(thread_id)
         try:
             if session is not None:  # the lock's own session: the write is the fence
-                with self.db.on_lock_session(session):
+                with self.db.on_lock_session(session, "checkpoint write failed on PostgreSQL"):
                     row = await self._end_on(
                         session, thread_id, puts, at, message_count, status, said, keep_checkpoints
                     )
