@@ -909,7 +909,7 @@ class SupportDesk:
             with contextlib.suppress(ThreadExists):  # someone else's: not found below, as anywhere
                 await self.threads.create(creator, thread_id, if_exists="get")
         await self.threads.get(thread_id, user_id=user_id)
-        if not wait and self.threads.locks.is_locked(thread_id):
+        if not wait and await self.threads.is_busy(thread_id):  # a turn here, or in another replica
             raise ThreadBusy(thread_id)
         now = self.threads.clock()
         run = Run(

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.postgres import postgres_schema
+from support.postgres import postgres_schema, thread_lock_key
 from support.replicas import add_user, free_port, running, serve_command, slow_command
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,6 @@ psycopg = pytest.importorskip(
     "psycopg", reason="PostgreSQL support not installed: pip install -e '.[postgres]'"
 )
 
-from threaddesk.storage.postgres.database import advisory_key  # noqa: E402
 
 # Per replica: 5 query connections + 10 turn connections; 3 replicas stay far below max_connections.
 REPLICA_ENV = {"THREADDESK_PG_POOL_SIZE": "5", "THREADDESK_PG_TURN_POOL_SIZE": "10"}
@@ -113,7 +112,7 @@ def test_three_replicas_serve_every_thread_without_mixing_or_losing_turns(pg_url
 
 
 def _lock_held(pg_url: str, thread_id: str) -> bool:
-    key = advisory_key(thread_id)
+    key = thread_lock_key(pg_url, thread_id)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"

@@ -290,9 +290,12 @@ async def test_a_database_failure_in_a_turn_is_storage_unavailable(
                 async def lost(*args: object, **kwargs: object) -> None:
                     raise psycopg.OperationalError("server closed the connection unexpectedly")
 
+                def lost_now(*args: object, **kwargs: object) -> None:
+                    raise psycopg.OperationalError("server closed the connection unexpectedly")
+
                 patch.setattr(AsyncPostgresSaver, "aput", lost)
                 # A turn's checkpoint is written with its registry row (`TurnBatching`), not by `aput`.
-                patch.setattr(PooledPostgresSaver, "write_puts", lost)
+                patch.setattr(PooledPostgresSaver, "add_puts", lost_now)
             else:
                 from langgraph.checkpoint.sqlite import SqliteSaver
 

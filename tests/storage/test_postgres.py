@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from support.postgres import postgres_schema
+from support.postgres import postgres_schema, thread_lock_key
 
 from threaddesk.agent import OfflineChatModel, build_agent
 from threaddesk.errors import StorageUnavailable, ThreadBusy, ThreadNotFound
@@ -29,7 +29,7 @@ psycopg = pytest.importorskip(
 
 from psycopg.conninfo import conninfo_to_dict  # noqa: E402
 
-from threaddesk.storage.postgres.database import advisory_key, redact  # noqa: E402
+from threaddesk.storage.postgres.database import advisory_key, redact, turn_key  # noqa: E402
 from threaddesk.storage.postgres.migrations import MIGRATIONS  # noqa: E402
 
 DAY = timedelta(days=1)
@@ -145,6 +145,30 @@ def test_advisory_key_is_the_same_in_every_process() -> None:
 # --- turn locks across replicas ------------------------------------------------
 
 
+def test_turn_keys_are_per_schema_and_unchanged_in_the_default_one() -> None:
+    """Advisory locks are database-wide: deployments in two schemas must not hold each other's
+    threads; in `public` the key is what it always was, so older replicas still agree."""
+    assert turn_key("public", "t1") == advisory_key("t1")
+    assert len({turn_key("public", "t1"), turn_key("tenant_a", "t1"), turn_key("tenant_b", "t1")}) == 3
+    assert turn_key("tenant_a", "t1") != turn_key("tenant_a", "t2")
+
+
+async def test_deployments_in_two_schemas_do_not_hold_each_others_threads() -> None:
+    with postgres_schema() as url_a, postgres_schema() as url_b:
+        a = await open_storage(url_a, pool_size=1, turn_pool_size=1)
+        b = await open_storage(url_b, pool_size=1, turn_pool_size=1)
+        try:
+            ma = ThreadManager(a.registry, a.checkpointer)
+            mb = ThreadManager(b.registry, b.checkpointer)
+            await ma.create("u", "same")
+            await mb.create("u", "same")
+            async with ma.turn("same"), asyncio.timeout(5), mb.turn("same", wait=False):
+                pass
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+
 async def test_a_turn_on_one_replica_holds_the_thread_on_the_other(replicas: list) -> None:
     (_, a), (_, b) = replicas
     await a.create("alice", "shared")
@@ -169,12 +193,23 @@ async def test_a_turn_on_one_replica_holds_the_thread_on_the_other(replicas: lis
     assert order == ["a", "b"]
 
 
+async def test_a_turn_held_by_another_replica_is_seen_as_busy(replicas: list) -> None:
+    """For `multitask_strategy="reject"` before a run is queued: a look at the lock, not a take."""
+    (_, a), (_, b) = replicas
+    await a.create("alice", "t")
+    assert not await b.is_busy("t")
+    async with a.turn("t"):
+        assert await b.is_busy("t") and await a.is_busy("t")
+        assert not await b.is_busy("other")
+    assert not await b.is_busy("t")
+
+
 async def test_a_dead_session_releases_its_threads(replicas: list, pg_url: str) -> None:
     (_, a), _ = replicas
     await a.create("alice", "t")
     # Another process takes the thread's lock, then dies.
     holder = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
-    await holder.execute("SELECT pg_advisory_lock(%s)", (advisory_key("t"),))
+    await holder.execute("SELECT pg_advisory_lock(%s)", (thread_lock_key(pg_url, "t"),))
     with pytest.raises(ThreadBusy):
         async with a.turn("t", wait=False):
             pass
@@ -193,7 +228,7 @@ async def test_a_cancelled_wait_leaves_no_lock_behind(replicas: list, pg_url: st
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-    key = advisory_key("t")
+    key = thread_lock_key(pg_url, "t")
     held = query(
         pg_url,
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",

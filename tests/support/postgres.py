@@ -219,3 +219,15 @@ def _drop_pool() -> None:
             _drop(SERVER_URL, _pool.pop())
         except Exception:  # the server went away: its schemas with it, or left for a human
             pass
+
+
+def thread_lock_key(url: str, thread_id: str) -> int:
+    """The advisory lock key threaddesk takes for `thread_id`'s turns on `url` (its schema counts)."""
+    import psycopg
+
+    from threaddesk.storage.postgres.database import turn_key
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT current_schema()").fetchone()
+    assert row is not None
+    return turn_key(row[0], thread_id)

@@ -4,6 +4,9 @@ It runs its own event loop in a thread, so the code under test (in the test's
 loop or in another process) sees an ordinary server at `port`. `cut()` drops
 every open connection and turns new ones away (accepted, then closed at once,
 as a server that is down or restarting would); `restore()` forwards again.
+`round_trips` counts the replies the server started after the client had sent
+something (on each connection, each change of direction from client-to-server
+to server-to-client), so a test can count the round trips an operation costs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self._cut = False
+        self.round_trips = 0
         self._open: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -82,16 +86,25 @@ class TcpProxy:
             client_writer.transport.abort()
             return
         self._open.update((client_writer, server_writer))
+        last = ["server"]  # who sent last on this connection
         await asyncio.gather(
-            self._pump(client_reader, server_writer, client_writer),
-            self._pump(server_reader, client_writer, server_writer),
+            self._pump(client_reader, server_writer, client_writer, last, "client"),
+            self._pump(server_reader, client_writer, server_writer, last, "server"),
         )
 
     async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, other: asyncio.StreamWriter
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        other: asyncio.StreamWriter,
+        last: list[str],
+        side: str,
     ) -> None:
         try:
             while data := await reader.read(65536):
+                if last[0] != side and side == "server":
+                    self.round_trips += 1
+                last[0] = side
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -44,6 +44,11 @@ class ThreadRegistry(ABC):
         """
         yield
 
+    async def turn_held(self, thread_id: str) -> bool:
+        """Whether some process holds `thread_id`'s cross-process turn lock now (a look, not a take:
+        for `multitask_strategy="reject"` before a run is queued). False where it cannot tell."""
+        return False
+
     @asynccontextmanager
     async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[list[str]]:
         """Take, without waiting, the cross-process turn locks of these threads, for a batch job.
@@ -227,6 +232,25 @@ class TurnBatching(ABC):
     @abstractmethod
     def batches_for(self, checkpointer: object) -> bool:
         """Whether `checkpointer` is the saver this registry shares its transactions with."""
+
+    @asynccontextmanager
+    async def held_turn(self, thread_id: str, *, wait: bool) -> AsyncIterator[Thread | None]:
+        """One batched turn: the thread held against other processes, its row (`begin_turn`), and
+        on the way out `close_turn` (keeping what the saver holds back only if the block ended
+        normally), all before the lock is let go. `ThreadBusy` if not `wait` and the thread is held.
+
+        By default the registry's `turn_lock`, then `begin_turn`; a backend may take the lock and
+        read in one round trip instead (PostgreSQL: on the connection that holds the lock).
+        """
+        assert isinstance(self, ThreadRegistry)
+        async with self.turn_lock(thread_id, wait=wait):
+            completed = False
+            try:
+                thread = await self.begin_turn(thread_id)
+                yield thread
+                completed = True
+            finally:
+                await self.close_turn(thread_id, keep_held=completed)
 
     @abstractmethod
     async def begin_turn(self, thread_id: str) -> Thread | None:

@@ -304,6 +304,11 @@ class ThreadManager:
         async with self.turn(thread_id, user_id=user_id):
             await self.pruner.aprune([thread_id], keep=1)
 
+    async def is_busy(self, thread_id: str) -> bool:
+        """Whether a turn holds the thread now, in this process or (where the registry can tell:
+        PostgreSQL) in another one sharing the database."""
+        return self.locks.is_locked(thread_id) or await self.registry.turn_held(thread_id)
+
     def _live(self, thread: Thread) -> Thread:
         """The thread with its status as of now: `busy` while this process runs or queues a turn on it."""
         if self.locks.is_locked(thread.thread_id):
@@ -436,24 +441,25 @@ class ThreadManager:
         owner = owner if owner is not None else user_id
         if create and owner is None:
             raise InvalidArgument("creating a thread needs the user_id that will own it")
-        async with self._hold(thread_id, wait=wait):
+        async with self.locks.hold(thread_id, wait=wait):  # in-process first: see `_hold`
             if self.batching is None:
-                thread = await self.registry.get(thread_id)  # one round trip when the thread exists
-                async with self._found(thread, thread_id, user_id, create, owner, title) as found:
-                    yield found
+                async with self.registry.turn_lock(thread_id, wait=wait):
+                    thread = await self.registry.get(thread_id)  # one round trip when the thread exists
+                    async with self._found(thread, thread_id, user_id, create, owner, title) as found:
+                        yield found
                 return
-            # One round trip for the row and the latest checkpoint; the checkpoint written by
-            # the turn waits for `record_turn`, and what a failed turn did not record is dropped.
+            # The lock, the row and the latest checkpoint in as few round trips as the backend can;
+            # the checkpoint written by the turn waits for `record_turn`, and what a failed turn
+            # did not record is dropped.
             self._batched.add(thread_id)
-            completed = False
             try:
-                thread = await self.batching.begin_turn(thread_id)
-                async with self._found(thread, thread_id, user_id, create, owner, title) as found:
+                async with (
+                    self.batching.held_turn(thread_id, wait=wait) as thread,
+                    self._found(thread, thread_id, user_id, create, owner, title) as found,
+                ):
                     yield found
-                completed = True
             finally:
                 self._batched.discard(thread_id)
-                await self.batching.close_turn(thread_id, keep_held=completed)
 
     @asynccontextmanager
     async def _found(

@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import PoolTimeout
 
 from threaddesk.storage.postgres import turnfence
-from threaddesk.storage.postgres.database import PostgresDatabase
+from threaddesk.storage.postgres.database import Batch, PostgresDatabase
 from threaddesk.threads.interfaces import PrunableSaver
 
 # `keep_latest` with any `keep`, one thread per transaction (a turn's prune too): the checkpoints past the
@@ -55,6 +55,9 @@ _PRUNE_KEEP_N = (
     """,
 )
 
+
+# `AsyncPostgresSaver.aget_tuple`'s condition for a thread's latest checkpoint (no checkpoint_id).
+_LATEST = "WHERE thread_id = %s AND checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1"
 
 # A connection the saver's statements run on instead of one of its pool's (a turn phase's).
 _on_conn: ContextVar[AsyncConnection[DictRow] | None] = ContextVar("threaddesk_saver_conn", default=None)
@@ -107,8 +110,24 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
 
     # A turn's phases (`TurnBatching`, through `PostgresRegistry`), with the thread's turn lock held.
 
+    def add_latest(self, batch: Batch, thread_id: str) -> None:
+        """Add the stock saver's read of the thread's latest checkpoint to `batch`; its row goes to
+        `latest_from`."""
+        batch.add(self.SELECT_SQL + _LATEST, (thread_id, ""))
+
+    async def latest_from(
+        self, conn: AsyncConnection[DictRow], value: DictRow | None, thread_id: str
+    ) -> CheckpointTuple | None:
+        """The checkpoint in `value`, a row `add_latest` read (a checkpoint from before LangGraph's
+        format 4 with a parent is read again the stock way, which also migrates its pending sends)."""
+        if value is None:
+            return None
+        if value["checkpoint"]["v"] < 4 and value["parent_checkpoint_id"]:
+            return await self.latest_on(conn, thread_id)
+        return await self._load_checkpoint_tuple(value)
+
     async def latest_on(self, conn: AsyncConnection[DictRow], thread_id: str) -> CheckpointTuple | None:
-        """The thread's latest checkpoint, read on `conn` (in the caller's pipeline)."""
+        """The thread's latest checkpoint, read on `conn` the stock saver's way."""
         token = _on_conn.set(conn)
         try:
             return await AsyncPostgresSaver.aget_tuple(
@@ -134,20 +153,30 @@ class PooledPostgresSaver(AsyncPostgresSaver, PrunableSaver):
         turn = self._turns.pop(thread_id, None)
         return [] if turn is None else turn.held
 
-    async def write_puts(self, cur: AsyncCursor[Any], puts: list[_Put]) -> None:
-        """The held checkpoints' statements on `cur` (the caller's transaction and pipeline)."""
+    def add_puts(self, batch: Batch, puts: list[_Put]) -> None:
+        """The held checkpoints' statements, added to `batch` (the caller's transaction)."""
         for put in puts:
-            if put.blobs:
-                await cur.executemany(self.UPSERT_CHECKPOINT_BLOBS_SQL, put.blobs)
-            await cur.execute(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
+            for blob in put.blobs:
+                batch.add(self.UPSERT_CHECKPOINT_BLOBS_SQL, blob)
+            batch.add(self.UPSERT_CHECKPOINTS_SQL, put.checkpoint)
 
-    async def write_held(self, puts: list[_Put]) -> None:
-        """Write checkpoints held back, in one transaction, fenced by the turn's lock."""
+    async def write_held(self, puts: list[_Put], *, on: AsyncConnection[DictRow] | None = None) -> None:
+        """Write checkpoints held back, in one transaction, fenced by the turn's lock.
+
+        On `on`, the session holding the turn's lock, the write itself is the fence.
+        """
+        if on is not None:
+            with self.database.on_lock_session(on, "checkpoint write failed on PostgreSQL"):
+                batch = Batch(on)
+                self.add_puts(batch, puts)
+                await batch.run()
+            return
         await turnfence.check_lock_held()
         with self._translated("write"):
-            async with self.database.connection() as conn, conn.transaction(), conn.pipeline():
-                async with conn.cursor(binary=True) as cur:
-                    await self.write_puts(cur, puts)
+            async with self.database.connection() as conn:
+                batch = Batch(conn)
+                self.add_puts(batch, puts)
+                await batch.run()
 
     def _put(
         self,

@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from threaddesk.errors import ThreadBusy
 from threaddesk.storage.postgres import turnfence
 from threaddesk.storage.postgres.checkpointer import _PRUNE_KEEP_N, PooledPostgresSaver
-from threaddesk.storage.postgres.database import PostgresDatabase, advisory_key
+from threaddesk.storage.postgres.database import Batch, PostgresDatabase
 from threaddesk.storage.postgres.purge import delete_orphans, delete_threads
 from threaddesk.threads.interfaces import ThreadRegistry, TurnBatching, merge_metadata
 from threaddesk.threads.models import PageCursor, Thread, ThreadQuery, ThreadStatus
@@ -23,14 +24,16 @@ from threaddesk.threads.search import IndexedMessage
 COLUMNS = "thread_id, user_id, title, metadata, status, created_at, last_active_at, message_count"
 
 
+_INSERT_TEXT = (
+    "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING"
+)
+
+
 async def insert_text(conn: AsyncConnection[Any], thread_id: str, said: Sequence[IndexedMessage]) -> None:
     """Put messages in the search index (`storage.postgres.search`); one already there stays as it is."""
     async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO threaddesk_message_text (thread_id, message_id, role, body)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (thread_id, message_id) DO NOTHING",
-            [(thread_id, m.message_id, m.role, m.content) for m in said],
-        )
+        await cur.executemany(_INSERT_TEXT, [(thread_id, m.message_id, m.role, m.content) for m in said])
 
 
 def like_escape(text: str) -> str:
@@ -82,6 +85,11 @@ _RECORD = (
     f" WHERE thread_id = %s RETURNING {COLUMNS}"
 )
 
+# In a turn's write transaction, after `_RECORD`: an error (division by zero) if the thread's row is
+# gone, which rolls the whole transaction back, since its result is read only once the transaction
+# has been sent whole (one round trip).
+_REQUIRE = "SELECT 1 / count(*) AS present FROM threaddesk_threads WHERE thread_id = %s"
+
 
 class _Gone(Exception):
     """The thread's row vanished before its turn was recorded: roll the transaction back."""
@@ -90,25 +98,63 @@ class _Gone(Exception):
 class PostgresRegistry(ThreadRegistry, TurnBatching):
     """Schema comes from `threaddesk.storage.postgres.migrations.MIGRATIONS` (run when the database opens).
 
-    With `saver` (the checkpointer on the same database), a turn's reads are one pipelined round
-    trip on one connection, and its writes one pipelined transaction (`TurnBatching`).
+    With `saver` (the checkpointer on the same database), a turn (`held_turn`) runs on the one
+    connection that holds its advisory lock: the lock, the registry row and the latest checkpoint
+    in one round trip; the checkpoint, registry update, search index and prune in one transaction
+    in one more (`TurnBatching`, each a `Batch`); the unlock. Three round trips, one connection.
     """
 
     def __init__(self, database: PostgresDatabase, saver: PooledPostgresSaver | None = None) -> None:
         self.db = database
         self.saver = saver
+        self._sessions: dict[str, AsyncConnection[Any]] = {}  # a thread in `held_turn`: its lock's session
 
     def batches_for(self, checkpointer: object) -> bool:
         return self.saver is not None and checkpointer is self.saver
 
+    @asynccontextmanager
+    async def held_turn(self, thread_id: str, *, wait: bool) -> AsyncIterator[Thread | None]:
+        """The turn on the session holding the thread's advisory lock: fewer round trips, and its
+        writes fenced by the lock itself (a write on a session that has ended fails)."""
+        saver = self.saver
+        assert saver is not None
+
+        def read(batch: Batch) -> None:
+            batch.add(_GET, (thread_id,))
+            saver.add_latest(batch, thread_id)
+
+        async with self.db.locked_session(self.db.turn_key(thread_id), wait=wait, read=read) as taken:
+            if taken is None:
+                raise ThreadBusy(thread_id)
+            conn, cur = taken
+            with self.db.on_lock_session(conn), saver.translated("read"):
+                row = await cur.fetchone()
+                cur.nextset()
+                latest = await saver.latest_from(conn, await cur.fetchone(), thread_id)
+            saver.open_turn(thread_id, latest)
+            self._sessions[thread_id] = conn
+            completed = False
+            try:
+                yield thread_from_row(row) if row else None
+                completed = True
+            finally:
+                try:
+                    await self.close_turn(thread_id, keep_held=completed)
+                finally:
+                    self._sessions.pop(thread_id, None)
+
     async def begin_turn(self, thread_id: str) -> Thread | None:
         saver = self.saver
         assert saver is not None
-        async with self.db.connection() as conn, conn.pipeline():
-            with saver.translated("read"):
-                cur = await conn.execute(_GET, (thread_id,))
-                latest = await saver.latest_on(conn, thread_id)  # its fetch sends both queries
+        with saver.translated("read"):
+            async with self.db.connection() as conn:
+                batch = Batch(conn)  # one round trip for both
+                batch.add(_GET, (thread_id,))
+                saver.add_latest(batch, thread_id)
+                cur = await batch.run()
                 row = await cur.fetchone()
+                cur.nextset()
+                latest = await saver.latest_from(conn, await cur.fetchone(), thread_id)
         saver.open_turn(thread_id, latest)
         return thread_from_row(row) if row else None
 
@@ -125,32 +171,67 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         saver = self.saver
         assert saver is not None
         puts, _ = saver.held(thread_id)
-        if puts:
-            await turnfence.check_lock_held()  # never write a turn whose lock was lost
+        session = self._sessions.get(thread_id)
         try:
-            async with self.db.connection() as conn, conn.transaction(), conn.pipeline():
+            if session is not None:  # the lock's own session: the write is the fence
+                with self.db.on_lock_session(session, "checkpoint write failed on PostgreSQL"):
+                    row = await self._end_on(
+                        session, thread_id, puts, at, message_count, status, said, keep_checkpoints
+                    )
+            else:
+                if puts:
+                    await turnfence.check_lock_held()  # never write a turn whose lock was lost
                 with saver.translated("write"):
-                    cur = await conn.execute(_RECORD, (at, message_count, str(status), thread_id))
-                    async with conn.cursor(binary=True) as writes:
-                        await saver.write_puts(writes, puts)
-                    if said:
-                        await insert_text(conn, thread_id, said)
-                    if keep_checkpoints:  # also what a read during the turn made the saver write
-                        for sql in _PRUNE_KEEP_N:
-                            await conn.execute(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
-                    row = await cur.fetchone()
-                if row is None:
-                    raise _Gone
+                    async with self.db.connection() as conn:
+                        row = await self._end_on(
+                            conn, thread_id, puts, at, message_count, status, said, keep_checkpoints
+                        )
         except _Gone:
             return None
         saver.written(thread_id, puts)
         return thread_from_row(row)
 
+    async def _end_on(
+        self,
+        conn: AsyncConnection[Any],
+        thread_id: str,
+        puts: list[Any],
+        at: datetime,
+        message_count: int,
+        status: ThreadStatus,
+        said: Sequence[IndexedMessage],
+        keep_checkpoints: int,
+    ) -> dict[str, Any]:
+        """`end_turn`'s statements on `conn`: one transaction in one message, one round trip (`Batch`).
+
+        Whether the thread is still there is asked of the server in the transaction itself
+        (`_REQUIRE`): if not, its error rolls the whole transaction back (`_Gone`).
+        """
+        saver = self.saver
+        assert saver is not None
+        batch = Batch(conn)
+        batch.add(_RECORD, (at, message_count, str(status), thread_id))  # its row: the batch's result
+        batch.add(_REQUIRE, (thread_id,))
+        saver.add_puts(batch, puts)
+        for m in said:
+            batch.add(_INSERT_TEXT, (thread_id, m.message_id, m.role, m.content))
+        if keep_checkpoints:  # also what a read during the turn made the saver write
+            for sql in _PRUNE_KEEP_N:
+                batch.add(sql, {"thread_id": thread_id, "keep": keep_checkpoints})
+        try:
+            cur = await batch.run()
+        except psycopg.errors.DivisionByZero as exc:  # `_REQUIRE`'s: the row is gone
+            raise _Gone from exc
+        row: dict[str, Any] | None = await cur.fetchone()
+        if row is None:  # `_REQUIRE` stops this; kept in case the row went without an error
+            raise _Gone
+        return row
+
     async def close_turn(self, thread_id: str, *, keep_held: bool) -> None:
         assert self.saver is not None
         puts = self.saver.close_turn(thread_id)
         if puts and keep_held:
-            await self.saver.write_held(puts)
+            await self.saver.write_held(puts, on=self._sessions.get(thread_id))
 
     async def _one(self, sql: str, params: tuple | list = ()) -> dict[str, Any] | None:
         async with self.db.connection() as conn:
@@ -311,16 +392,26 @@ class PostgresRegistry(ThreadRegistry, TurnBatching):
         row = await self._one("SELECT count(*) AS n FROM threaddesk_threads")
         return row["n"] if row else 0
 
+    async def turn_held(self, thread_id: str) -> bool:
+        key = self.db.turn_key(thread_id)
+        row = await self._one(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s AND objsubid = 1) AS held",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF),  # how pg_locks shows a bigint key
+        )
+        return bool(row and row["held"])
+
     @asynccontextmanager
     async def try_turn_locks(self, thread_ids: Sequence[str]) -> AsyncIterator[builtins.list[str]]:
-        keys = {advisory_key(thread_id): thread_id for thread_id in thread_ids}
+        keys = {self.db.turn_key(thread_id): thread_id for thread_id in thread_ids}
         async with self.db.session_try_locks(list(keys)) as held:
             yield [thread_id for key, thread_id in keys.items() if key in held]
 
     @asynccontextmanager
     async def turn_lock(self, thread_id: str, *, wait: bool = True) -> AsyncIterator[None]:
         """The thread's advisory lock, shared by every replica on this database."""
-        async with self.db.session_lock(advisory_key(thread_id), wait=wait) as held:
+        async with self.db.session_lock(self.db.turn_key(thread_id), wait=wait) as held:
             if not held:
                 raise ThreadBusy(thread_id)
             yield

@@ -15,17 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
 
 from threaddesk.errors import StorageUnavailable
 
-_lock_session: ContextVar[AsyncConnection | None] = ContextVar("threaddesk_turn_lock_session", default=None)
+_lock_session: ContextVar[AsyncConnection[Any] | None] = ContextVar(
+    "threaddesk_turn_lock_session", default=None
+)
 
 
 @contextmanager
-def holding(conn: AsyncConnection) -> Iterator[None]:
+def holding(conn: AsyncConnection[Any]) -> Iterator[None]:
     """Within the block, this task's checkpoint writes are fenced by `conn`'s session."""
     token = _lock_session.set(conn)
     try:
