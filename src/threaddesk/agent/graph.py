@@ -242,7 +242,9 @@ def build_agent(
     # LangGraph's own node wrapper reads the functions' signatures once, here; a `RunnableLambda`
     # would read them again on every call.
     builder.add_node("agent", RunnableCallable(respond_sync, respond, name="agent"))
-    builder.add_conditional_edges(START, _inline(route_start, "route_start", trace=False), ["agent", "handoff"])
+    builder.add_conditional_edges(
+        START, _inline(route_start, "route_start", trace=False), ["agent", "handoff"]
+    )
     builder.add_node("handoff", _on_state(handoff, "handoff"))
     builder.add_node("human", _on_state(human, "human"))
     builder.add_edge("handoff", "human")
