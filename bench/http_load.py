@@ -178,6 +178,8 @@ def start_server(
         env.update(THREADDESK_DATABASE_URL=url, THREADDESK_MODEL="offline")
         if args.run_workers:
             env["THREADDESK_RUN_WORKERS"] = str(args.run_workers)
+        if args.turn_pool:
+            env["THREADDESK_PG_TURN_POOL_SIZE"] = str(args.turn_pool)
         cmd = [str(Path(sys.executable).with_name("threaddesk")), "serve", "--port", str(port)]
         headers = {"Authorization": f"Bearer {token}"}
     else:
@@ -404,6 +406,11 @@ def main() -> None:
         help="background runs each server executes at once: THREADDESK_RUN_WORKERS for threaddesk,"
         " --n-jobs-per-worker for langhost (default: each one's own default)",
     )
+    parser.add_argument(
+        "--turn-pool",
+        type=int,
+        help="THREADDESK_PG_TURN_POOL_SIZE for td-serve-pg: its most turns at once (default 10)",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.clients.split(",")]
     names = args.contenders.split(",")
@@ -449,8 +456,9 @@ def main() -> None:
         + (
             f" background runs at once: {args.run_workers} for every contender"
             if args.run_workers
-            else " background runs at once: each contender's default (langhost --n-jobs-per-worker 10)"
+            else " background runs at once: each contender's default (10 for both)"
         )
+        + (f"; td-serve-pg turn pool {args.turn_pool}" if args.turn_pool else "")
     )
     head = (
         f"{'N':>4} {'load':<11} {'contender':<17} {'req/s':>6} {'(min-max)':>13} {'p50 ms':>7} {'p99 ms':>8}"
