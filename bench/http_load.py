@@ -164,7 +164,8 @@ def start_server(
         elif name == "langhost":
             made = fresh_postgres_db(args.postgres_url, name)
             cmd = [str(cli), "serve", "-c", "langgraph.json", "--database-uri", made, "--redis-uri"]
-            jobs = str(args.run_workers or 10)  # langhost's own default: 10 runs at once per worker
+            # 10: langgraph-api's N_JOBS_PER_WORKER default (langhost's CLI without the flag passes 1)
+            jobs = str(args.run_workers or 10)
             cmd += [args.redis_url, "--n-jobs-per-worker", jobs, "--no-browser", "--port", str(port)]
         else:
             made = fresh_postgres_db(args.postgres_url, name)
