@@ -164,7 +164,9 @@ def start_server(
         elif name == "langhost":
             made = fresh_postgres_db(args.postgres_url, name)
             cmd = [str(cli), "serve", "-c", "langgraph.json", "--database-uri", made, "--redis-uri"]
-            cmd += [args.redis_url, "--n-jobs-per-worker", "10", "--no-browser", "--port", str(port)]
+            # 10: langgraph-api's N_JOBS_PER_WORKER default (langhost's CLI without the flag passes 1)
+            jobs = str(args.run_workers or 10)
+            cmd += [args.redis_url, "--n-jobs-per-worker", jobs, "--no-browser", "--port", str(port)]
         else:
             made = fresh_postgres_db(args.postgres_url, name)
             env["DATABASE_URL"] = made
@@ -175,6 +177,10 @@ def start_server(
             url = made = fresh_postgres_db(args.postgres_url, name)
         token = asyncio.run(make_token(url))
         env.update(THREADDESK_DATABASE_URL=url, THREADDESK_MODEL="offline")
+        if args.run_workers:
+            env["THREADDESK_RUN_WORKERS"] = str(args.run_workers)
+        if args.turn_pool:
+            env["THREADDESK_PG_TURN_POOL_SIZE"] = str(args.turn_pool)
         cmd = [str(Path(sys.executable).with_name("threaddesk")), "serve", "--port", str(port)]
         headers = {"Authorization": f"Bearer {token}"}
     else:
@@ -395,6 +401,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternated rounds (median and spread)")
     parser.add_argument("--postgres-url", help="PostgreSQL server for td-serve-pg, langhost, aegra")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7", help="Redis for langhost")
+    parser.add_argument(
+        "--run-workers",
+        type=int,
+        help="background runs each server executes at once: THREADDESK_RUN_WORKERS for threaddesk,"
+        " --n-jobs-per-worker for langhost (default: each one's own default)",
+    )
+    parser.add_argument(
+        "--turn-pool",
+        type=int,
+        help="THREADDESK_PG_TURN_POOL_SIZE for td-serve-pg: its most turns at once (default 10)",
+    )
     args = parser.parse_args()
     counts = [int(n) for n in args.clients.split(",")]
     names = args.contenders.split(",")
@@ -436,7 +453,13 @@ def main() -> None:
 
     print(
         f"api {args.api}, {args.turns} turns per client, {args.rounds} round(s), medians (min-max);"
-        f" load average {load:.1f} before, {os.getloadavg()[0]:.1f} after"
+        f" load average {load:.1f} before, {os.getloadavg()[0]:.1f} after;"
+        + (
+            f" background runs at once: {args.run_workers} for every contender"
+            if args.run_workers
+            else " background runs at once: each contender's default (10 for both)"
+        )
+        + (f"; td-serve-pg turn pool {args.turn_pool}" if args.turn_pool else "")
     )
     head = (
         f"{'N':>4} {'load':<11} {'contender':<17} {'req/s':>6} {'(min-max)':>13} {'p50 ms':>7} {'p99 ms':>8}"

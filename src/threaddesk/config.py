@@ -111,6 +111,7 @@ class Settings(BaseSettings):
             " at once. Every process that serves (`threaddesk serve`, each of its `--workers`, or a library"
             " `open_desk`) claims runs from the queue in the database, whichever process accepted them, so a"
             " run outlives the replica it was posted to; 0: this process only enqueues (others execute)."
+            " On PostgreSQL a running turn also holds a `pg_turn_pool_size` connection: raise both together."
             " Command-line commands other than `serve` never execute queued runs."
         ),
     )

@@ -158,6 +158,65 @@ async def test_a_start_just_after_its_claim_writes_nothing_and_any_other_reads_t
         assert (await runs.get("t1", third.run_id)).updated_at == clock()  # type: ignore[union-attr]
 
 
+async def test_a_batch_claim_takes_one_run_per_thread_oldest_first(database_url: str, clock) -> None:
+    """`claim_many` takes up to its limit in one statement, and never a thread's second run beside its
+    first (nor a pending run beside its thread's retry): per-thread order holds within a batch."""
+    async with open_desk(database_url=database_url, clock=clock, run_workers=0) as desk:
+        runs = desk.runs
+        assert runs is not None
+        made: dict[str, list[str]] = {}
+        for thread_id in ("t1", "t2", "t3"):
+            await desk.threads.create("u", thread_id)
+            made[thread_id] = []
+            for n in range(2):
+                made[thread_id].append(
+                    (await desk.start_run(thread_id, RunRequest.say(f"m{n}"), RECORD)).run_id
+                )
+                clock.advance(timedelta(milliseconds=1))
+        two = await runs.claim_many("w", clock(), clock() + LEASE, 2)
+        assert [c.run.run_id for c in two] == [made["t1"][0], made["t2"][0]]  # the limit, oldest first
+        rest = await runs.claim_many("w", clock(), clock() + LEASE, 10)
+        assert [c.run.run_id for c in rest] == [made["t3"][0]]  # each thread's second waits for its first
+        assert all(c.run.status is RunStatus.RUNNING and c.run.attempts == 1 for c in two + rest)
+        assert await runs.claim_many("w", clock(), clock() + LEASE, 10) == []
+        await runs.finish(made["t2"][0], RunStatus.SUCCESS, clock())
+        clock.advance(LEASE + timedelta(seconds=1))  # t1's and t3's first runs: their worker died
+        again = await runs.claim_many("w2", clock(), clock() + LEASE, 10)
+        # t1, t3: the retries, not the pending runs behind them; t2: its second run, its first done
+        assert sorted(c.run.run_id for c in again) == sorted([made["t1"][0], made["t2"][1], made["t3"][0]])
+        assert {c.run.run_id: c.retried for c in again} == {
+            made["t1"][0]: True,
+            made["t2"][1]: False,
+            made["t3"][0]: True,
+        }
+
+
+async def test_a_worker_claims_a_burst_of_runs_in_one_statement(database_url: str) -> None:
+    """Runs queued while no worker ran are taken by one claim for all the free slots, and all run."""
+    async with open_desk(database_url=database_url, run_workers=0) as maker:
+        threads = [f"t{i}" for i in range(6)]
+        made = {}
+        for thread_id in threads:
+            await maker.threads.create("u", thread_id)
+            made[thread_id] = (await maker.start_run(thread_id, RunRequest.say("Hi"), RECORD)).run_id
+        async with open_desk(database_url=database_url, run_workers=0) as runner:
+            store = runner.runs
+            assert store is not None
+            taken: list[tuple[int, int]] = []
+            claim_many = store.claim_many
+
+            async def counted(worker, now, lease_until, limit):  # type: ignore[no-untyped-def]
+                claims = await claim_many(worker, now, lease_until, limit)
+                taken.append((limit, len(claims)))
+                return claims
+
+            store.claim_many = counted  # type: ignore[method-assign]
+            runner.serve_runs(8)
+            for thread_id, run_id in made.items():
+                assert (await maker.join_run(thread_id, run_id)).status is RunStatus.SUCCESS
+            assert taken[0] == (8, 6)  # every queued run in the first claim, asked for all 8 slots
+
+
 class StuckModel(OfflineChatModel):
     """Never answers: a run stays mid-turn until it is cancelled."""
 

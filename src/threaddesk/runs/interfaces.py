@@ -63,13 +63,24 @@ class RunStore(ABC):
     async def enqueue(self, run: Run, payload: bytes) -> None:
         """Add the `pending` background run `run` (its `not_before` set), with its request `payload`."""
 
-    @abstractmethod
     async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
-        """Take one queued run for `worker`, or None: `running` under a lease, `attempts` + 1.
+        """Take one queued run for `worker`, or None (`claim_many` with a limit of one)."""
+        claims = await self.claim_many(worker, now, lease_until, 1)
+        return claims[0] if claims else None
+
+    @abstractmethod
+    async def claim_many(
+        self, worker: str, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[Claim]:
+        """Take up to `limit` queued runs for `worker` in one statement, oldest first (by `not_before`,
+        then run id): each `running` under a lease, `attempts` + 1. A worker asks for as many as it has
+        free slots, so a burst of runs costs one round trip, not one per run.
 
         Claimable: a `pending` run whose `not_before` has come, the first of its thread's pending
         runs, on a thread with no run `running`; or a queued run left `running` by a dead process
-        (lease over: its worker retries it, or past `MAX_ATTEMPTS` rolls it back and fails it). First,
+        (lease over: its worker retries it, or past `MAX_ATTEMPTS` rolls it back and fails it). The
+        runs taken together are judged on one view of the table, in which a thread's second pending
+        run still has its first before it: at most one run per thread is taken at a time. First,
         unqueued rows left by dead processes (their client is gone) are marked `error`. Safe with any
         number of processes.
         """

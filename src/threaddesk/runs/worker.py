@@ -127,23 +127,27 @@ class RunWorker:
                     await self._wakeup.wait()
 
     async def _claim_while_free(self) -> None:
-        while len(self._running) < self.slots and not self.stopping:
+        # As many runs per claim as there are free slots: one round trip for a burst of runs, not one
+        # each (claims are serial here, and a claim one at a time kept runs waiting while slots were free).
+        while (free := self.slots - len(self._running)) > 0 and not self.stopping:
             now = self.clock()
             try:
-                claim = await self.store.claim(self.name, now, now + self.lease)
+                claims = await self.store.claim_many(self.name, now, now + self.lease, free)
             except Exception:  # the database is away: try again at the next poll
                 log.exception("run worker %s could not claim a run", self.name)
                 return
-            if claim is None:
-                return
             if self.stopping:  # taken as the process stops: back in the queue, uncounted
-                with contextlib.suppress(Exception):
-                    await self.store.release(claim.run.run_id, self.name, self.clock())
+                for claim in claims:
+                    with contextlib.suppress(Exception):
+                        await self.store.release(claim.run.run_id, self.name, self.clock())
                 return
-            task = asyncio.create_task(self._execute(claim), name=f"run {claim.run.run_id}")
-            self._running.add(task)
-            task.add_done_callback(self._done)
-            self.endings.claimed(claim.run.run_id)
+            for claim in claims:
+                task = asyncio.create_task(self._execute(claim), name=f"run {claim.run.run_id}")
+                self._running.add(task)
+                task.add_done_callback(self._done)
+                self.endings.claimed(claim.run.run_id)
+            if len(claims) < free:  # the queue has nothing more to take now
+                return
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -175,19 +175,23 @@ class PostgresRunStore(RunStore):
                 "DELETE FROM threaddesk_run_events WHERE thread_id = ANY(%s)", (list(thread_ids),)
             )
 
-    async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
-        args = {"now": now, "worker": worker, "lease": lease_until}
+    async def claim_many(
+        self, worker: str, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[Claim]:
+        args = {"now": now, "worker": worker, "lease": lease_until, "limit": limit}
         if time.monotonic() >= self._next_reap:  # at most once a second: a claim is on every run's path
             self._next_reap = time.monotonic() + 1
             await self._reap(now)
         async with self.db.connection() as conn:
             # SKIP LOCKED: workers of other processes claiming at the same time take other runs;
             # a run another claim has just taken is re-checked on its new row (no longer claimable).
+            # One statement, one snapshot: a thread's second pending run is not claimable beside its
+            # first (NOT EXISTS sees the first pending), so the batch holds one run per thread.
             cur = await conn.execute(
                 f"""
                 WITH next AS (
                     SELECT r.run_id FROM threaddesk_runs r WHERE {_CLAIMABLE}
-                    ORDER BY r.not_before, r.run_id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    ORDER BY r.not_before, r.run_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
                 )
                 UPDATE threaddesk_runs t SET status = 'running', worker = %(worker)s,
                     lease_until = %(lease)s, updated_at = %(now)s, attempts = t.attempts + 1
@@ -197,11 +201,11 @@ class PostgresRunStore(RunStore):
                 """,
                 args,
             )
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        self._fresh.claimed(row["run_id"], worker, now, lease_until)
-        return Claim(_row(row), bytes(row["payload"]))
+            rows = await cur.fetchall()
+        rows.sort(key=lambda row: (row["not_before"], row["run_id"]))  # RETURNING keeps no order
+        for row in rows:
+            self._fresh.claimed(row["run_id"], worker, now, lease_until)
+        return [Claim(_row(row), bytes(row["payload"])) for row in rows]
 
     async def _reap(self, now: datetime) -> None:
         """Mark `error` the unqueued runs dead processes left (a queued one is retried instead)."""

@@ -205,8 +205,10 @@ class SqliteRunStore(RunStore):
 
         await self.db.run(add)
 
-    async def claim(self, worker: str, now: datetime, lease_until: datetime) -> Claim | None:
-        args = {"now": now.timestamp()}
+    async def claim_many(
+        self, worker: str, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[Claim]:
+        args = {"now": now.timestamp(), "limit": limit}
         # A read first: an idle queue costs no write lock on the file (other processes poll it too),
         # and no worker-thread hop when the connection is free.
         due = await self.db.run_inline(
@@ -217,9 +219,9 @@ class SqliteRunStore(RunStore):
             ).fetchone()
         )
         if due is None:
-            return None
+            return []
 
-        def take(conn: sqlite3.Connection) -> Claim | None:
+        def take(conn: sqlite3.Connection) -> list[Claim]:
             # BEGIN IMMEDIATE: the file's write lock from the first read, so no other process can
             # claim between our choice and our update.
             if conn.in_transaction:
@@ -235,27 +237,33 @@ class SqliteRunStore(RunStore):
                     " WHERE run_id = ?",
                     (stopped_error(dead), args["now"], dead.run_id),
                 )
-            row = conn.execute(
-                f"SELECT r.run_id FROM threaddesk_runs r WHERE {_CLAIMABLE} ORDER BY r.not_before, r.run_id"
-                " LIMIT 1",
-                args,
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                "UPDATE threaddesk_runs SET status = 'running', worker = ?, lease_until = ?, updated_at = ?,"
-                " attempts = attempts + 1 WHERE run_id = ?",
-                (worker, lease_until.timestamp(), args["now"], row[0]),
-            )
-            claimed = conn.execute(
-                f"SELECT {_READ}, payload FROM threaddesk_runs WHERE run_id = ?", (row[0],)
-            ).fetchone()
-            return Claim(_row(claimed), claimed[-1])
+            # One read of the table: a thread's second pending run is not claimable beside its first
+            # (NOT EXISTS sees the first pending), so the runs taken hold one per thread.
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    f"SELECT r.run_id FROM threaddesk_runs r WHERE {_CLAIMABLE}"
+                    " ORDER BY r.not_before, r.run_id LIMIT :limit",
+                    args,
+                ).fetchall()
+            ]
+            claims = []
+            for run_id in ids:
+                conn.execute(
+                    "UPDATE threaddesk_runs SET status = 'running', worker = ?, lease_until = ?,"
+                    " updated_at = ?, attempts = attempts + 1 WHERE run_id = ?",
+                    (worker, lease_until.timestamp(), args["now"], run_id),
+                )
+                claimed = conn.execute(
+                    f"SELECT {_READ}, payload FROM threaddesk_runs WHERE run_id = ?", (run_id,)
+                ).fetchone()
+                claims.append(Claim(_row(claimed), claimed[-1]))
+            return claims
 
-        claim = await self.db.run(take)
-        if claim is not None:
+        claims = await self.db.run(take)
+        for claim in claims:
             self._fresh.claimed(claim.run.run_id, worker, now, lease_until)
-        return claim
+        return claims
 
     async def release(self, run_id: str, worker: str, at: datetime) -> None:
         self._fresh.forget(run_id)
