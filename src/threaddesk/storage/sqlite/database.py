@@ -91,6 +91,11 @@ class SqliteDatabase:
         """
         if self.file is not None:
             self.file.check()
+        if self.lock._is_owned():  # type: ignore[attr-defined]
+            # The loop's own thread holds the connection already (something on it is mid-use of it,
+            # suspended): the RLock would let this in beside it. Wait for it on a worker thread.
+            log.warning("SQLite connection of %r re-entered on the event loop's thread", self.path)
+            return await self.run(fn)
         if not self.lock.acquire(blocking=False):
             return await self.run(fn)
         try:
