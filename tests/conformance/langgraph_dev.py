@@ -120,10 +120,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def serve_peer(cli: Path, folder: Path, log: Path, timeout: float = 90) -> Iterator[Peer]:
-    """`langgraph dev` on a free port of 127.0.0.1 until the block ends; its output goes to `log`."""
-    port = _free_port()
+def peer_env(folder: Path) -> dict[str, str]:
+    """The environment a LangGraph server process gets: no tracing, no analytics, no key, the graph
+    folder importable, and not this test run's virtualenv (the server has its own)."""
     env = {
         **os.environ,
         "LANGSMITH_TRACING": "false",
@@ -133,6 +132,14 @@ def serve_peer(cli: Path, folder: Path, log: Path, timeout: float = 90) -> Itera
         "PYTHONPATH": str(folder),
     }
     env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+@contextmanager
+def serve_peer(cli: Path, folder: Path, log: Path, timeout: float = 90) -> Iterator[Peer]:
+    """`langgraph dev` on a free port of 127.0.0.1 until the block ends; its output goes to `log`."""
+    port = _free_port()
+    env = peer_env(folder)
     command = [str(cli), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from langgraph_dev import peer_env
 
 # Read at import: the autouse settings fixture clears THREADDESK_* before each test runs.
 LANGHOST_FROM_ENV = os.environ.get("THREADDESK_LANGHOST")
@@ -82,15 +83,7 @@ def serve_langhost_on(
 ) -> Iterator[str]:
     """`langhost serve` on a free port over `database` (another may serve it too: a replica); its URL."""
     port = _free_port()
-    env = {
-        **os.environ,
-        "LANGSMITH_TRACING": "false",
-        "LANGCHAIN_TRACING_V2": "false",
-        "LANGGRAPH_NO_ANALYTICS": "1",
-        "LANGSMITH_API_KEY": "",
-        "PYTHONPATH": str(folder),
-    }
-    env.pop("VIRTUAL_ENV", None)
+    env = peer_env(folder)
     command = [
         str(cli), "serve", "-c", "langgraph.json", "--database-uri", database, "--redis-uri", REDIS_URL,
         "--n-jobs-per-worker", "10", "--no-browser", "--host", "127.0.0.1", "--port", str(port),
