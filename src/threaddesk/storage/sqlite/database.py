@@ -35,7 +35,12 @@ class SqliteDatabase:
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000)
+            # No statement cache: the turn's phases run on the event loop's thread and the saver's other
+            # operations on worker threads, and a cached statement shared between them was seen
+            # stepped by one while bound by the other (`bad parameter or other API misuse`).
+            self.conn = sqlite3.connect(
+                self.path, check_same_thread=False, timeout=busy_timeout_ms / 1000, cached_statements=0
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
